@@ -1,0 +1,51 @@
+#include "app/shop_app.hpp"
+
+#include "modules/catalog/catalog.hpp"
+#include "modules/customers/customers.hpp"
+#include "modules/inventory/inventory.hpp"
+#include "modules/orders/orders.hpp"
+#include "modules/outbox/outbox.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace shop {
+
+namespace http = banyan::http;
+
+void migrate_all(banyan::sqlite::connection& c) {
+  banyan::sqlite::migrate(c, "outbox", outbox::migrations());
+  banyan::sqlite::migrate(c, "catalog", catalog::migrations());
+  banyan::sqlite::migrate(c, "customers", customers::migrations());
+  banyan::sqlite::migrate(c, "inventory", inventory::migrations());
+  banyan::sqlite::migrate(c, "orders", orders::migrations());
+}
+
+namespace {
+// Migrates before the pool opens its connections, so they all see the final schema.
+const std::string& migrated(const std::string& path) {
+  banyan::sqlite::connection c(path);
+  migrate_all(c);
+  return path;
+}
+}  // namespace
+
+app::app(const std::string& db_path, std::size_t connections) : db_(migrated(db_path), connections) {
+  catalog::register_routes(router_, db_);
+  customers::register_routes(router_, db_);
+  inventory::register_routes(router_, db_);
+  orders::register_routes(router_, db_);
+  outbox::register_routes(router_, db_);
+  router_.add("GET", "/healthz", [this](http::request&) {
+    auto conn = db_.acquire();
+    conn->prepare("SELECT 1").step();
+    return http::json_response(200, boost::json::object{{"status", "ok"}});
+  });
+  router_.add("GET", "/metrics", [this](http::request&) {
+    http::response res;
+    res.headers.set("Content-Type", "text/plain; version=0.0.4");
+    res.body = metrics_.render();
+    return res;
+  });
+}
+
+}  // namespace shop

@@ -1,0 +1,262 @@
+#include "modules/orders/orders.hpp"
+
+#include "banyan/platform/clock.hpp"
+#include "modules/catalog/catalog.hpp"
+#include "modules/customers/customers.hpp"
+#include "modules/outbox/outbox.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <array>
+#include <set>
+
+namespace shop::orders {
+
+namespace json = boost::json;
+namespace http = banyan::http;
+using banyan::sqlite::connection;
+
+std::span<const banyan::sqlite::migration> migrations() {
+  static const std::array<banyan::sqlite::migration, 1> list{{
+      {1, "create orders tables",
+       "CREATE TABLE orders_orders ("
+       " id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id INTEGER NOT NULL,"
+       " status TEXT NOT NULL CHECK (status IN ('placed', 'cancelled')), currency TEXT NOT NULL,"
+       " item_count INTEGER NOT NULL, subtotal_cents INTEGER NOT NULL, total_cents INTEGER NOT NULL,"
+       " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+       "CREATE INDEX orders_orders_customer ON orders_orders(customer_id, id);"
+       "CREATE TABLE orders_lines ("
+       " order_id INTEGER NOT NULL REFERENCES orders_orders(id), line_no INTEGER NOT NULL,"
+       " product_id INTEGER NOT NULL, sku TEXT NOT NULL, name TEXT NOT NULL,"
+       " unit_price_cents INTEGER NOT NULL, quantity INTEGER NOT NULL, line_total_cents INTEGER NOT NULL,"
+       " PRIMARY KEY (order_id, line_no));"},
+  }};
+  return list;
+}
+
+std::optional<order_request> parse_order_request(const json::object& body, field_errors& errors) {
+  reject_unknown(body, {"customer_id", "items"}, errors);
+  order_request out;
+  auto customer = require_int(body, "customer_id", errors, 1, INT64_MAX);
+  const json::value* items = body.if_contains("items");
+  if (!items || !items->is_array()) {
+    errors.add("items", items ? "must be an array" : "is required");
+  } else if (items->as_array().empty() || items->as_array().size() > max_items) {
+    errors.add("items", "must hold 1 to " + std::to_string(max_items) + " items");
+  } else {
+    std::set<std::int64_t> seen;
+    const auto& arr = items->as_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string path = "items[" + std::to_string(i) + "]";
+      if (!arr[i].is_object()) {
+        errors.add(path, "must be an object");
+        continue;
+      }
+      const auto& item = arr[i].as_object();
+      reject_unknown(item, {"product_id", "quantity"}, errors, path + ".");
+      auto pid = require_int(item, "product_id", errors, 1, INT64_MAX, path + ".product_id");
+      auto qty = require_int(item, "quantity", errors, 1, max_quantity, path + ".quantity");
+      if (pid && !seen.insert(*pid).second) errors.add(path + ".product_id", "appears more than once");
+      if (pid && qty) out.items.push_back({*pid, *qty});
+    }
+  }
+  if (!errors.empty()) return std::nullopt;
+  out.customer_id = *customer;
+  return out;
+}
+
+std::optional<order_totals> price_lines(std::vector<order_line>& lines) {
+  order_totals t;
+  for (auto& l : lines) {
+    if (__builtin_mul_overflow(l.unit_price_cents, l.quantity, &l.line_total_cents)) return std::nullopt;
+    if (__builtin_add_overflow(t.subtotal_cents, l.line_total_cents, &t.subtotal_cents)) return std::nullopt;
+    t.item_count += l.quantity;
+  }
+  t.total_cents = t.subtotal_cents;
+  return t;
+}
+
+json::object to_json(const order& o) {
+  json::array lines;
+  for (const auto& l : o.lines)
+    lines.push_back(json::object{{"product_id", l.product_id},
+                                 {"sku", l.sku},
+                                 {"name", l.name},
+                                 {"unit_price_cents", l.unit_price_cents},
+                                 {"quantity", l.quantity},
+                                 {"line_total_cents", l.line_total_cents}});
+  return {{"id", o.id},
+          {"customer_id", o.customer_id},
+          {"status", o.status},
+          {"currency", o.currency},
+          {"lines", std::move(lines)},
+          {"item_count", o.totals.item_count},
+          {"subtotal_cents", o.totals.subtotal_cents},
+          {"total_cents", o.totals.total_cents},
+          {"created_at", o.created_at},
+          {"updated_at", o.updated_at}};
+}
+
+place_result place(connection& c, const order_request& req) {
+  place_result result;
+  if (!customers::find(c, req.customer_id)) result.errors.add("customer_id", "no such customer");
+  order o;
+  o.customer_id = req.customer_id;
+  o.status = "placed";
+  for (std::size_t i = 0; i < req.items.size(); ++i) {
+    auto p = catalog::find(c, req.items[i].product_id);
+    if (!p) {
+      result.errors.add("items[" + std::to_string(i) + "].product_id", "no such product");
+      continue;
+    }
+    if (o.currency.empty()) o.currency = p->currency;
+    else if (o.currency != p->currency)
+      result.errors.add("items[" + std::to_string(i) + "].product_id", "is priced in " + p->currency +
+                                                                           ", the order in " + o.currency);
+    o.lines.push_back({p->id, p->sku, p->name, p->price_cents, req.items[i].quantity, 0});
+  }
+  if (!result.errors.empty()) return result;
+  auto totals = price_lines(o.lines);
+  if (!totals) {
+    result.errors.add("items", "order total is too large");
+    return result;
+  }
+  o.totals = *totals;
+  std::vector<inventory::reservation_line> wanted;
+  for (const auto& l : o.lines) wanted.push_back({l.sku, l.quantity});
+  if (auto s = inventory::shortage_for(c, wanted)) {
+    result.shortage = *s;
+    return result;
+  }
+  o.created_at = o.updated_at = banyan::now_rfc3339();
+  c.prepare("INSERT INTO orders_orders(customer_id, status, currency, item_count, subtotal_cents, total_cents,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(o.customer_id, o.status, o.currency, o.totals.item_count, o.totals.subtotal_cents,
+                o.totals.total_cents, o.created_at, o.updated_at)
+      .run();
+  o.id = c.last_insert_rowid();
+  for (std::size_t i = 0; i < o.lines.size(); ++i) {
+    const auto& l = o.lines[i];
+    c.prepare("INSERT INTO orders_lines(order_id, line_no, product_id, sku, name, unit_price_cents, quantity,"
+              " line_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind_all(o.id, static_cast<std::int64_t>(i + 1), l.product_id, l.sku, l.name, l.unit_price_cents, l.quantity,
+                  l.line_total_cents)
+        .run();
+  }
+  // Checked above within this transaction, so the reservation cannot come up short.
+  inventory::reserve(c, o.id, wanted);
+  outbox::append(c, "order.placed", "order", std::to_string(o.id), to_json(o));
+  result.placed = std::move(o);
+  return result;
+}
+
+namespace {
+order read_order(connection& c, const banyan::sqlite::statement& st) {
+  order o;
+  o.id = st.get_int64(0);
+  o.customer_id = st.get_int64(1);
+  o.status = st.get_text(2);
+  o.currency = st.get_text(3);
+  o.totals = {st.get_int64(4), st.get_int64(5), st.get_int64(6)};
+  o.created_at = st.get_text(7);
+  o.updated_at = st.get_text(8);
+  auto lines = c.prepare("SELECT product_id, sku, name, unit_price_cents, quantity, line_total_cents"
+                         " FROM orders_lines WHERE order_id = ? ORDER BY line_no");
+  lines.bind(1, o.id);
+  while (lines.step())
+    o.lines.push_back({lines.get_int64(0), lines.get_text(1), lines.get_text(2), lines.get_int64(3),
+                       lines.get_int64(4), lines.get_int64(5)});
+  return o;
+}
+
+constexpr std::string_view order_columns =
+    "SELECT id, customer_id, status, currency, item_count, subtotal_cents, total_cents, created_at, updated_at"
+    " FROM orders_orders ";
+}  // namespace
+
+std::optional<order> find(connection& c, std::int64_t id) {
+  auto st = c.prepare(std::string(order_columns) + "WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_order(c, st);
+}
+
+std::vector<order> for_customer(connection& c, std::int64_t customer_id) {
+  auto st = c.prepare(std::string(order_columns) + "WHERE customer_id = ? ORDER BY id");
+  st.bind(1, customer_id);
+  std::vector<order> out;
+  while (st.step()) out.push_back(read_order(c, st));
+  return out;
+}
+
+void register_routes(http::router& r, banyan::sqlite::pool& db) {
+  r.add("POST", "/api/orders", [&db](http::request& req) {
+    auto body = http::parse_json_object(req);
+    if (!body) return body.error();
+    field_errors errors;
+    auto in = parse_order_request(*body, errors);
+    if (!in) return errors.to_response();
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn);
+    auto result = place(*conn, *in);
+    if (!result.errors.empty()) return result.errors.to_response();
+    if (result.shortage) {
+      const auto& s = *result.shortage;
+      return http::json_response(
+          409, json::object{{"error", json::object{{"code", "insufficient_stock"},
+                                                   {"message", "not enough stock for " + s.sku},
+                                                   {"sku", s.sku},
+                                                   {"requested", s.requested},
+                                                   {"available", s.available}}}});
+    }
+    tx.commit();
+    auto res = http::json_response(201, to_json(*result.placed));
+    res.headers.set("Location", "/api/orders/" + std::to_string(result.placed->id));
+    return res;
+  });
+
+  r.add("GET", "/api/orders/{id}", [&db](http::request& req) {
+    auto id = parse_id(req.param("id"));
+    if (!id) return not_found("order");
+    auto conn = db.acquire();
+    auto o = find(*conn, *id);
+    if (!o) return not_found("order");
+    json::object body = to_json(*o);
+    stamp(body, req);
+    return http::json_response(200, body);
+  });
+
+  r.add("POST", "/api/orders/{id}/cancel", [&db](http::request& req) {
+    auto id = parse_id(req.param("id"));
+    if (!id) return not_found("order");
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn);
+    auto o = find(*conn, *id);
+    if (!o) return not_found("order");
+    if (o->status == "cancelled")
+      return http::error_response(409, "already_cancelled", "order " + std::to_string(*id) + " is already cancelled");
+    o->status = "cancelled";
+    o->updated_at = banyan::now_rfc3339();
+    conn->prepare("UPDATE orders_orders SET status = ?, updated_at = ? WHERE id = ?")
+        .bind_all(o->status, o->updated_at, o->id)
+        .run();
+    inventory::release(*conn, o->id);
+    outbox::append(*conn, "order.cancelled", "order", std::to_string(o->id), to_json(*o));
+    tx.commit();
+    return http::json_response(200, to_json(*o));
+  });
+
+  r.add("GET", "/api/customers/{id}/orders", [&db](http::request& req) {
+    auto id = parse_id(req.param("id"));
+    if (!id) return not_found("customer");
+    auto conn = db.acquire();
+    if (!customers::find(*conn, *id)) return not_found("customer");
+    json::array items;
+    for (const auto& o : for_customer(*conn, *id)) items.push_back(to_json(o));
+    json::object body{{"customer_id", *id}, {"items", std::move(items)}};
+    stamp(body, req);
+    return http::json_response(200, body);
+  });
+}
+
+}  // namespace shop::orders
