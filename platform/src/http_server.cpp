@@ -45,6 +45,10 @@ struct connection_state {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;
   bool busy = false;
+  // The header deadline cancels the read instead of closing the socket (as tcp_stream's own
+  // timeout would), so a 408 can still be written. The generation disarms stale timer handlers.
+  std::uint64_t header_generation = 0;
+  bool header_timed_out = false;
 };
 
 struct parse_failure {
@@ -236,6 +240,7 @@ struct server::impl {
     if (connections_gauge) connections_gauge->inc();
 
     beast::flat_buffer buffer;
+    asio::steady_timer header_timer(state->executor);
     bool keep_alive = true;
     while (keep_alive) {
       state->busy = false;
@@ -243,13 +248,26 @@ struct server::impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
       parser.body_limit(opt.body_limit);
-      stream.expires_after(opt.header_timeout);
-      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+      stream.expires_never();
+      const std::uint64_t generation = ++state->header_generation;
+      state->header_timed_out = false;
+      header_timer.expires_after(opt.header_timeout);
+      header_timer.async_wait([state, generation](const error_code& tec) {
+        if (tec || state->header_generation != generation || !state->stream) return;
+        state->header_timed_out = true;
+        error_code ignored;
+        state->stream->socket().cancel(ignored);
+      });
+      auto [read_ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+      ++state->header_generation;
+      header_timer.cancel();
       state->busy = true;
       const auto started = std::chrono::steady_clock::now();
+      error_code ec = state->header_timed_out ? error_code(beast::error::timeout) : read_ec;
       if (ec) {
         // A quiet close or an idle keep-alive timeout ends the connection without a word.
-        const bool idle = ec == bhttp::error::end_of_stream || (ec == beast::error::timeout && buffer.size() == 0);
+        const bool idle = ec == bhttp::error::end_of_stream || (ec == beast::error::timeout && buffer.size() == 0 &&
+                                                                !parser.got_some());
         if (!idle && ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
           auto f = classify(ec);
           co_await send(stream, error_response(f.status, f.code, f.message), 11, false, false, "");

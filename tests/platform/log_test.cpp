@@ -1,0 +1,42 @@
+#include "banyan/platform/log.hpp"
+#include "banyan/platform/request_id.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("a log line is one JSON object with time, level, msg and fields", "[log]") {
+  const std::string line =
+      banyan::log::format_line(banyan::log::level::warn, "slow \"query\"\n", {{"request_id", "abc"}, {"ms", 12}});
+  REQUIRE(line.back() == '\n');
+  REQUIRE(line.find('\n') == line.size() - 1);  // embedded newlines are escaped
+  auto v = boost::json::parse(line);
+  CHECK(v.at("level").as_string() == "warn");
+  CHECK(v.at("msg").as_string() == "slow \"query\"\n");
+  CHECK(v.at("request_id").as_string() == "abc");
+  CHECK(v.at("ms").as_int64() == 12);
+  CHECK(v.at("time").as_string().size() == 24);
+}
+
+TEST_CASE("levels parse and filter", "[log]") {
+  banyan::log::level l{};
+  CHECK(banyan::log::parse_level("debug", l));
+  CHECK(l == banyan::log::level::debug);
+  CHECK_FALSE(banyan::log::parse_level("verbose", l));
+  banyan::log::set_min_level(banyan::log::level::warn);
+  CHECK_FALSE(banyan::log::enabled(banyan::log::level::info));
+  CHECK(banyan::log::enabled(banyan::log::level::error));
+  banyan::log::set_min_level(banyan::log::level::info);
+}
+
+TEST_CASE("request ids: valid ones are kept, new ones are unique hex", "[log]") {
+  CHECK(banyan::valid_request_id("abc-123_X.y:z"));
+  CHECK_FALSE(banyan::valid_request_id(""));
+  CHECK_FALSE(banyan::valid_request_id("has space"));
+  CHECK_FALSE(banyan::valid_request_id("inject\r\nX: 1"));
+  CHECK_FALSE(banyan::valid_request_id(std::string(129, 'a')));
+  const auto a = banyan::make_request_id(), b = banyan::make_request_id();
+  CHECK(a.size() == 32);
+  CHECK(a != b);
+  CHECK(banyan::valid_request_id(a));
+}
