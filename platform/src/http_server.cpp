@@ -295,8 +295,8 @@ struct server::impl {
       else if (!parse_target(req.target, req.path, req.query))
         early = reject(400, "bad_request", "malformed request target");
       if (early) {
-        co_await send(stream, *early, 11, false, false, req.request_id);
         record(req, early->status, 0, early->body.size());
+        co_await send(stream, *early, 11, false, false, req.request_id);
         break;
       }
       if (!parser.is_done()) {
@@ -312,8 +312,8 @@ struct server::impl {
               body_ec != bhttp::error::partial_message) {
             auto f = classify(body_ec);
             auto res = error_response(f.status, f.code, f.message);
-            co_await send(stream, res, version, false, false, req.request_id);
             record(req, f.status, 0, res.body.size());
+            co_await send(stream, res, version, false, false, req.request_id);
           }
           break;
         }
@@ -326,10 +326,10 @@ struct server::impl {
       response res = invoke(req);
       if (stopping) keep_alive = false;  // tell the client this connection is closing
       const bool head_only = req.method == "HEAD" || res.status == 204 || res.status == 304;
-      const error_code wec = co_await send(stream, res, version, keep_alive, head_only, req.request_id);
+      // Recorded before the write, so a client that has its response also sees it counted.
       record(req, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
              res.body.size());
-      if (wec) break;
+      if (co_await send(stream, res, version, keep_alive, head_only, req.request_id)) break;
     }
     error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -1,0 +1,40 @@
+# Shared by scripts/test.sh and scripts/demo.sh: install what is missing, configure, build.
+# shellcheck shell=bash
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian packages the build, the tests and the demo need.
+banyan_packages=(
+  g++ cmake ninja-build ccache pkg-config curl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libcli11-dev libyaml-cpp-dev catch2
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_packages() {
+  local missing=()
+  for p in "${banyan_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  log "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# configure_and_build BUILD_DIR [cmake args...]: incremental after the first run.
+configure_and_build() {
+  local dir=$1; shift
+  local werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  log "configuring $dir"
+  cmake -S "$repo_root" -B "$dir" -G Ninja -DBANYAN_WERROR="$werror" "$@" >/dev/null
+  log "building $dir"
+  cmake --build "$dir" -j "${BANYAN_JOBS:-2}"
+}
