@@ -1,0 +1,135 @@
+#include "banyan/proxy/forward_headers.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace banyan::proxy;
+
+namespace {
+http1::request_head parse_req(const std::string& raw) {
+  http1::request_head h;
+  http1::error e;
+  REQUIRE(http1::parse_request(raw, h, e) == http1::parse_state::complete);
+  return h;
+}
+bool has_line(const std::string& head, const std::string& line) { return head.find("\r\n" + line + "\r\n") != std::string::npos; }
+bool has_field(const std::string& head, const std::string& name) {
+  return head.find("\r\n" + name + ":") != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("forwarded requests drop hop-by-hop fields and add forwarding fields", "[forward]") {
+  const std::string raw =
+      "GET /api/products?x=1 HTTP/1.1\r\nHost: shop.example\r\nConnection: keep-alive, X-Secret\r\n"
+      "Keep-Alive: timeout=5\r\nTE: trailers\r\nTrailer: X\r\nUpgrade: h2c\r\nProxy-Authorization: Basic x\r\n"
+      "Proxy-Connection: keep-alive\r\nX-Secret: s\r\nX-Forwarded-For: 10.0.0.1\r\nVia: 1.0 edge\r\n"
+      "Accept: application/json\r\nCookie: a=b\r\n\r\n";
+  auto req = parse_req(raw);
+  request_forwarding f;
+  f.client_address = "127.0.0.9";
+  f.request_id = "rid-1";
+  f.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  std::string out;
+  write_request_head(req, f, out);
+  CHECK(out.rfind("GET /api/products?x=1 HTTP/1.1\r\n", 0) == 0);
+  for (const char* gone : {"Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Authorization",
+                           "Proxy-Connection", "X-Secret"})
+    CHECK_FALSE(has_field(out, gone));
+  CHECK(has_line(out, "Host: shop.example"));
+  CHECK(has_line(out, "Accept: application/json"));
+  CHECK(has_line(out, "Cookie: a=b"));
+  CHECK(has_line(out, "X-Forwarded-For: 10.0.0.1, 127.0.0.9"));
+  CHECK(has_line(out, "X-Forwarded-Proto: http"));
+  CHECK(has_line(out, "X-Forwarded-Host: shop.example"));
+  CHECK(has_line(out, "Via: 1.0 edge, 1.1 banyan"));
+  CHECK(has_line(out, "X-Request-Id: rid-1"));
+  CHECK(has_line(out, "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+  CHECK(out.size() >= 4);
+  CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
+}
+
+TEST_CASE("Connection cannot strip the framing fields", "[forward][smuggling]") {
+  auto req = parse_req("POST /x HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, Host\r\nContent-Length: 5\r\n\r\n");
+  std::string out;
+  write_request_head(req, {}, out);
+  CHECK(has_line(out, "Content-Length: 5"));
+  CHECK(has_line(out, "Host: a"));
+}
+
+TEST_CASE("WebSocket upgrades keep Connection and Upgrade", "[forward]") {
+  auto req = parse_req("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  request_forwarding f;
+  f.upgrade = true;
+  std::string out;
+  write_request_head(req, f, out);
+  CHECK(has_line(out, "Upgrade: websocket"));
+  CHECK(has_line(out, "Connection: upgrade"));
+}
+
+TEST_CASE("trace context continues a valid trace and starts one otherwise", "[forward]") {
+  auto valid = parse_req("GET / HTTP/1.1\r\nHost: a\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n");
+  auto t = continue_trace(valid);
+  CHECK(valid_traceparent(t.value()));
+  CHECK(t.trace_id() == "0af7651916cd43dd8448eb211c80319c");
+  CHECK(t.value().substr(36, 16) != "b7ad6b7169203331");  // a new span for this hop
+  CHECK(t.value().substr(52) == "-01");
+
+  for (const char* bad : {"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+                          "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                          "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", "garbage"}) {
+    auto req = parse_req(std::string("GET / HTTP/1.1\r\nHost: a\r\ntraceparent: ") + bad + "\r\n\r\n");
+    auto fresh = continue_trace(req);
+    INFO(bad);
+    CHECK(valid_traceparent(fresh.value()));
+    CHECK(fresh.trace_id() != std::string_view(bad).substr(3, 32));
+  }
+}
+
+TEST_CASE("request ids: a valid one is kept, others replaced", "[forward]") {
+  CHECK(choose_request_id(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-1\r\n\r\n")).value() == "abc-1");
+  auto replaced = choose_request_id(parse_req("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: a b\r\n\r\n"));
+  CHECK(replaced.value().size() == 32);
+  CHECK(choose_request_id(parse_req("GET / HTTP/1.1\r\nHost: a\r\n\r\n")).value() != replaced.value());
+}
+
+TEST_CASE("responses lose hop-by-hop fields and say how the connection goes on", "[forward]") {
+  const std::string raw =
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Internal\r\nKeep-Alive: timeout=5\r\n"
+      "X-Internal: 1\r\nX-Request-Id: upstream-id\r\nContent-Type: text/plain\r\n\r\nok";
+  http1::response_head res;
+  http1::error e;
+  REQUIRE(http1::parse_response(raw, "GET", res, e) == http1::parse_state::complete);
+  response_forwarding f;
+  f.request_id = "rid-2";
+  std::string out;
+  write_response_head(res, f, out);
+  CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK_FALSE(has_field(out, "Keep-Alive"));
+  CHECK_FALSE(has_field(out, "X-Internal"));
+  CHECK_FALSE(has_field(out, "Connection"));
+  CHECK(has_line(out, "X-Request-Id: rid-2"));
+  CHECK(has_line(out, "Content-Length: 2"));
+  CHECK(has_line(out, "Via: 1.1 banyan"));
+
+  out.clear();
+  f.close = true;
+  write_response_head(res, f, out);
+  CHECK(has_line(out, "Connection: close"));
+  out.clear();
+  f.close = false;
+  f.client_minor = 0;
+  write_response_head(res, f, out);
+  CHECK(has_line(out, "Connection: keep-alive"));
+}
+
+TEST_CASE("the proxy's own errors are complete JSON responses", "[forward]") {
+  std::string out;
+  write_error_response(502, "upstream_unreachable", "cannot connect to the monolith", "rid", true, out);
+  http1::response_head res;
+  http1::error e;
+  REQUIRE(http1::parse_response(out, "GET", res, e) == http1::parse_state::complete);
+  CHECK(res.status == 502);
+  const std::string body = out.substr(res.head_bytes);
+  CHECK(body == R"({"error":{"code":"upstream_unreachable","message":"cannot connect to the monolith"}})");
+  CHECK(res.content_length == body.size());
+  CHECK_FALSE(res.keep_alive);
+}
