@@ -19,32 +19,49 @@ bool is_hex(std::string_view s) noexcept {
 
 bool all_zero(std::string_view s) noexcept { return s.find_first_not_of('0') == std::string_view::npos; }
 
-// Fields this hop rewrites itself; their incoming copies are folded into the new value.
-bool is_rewritten(std::string_view name) noexcept {
-  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-         iequals(name, "x-forwarded-host") || iequals(name, "x-request-id") || iequals(name, "traceparent") ||
-         iequals(name, "via");
+using http1::field;
+
+// Fields this hop rewrites itself; their incoming copies are folded into the new value. Expect is
+// answered by the proxy (it sends the 100 Continue), so the upstream never waits on it.
+bool is_rewritten(field id) noexcept {
+  switch (id) {
+    case field::expect: case field::x_forwarded_for: case field::x_forwarded_proto: case field::x_forwarded_host:
+    case field::x_request_id: case field::traceparent: case field::via:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_hop_by_hop_field(field id) noexcept {
+  switch (id) {
+    case field::connection: case field::keep_alive: case field::te: case field::trailer: case field::upgrade:
+    case field::proxy_prefixed:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Framing fields: never dropped because a Connection header names them, or the upstream would
 // read the body as the next request.
-bool is_framing(std::string_view name) noexcept {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "host");
+bool is_framing(field id) noexcept {
+  return id == field::content_length || id == field::transfer_encoding || id == field::host;
 }
 
 bool named_by_connection(const http1::message_head& m, std::string_view name) noexcept {
   for (std::size_t i = 0; i < m.header_count; ++i)
-    if (iequals(m.headers[i].name, "connection") && http1::list_contains(m.headers[i].value, name)) return true;
+    if (m.headers[i].id == field::connection && http1::list_contains(m.headers[i].value, name)) return true;
   return false;
 }
 
-bool drop_field(const http1::message_head& m, std::string_view name, bool upgrade) noexcept {
-  if (upgrade && iequals(name, "upgrade")) return false;
-  if (is_hop_by_hop(name)) return true;
-  return !is_framing(name) && named_by_connection(m, name);
+bool drop_field(const http1::message_head& m, const http1::header& h, bool upgrade) noexcept {
+  if (upgrade && h.id == field::upgrade) return false;
+  if (is_hop_by_hop_field(h.id)) return true;
+  return m.connection_names_fields && !is_framing(h.id) && named_by_connection(m, h.name);
 }
 
-void field(std::string& out, std::string_view name, std::string_view value) {
+void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
   out.append(value);
@@ -52,11 +69,12 @@ void field(std::string& out, std::string_view name, std::string_view value) {
 }
 
 // "a, b" from every occurrence of a field, plus one more value.
-void joined_field(std::string& out, const http1::message_head& m, std::string_view name, std::string_view add) {
+void joined_field(std::string& out, const http1::message_head& m, field id, std::string_view name,
+                  std::string_view add) {
   out.append(name);
   out.append(": ");
   for (std::size_t i = 0; i < m.header_count; ++i)
-    if (iequals(m.headers[i].name, name) && !m.headers[i].value.empty()) {
+    if (m.headers[i].id == id && !m.headers[i].value.empty()) {
       out.append(m.headers[i].value);
       out.append(", ");
     }
@@ -67,10 +85,16 @@ void joined_field(std::string& out, const http1::message_head& m, std::string_vi
 }  // namespace
 
 void random_hex(char* out, std::size_t n) noexcept {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
+  // splitmix64 seeded once per thread: ids need uniqueness, not cryptographic strength.
+  thread_local std::uint64_t state = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
   std::uint64_t bits = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i % 16 == 0) bits = gen();
+    if (i % 16 == 0) {
+      std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      bits = z ^ (z >> 31);
+    }
     out[i] = hex_digits[bits & 0xf];
     bits >>= 4;
   }
@@ -86,7 +110,7 @@ bool valid_traceparent(std::string_view v) noexcept {
 trace_context continue_trace(const http1::request_head& req) noexcept {
   trace_context t;
   char* p = t.traceparent.data();
-  const auto* in = req.find("traceparent");
+  const auto* in = req.find(field::traceparent);
   if (in && valid_traceparent(in->value)) {
     std::copy_n(in->value.data(), 55, p);
     p[0] = '0';  // we speak version 00
@@ -103,7 +127,7 @@ trace_context continue_trace(const http1::request_head& req) noexcept {
 
 request_id choose_request_id(const http1::request_head& req) noexcept {
   request_id id;
-  if (const auto* in = req.find("x-request-id"); in && !in->value.empty() && in->value.size() <= id.buf.size()) {
+  if (const auto* in = req.find(field::x_request_id); in && !in->value.empty() && in->value.size() <= id.buf.size()) {
     bool ok = true;
     for (char c : in->value)
       ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -119,11 +143,7 @@ request_id choose_request_id(const http1::request_head& req) noexcept {
   return id;
 }
 
-bool is_hop_by_hop(std::string_view name) noexcept {
-  if (name.size() >= 6 && iequals(name.substr(0, 6), "proxy-")) return true;
-  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
-         iequals(name, "trailer") || iequals(name, "upgrade");
-}
+bool is_hop_by_hop(std::string_view name) noexcept { return is_hop_by_hop_field(http1::classify(name)); }
 
 void write_request_head(const http1::request_head& req, const request_forwarding& f, std::string& out) {
   out.append(req.method);
@@ -132,17 +152,17 @@ void write_request_head(const http1::request_head& req, const request_forwarding
   out.append(" HTTP/1.1\r\n");
   for (std::size_t i = 0; i < req.header_count; ++i) {
     const auto& h = req.headers[i];
-    if (drop_field(req, h.name, f.upgrade) || is_rewritten(h.name)) continue;
-    field(out, h.name, h.value);
+    if (drop_field(req, h, f.upgrade) || is_rewritten(h.id)) continue;
+    append_field(out, h.name, h.value);
   }
-  joined_field(out, req, "X-Forwarded-For", f.client_address);
-  field(out, "X-Forwarded-Proto", f.proto);
-  if (!req.host.empty()) field(out, "X-Forwarded-Host", req.host);
-  joined_field(out, req, "Via", f.via);
-  field(out, "X-Request-Id", f.request_id);
-  field(out, "traceparent", f.traceparent);
-  if (f.upgrade) field(out, "Connection", "upgrade");
-  if (!f.extra_name.empty()) field(out, f.extra_name, f.extra_value);
+  joined_field(out, req, field::x_forwarded_for, "X-Forwarded-For", f.client_address);
+  append_field(out, "X-Forwarded-Proto", f.proto);
+  if (!req.host.empty()) append_field(out, "X-Forwarded-Host", req.host);
+  joined_field(out, req, field::via, "Via", f.via);
+  append_field(out, "X-Request-Id", f.request_id);
+  append_field(out, "traceparent", f.traceparent);
+  if (f.upgrade) append_field(out, "Connection", "upgrade");
+  if (!f.extra_name.empty()) append_field(out, f.extra_name, f.extra_value);
   out.append("\r\n");
 }
 
@@ -155,14 +175,14 @@ void write_response_head(const http1::response_head& res, const response_forward
   out.append("\r\n");
   for (std::size_t i = 0; i < res.header_count; ++i) {
     const auto& h = res.headers[i];
-    if (drop_field(res, h.name, f.upgrade) || iequals(h.name, "via") || iequals(h.name, "x-request-id")) continue;
-    field(out, h.name, h.value);
+    if (drop_field(res, h, f.upgrade) || h.id == field::via || h.id == field::x_request_id) continue;
+    append_field(out, h.name, h.value);
   }
-  joined_field(out, res, "Via", f.via);
-  field(out, "X-Request-Id", f.request_id);
-  if (f.upgrade) field(out, "Connection", "upgrade");
-  else if (f.close) field(out, "Connection", "close");
-  else if (f.client_minor == 0) field(out, "Connection", "keep-alive");
+  joined_field(out, res, field::via, "Via", f.via);
+  append_field(out, "X-Request-Id", f.request_id);
+  if (f.upgrade) append_field(out, "Connection", "upgrade");
+  else if (f.close) append_field(out, "Connection", "close");
+  else if (f.client_minor == 0) append_field(out, "Connection", "keep-alive");
   out.append("\r\n");
 }
 
@@ -194,7 +214,7 @@ void write_error_response(int status, std::string_view code, std::string_view me
   out.append("\r\nContent-Type: application/json\r\nContent-Length: ");
   out.append(std::to_string(body_len));
   out.append("\r\nVia: 1.1 banyan\r\n");
-  if (!request_id.empty()) field(out, "X-Request-Id", request_id);
+  if (!request_id.empty()) append_field(out, "X-Request-Id", request_id);
   if (close) out.append("Connection: close\r\n");
   out.append("\r\n");
   out.append(open);

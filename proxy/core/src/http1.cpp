@@ -36,6 +36,20 @@ bool parse_decimal(std::string_view v, std::uint64_t& out) noexcept {
   return true;
 }
 
+// Calls f with each trimmed item of a comma-separated list.
+template <class F>
+void for_each_token(std::string_view list, F&& f) {
+  while (true) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    f(item);
+    if (comma == std::string_view::npos) return;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 // Finds the end of the head. Bare LF is refused as soon as it is seen rather than waited on.
 parse_state find_head_end(std::string_view buf, std::size_t& end, error& err, const limits& lim) {
   const std::size_t pos = buf.find("\r\n\r\n");
@@ -90,23 +104,27 @@ bool parse_fields(std::string_view head, std::size_t pos, message_head& out, err
       err = {is_request ? 431 : 502, "too_many_headers", "too many header fields"};
       return false;
     }
-    out.headers[out.header_count++] = {name, value};
+    const field id = classify(name);
+    out.headers[out.header_count++] = {name, value, id};
 
-    if (iequals(name, "content-length")) {
+    if (id == field::content_length) {
       if (saw_length) return fail("duplicate_content_length", "more than one Content-Length");
       saw_length = true;
       if (!parse_decimal(value, out.content_length)) return fail("bad_content_length", "malformed Content-Length");
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (id == field::transfer_encoding) {
       if (saw_te) return fail("duplicate_transfer_encoding", "more than one Transfer-Encoding");
       saw_te = true;
       if (!iequals(value, "chunked")) {
         err = {is_request ? 501 : 502, "unsupported_transfer_coding", "only the chunked transfer coding is supported"};
         return false;
       }
-    } else if (iequals(name, "connection")) {
-      if (list_contains(value, "close")) out.connection_close = true;
-      if (list_contains(value, "keep-alive") && !out.connection_close) out.keep_alive = true;
-      if (list_contains(value, "upgrade")) out.connection_upgrade = true;
+    } else if (id == field::connection) {
+      for_each_token(value, [&](std::string_view token) {
+        if (iequals(token, "close")) out.connection_close = true;
+        else if (iequals(token, "keep-alive")) out.keep_alive = true;
+        else if (iequals(token, "upgrade")) out.connection_upgrade = true;
+        else if (!token.empty()) out.connection_names_fields = true;
+      });
     }
   }
   out.head_bytes = pos + 2;
@@ -126,6 +144,38 @@ int parse_version(std::string_view v) noexcept {
 
 }  // namespace
 
+field classify(std::string_view n) noexcept {
+  switch (n.size()) {
+    case 2: if (iequals(n, "te")) return field::te; break;
+    case 3: if (iequals(n, "via")) return field::via; break;
+    case 4: if (iequals(n, "host")) return field::host; break;
+    case 6:
+      if (iequals(n, "expect")) return field::expect;
+      if (iequals(n, "cookie")) return field::cookie;
+      break;
+    case 7:
+      if (iequals(n, "upgrade")) return field::upgrade;
+      if (iequals(n, "trailer")) return field::trailer;
+      break;
+    case 10:
+      if (iequals(n, "connection")) return field::connection;
+      if (iequals(n, "keep-alive")) return field::keep_alive;
+      break;
+    case 11: if (iequals(n, "traceparent")) return field::traceparent; break;
+    case 12: if (iequals(n, "x-request-id")) return field::x_request_id; break;
+    case 14: if (iequals(n, "content-length")) return field::content_length; break;
+    case 15: if (iequals(n, "x-forwarded-for")) return field::x_forwarded_for; break;
+    case 16: if (iequals(n, "x-forwarded-host")) return field::x_forwarded_host; break;
+    case 17:
+      if (iequals(n, "transfer-encoding")) return field::transfer_encoding;
+      if (iequals(n, "x-forwarded-proto")) return field::x_forwarded_proto;
+      break;
+    default: break;
+  }
+  if (n.size() > 6 && iequals(n.substr(0, 6), "proxy-")) return field::proxy_prefixed;
+  return field::other;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -144,6 +194,12 @@ bool list_contains(std::string_view list, std::string_view token) noexcept {
     list.remove_prefix(comma + 1);
   }
   return false;
+}
+
+const header* message_head::find(field id) const noexcept {
+  for (std::size_t i = 0; i < header_count; ++i)
+    if (headers[i].id == id) return &headers[i];
+  return nullptr;
 }
 
 const header* message_head::find(std::string_view name) const noexcept {
@@ -205,12 +261,12 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
   int hosts = 0;
   for (std::size_t i = 0; i < out.header_count; ++i) {
     const auto& h = out.headers[i];
-    if (iequals(h.name, "host")) {
+    if (h.id == field::host) {
       ++hosts;
       out.host = h.value;
-    } else if (iequals(h.name, "expect")) {
+    } else if (h.id == field::expect) {
       out.expect_continue = iequals(h.value, "100-continue");
-    } else if (iequals(h.name, "upgrade") && out.connection_upgrade) {
+    } else if (h.id == field::upgrade && out.connection_upgrade) {
       out.upgrade = h.value;
     }
   }
@@ -248,7 +304,7 @@ parse_state parse_response(std::string_view buf, std::string_view request_method
   const bool no_body = request_method == "HEAD" || out.status / 100 == 1 || out.status == 204 || out.status == 304;
   if (no_body) {
     out.body = body_kind::none;
-  } else if (out.body == body_kind::none && !out.find("content-length")) {
+  } else if (out.body == body_kind::none && !out.find(field::content_length)) {
     out.body = body_kind::until_close;  // delimited by the upstream closing the connection
     out.keep_alive = false;
   }

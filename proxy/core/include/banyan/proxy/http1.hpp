@@ -14,9 +14,18 @@
 
 namespace banyan::proxy::http1 {
 
+// Header names the proxy acts on, recognised once while parsing.
+enum class field : std::uint8_t {
+  other, content_length, transfer_encoding, connection, host, expect, upgrade, keep_alive, te, trailer,
+  proxy_prefixed,  // Proxy-*
+  x_forwarded_for, x_forwarded_proto, x_forwarded_host, x_request_id, traceparent, via, cookie
+};
+field classify(std::string_view name) noexcept;
+
 struct header {
   std::string_view name;
   std::string_view value;
+  field id = field::other;
 };
 
 inline constexpr std::size_t max_headers = 100;
@@ -47,8 +56,10 @@ struct message_head {
   bool keep_alive = true;
   bool connection_close = false;
   bool connection_upgrade = false;  // Connection lists "upgrade"
+  bool connection_names_fields = false;  // Connection lists other tokens: more hop-by-hop fields
 
   const header* find(std::string_view name) const noexcept;
+  const header* find(field id) const noexcept;
 };
 
 struct request_head : message_head {

@@ -1,0 +1,85 @@
+#pragma once
+// What the data plane routes with, shared by every worker and replaced whole by the admin plane:
+// an immutable snapshot (route table + the upstream each route's service resolves to), swapped
+// atomically. A request keeps the snapshot it started with until it finishes.
+#include "banyan/proxy/route_table.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace banyan::proxy {
+
+struct breaker_settings {
+  int failure_threshold = 5;
+  std::int64_t open_ms = 5000;  // how long it stays open before one probe is let through
+};
+
+// Consecutive-failure circuit breaker, shared by all workers (lock-free).
+class circuit_breaker {
+ public:
+  enum class state { closed, open, half_open };
+  using settings = breaker_settings;
+  explicit circuit_breaker(settings s = {}) : settings_(s) {}
+  // True when a request may go to the upstream now (in half-open, only the one probe may).
+  bool allow(std::int64_t now_ms) noexcept;
+  void on_success() noexcept;
+  void on_failure(std::int64_t now_ms) noexcept;
+  state current(std::int64_t now_ms) const noexcept;
+
+ private:
+  settings settings_;
+  std::atomic<int> failures_{0};
+  std::atomic<std::int64_t> opened_at_{-1};  // -1: closed
+  std::atomic<bool> probing_{false};
+};
+
+struct upstream {
+  std::uint32_t id = 0;  // index into each worker's connection pools
+  std::string name;      // "monolith" or a service name
+  std::string url;       // as configured, e.g. http://127.0.0.1:8081
+  std::string host;      // numeric address after resolution
+  std::uint16_t port = 0;
+  circuit_breaker breaker;
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> failures{0};
+
+  upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p)
+      : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p) {}
+};
+
+struct routing_snapshot {
+  std::shared_ptr<const route_table> table;
+  std::shared_ptr<upstream> monolith;
+  std::vector<std::shared_ptr<upstream>> service_of;  // parallel to table->routes(); null for monolith-only
+  std::uint64_t version = 0;
+};
+
+class routing_state {
+ public:
+  std::shared_ptr<const routing_snapshot> load() const noexcept { return current_.load(std::memory_order_acquire); }
+  void store(std::shared_ptr<const routing_snapshot> s) noexcept { current_.store(std::move(s), std::memory_order_release); }
+
+  // The one upstream object for a name+URL (kept for the process lifetime so pooled connections stay
+  // valid). Throws std::invalid_argument when the URL is not http://HOST:PORT or cannot be resolved.
+  std::shared_ptr<upstream> upstream_for(const std::string& name, const std::string& url);
+  std::size_t upstream_count() const;
+  std::vector<std::shared_ptr<upstream>> upstreams() const;
+
+  // Builds and installs a snapshot from routes and service URLs; on error nothing changes and the
+  // errors say why.
+  bool install(std::vector<route> routes, const std::map<std::string, std::string>& services,
+               const std::string& monolith_url, std::vector<route_error>& errors);
+
+ private:
+  std::atomic<std::shared_ptr<const routing_snapshot>> current_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<upstream>> upstreams_;
+  std::uint64_t version_ = 0;
+};
+
+}  // namespace banyan::proxy

@@ -1,0 +1,729 @@
+#include "banyan/proxy/data_plane.hpp"
+
+#include "banyan/proxy/bucket.hpp"
+#include "banyan/proxy/forward_headers.hpp"
+#include "banyan/proxy/http1.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <utility>
+#include <cstring>
+#include <atomic>
+#include <list>
+#include <sys/socket.h>
+#include <thread>
+
+namespace banyan::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now().time_since_epoch()).count();
+}
+
+// A contiguous read buffer. Views handed out stay valid until the next writable() call, which may
+// compact the unread bytes to the front.
+class io_buffer {
+ public:
+  bool has_storage() const noexcept { return data_ != nullptr; }
+  std::string_view readable() const noexcept { return {data_ + begin_, end_ - begin_}; }
+  std::size_t size() const noexcept { return end_ - begin_; }
+  bool full() const noexcept { return begin_ == 0 && end_ == capacity_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  asio::mutable_buffer writable() noexcept {
+    if (begin_ > 0 && end_ == capacity_) {
+      std::memmove(data_, data_ + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    return {data_ + end_, capacity_ - end_};
+  }
+  void commit(std::size_t n) noexcept { end_ += n; }
+  void consume(std::size_t n) noexcept {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+  io_buffer() = default;
+  io_buffer(io_buffer&& o) noexcept { *this = std::move(o); }
+  io_buffer& operator=(io_buffer&& o) noexcept {
+    owned_ = std::move(o.owned_);
+    data_ = std::exchange(o.data_, nullptr);
+    capacity_ = std::exchange(o.capacity_, 0);
+    begin_ = std::exchange(o.begin_, 0);
+    end_ = std::exchange(o.end_, 0);
+    return *this;
+  }
+  void attach(std::unique_ptr<char[]> storage, std::size_t capacity) noexcept {
+    owned_ = std::move(storage);
+    data_ = owned_.get();
+    capacity_ = capacity;
+    begin_ = end_ = 0;
+  }
+  std::unique_ptr<char[]> detach() noexcept {
+    data_ = nullptr;
+    capacity_ = begin_ = end_ = 0;
+    return std::move(owned_);
+  }
+
+ private:
+  std::unique_ptr<char[]> owned_;
+  char* data_ = nullptr;
+  std::size_t capacity_ = 0, begin_ = 0, end_ = 0;
+};
+
+// Watches one deadline per connection without a timer operation per I/O: arming only moves a
+// time point; the watcher wakes at the old deadline, sees the new one and sleeps again. On expiry
+// it cancels the target socket's pending operation (never closes it, so a 408/504 can be written).
+struct deadline {
+  explicit deadline(const asio::any_io_executor& ex) : timer(ex, clock_type::time_point::max()) {}
+  asio::steady_timer timer;
+  clock_type::time_point when = clock_type::time_point::max();
+  tcp::socket* target = nullptr;
+  bool fired = false;
+  bool stopped = false;
+
+  void arm(tcp::socket& s, std::chrono::milliseconds timeout) {
+    target = &s;
+    fired = false;
+    const auto next = clock_type::now() + timeout;
+    const bool sooner = next < timer.expiry();
+    when = next;
+    if (sooner) timer.expires_at(next);  // wakes the watcher, which re-waits for `when`
+  }
+  void stop() {
+    stopped = true;
+    target = nullptr;
+    timer.cancel();
+  }
+};
+
+asio::awaitable<void> watch(std::shared_ptr<deadline> d) {
+  while (!d->stopped) {
+    d->timer.expires_at(d->when);
+    co_await d->timer.async_wait(use_tuple);
+    if (d->stopped) break;
+    if (d->when != clock_type::time_point::max() && clock_type::now() >= d->when) {
+      d->fired = true;
+      d->when = clock_type::time_point::max();
+      error_code ignored;
+      if (d->target) d->target->cancel(ignored);
+    }
+  }
+}
+
+bool is_safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE"; }
+bool is_idempotent(std::string_view m) { return is_safe_method(m) || m == "PUT" || m == "DELETE"; }
+
+// The value a canary route hashes; falls back to the client address.
+std::string_view canary_key_value(const route& r, const http1::request_head& req, std::string_view client) {
+  if (r.key.from == canary_key::source::header) {
+    if (const auto* h = req.find(r.key.name); h && !h->value.empty()) return h->value;
+  } else if (r.key.from == canary_key::source::cookie) {
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+      if (!http1::iequals(req.headers[i].name, "cookie")) continue;
+      std::string_view rest = req.headers[i].value;
+      while (!rest.empty()) {
+        const std::size_t semi = rest.find(';');
+        std::string_view pair = rest.substr(0, semi);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == r.key.name && eq + 1 < pair.size())
+          return pair.substr(eq + 1);
+        if (semi == std::string_view::npos) break;
+        rest.remove_prefix(semi + 1);
+      }
+    }
+  }
+  return client;
+}
+
+// Per-request state, pooled per worker: an idle keep-alive connection holds none of it.
+struct exchange {
+  http1::request_head req;
+  http1::response_head res;
+  std::string head_out;
+  io_buffer upbuf;
+  exchange() { head_out.reserve(4096); }
+};
+
+enum class relay_result { ok, source_failed, sink_failed, framing, timeout };
+
+}  // namespace
+
+struct data_plane::impl {
+  struct worker;
+
+  // What a drain needs to see of a connection.
+  struct connection_ctl {
+    tcp::socket* client = nullptr;
+    bool idle = true;
+  };
+
+  static constexpr std::size_t small_buffer_bytes = 4096;
+
+  struct worker {
+    impl& owner;
+    // One thread per event loop and sockets never shared across loops: reactor I/O needs no locks.
+    asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    tcp::acceptor acceptor{ioc};
+    // Two sizes: a small buffer is all an idle keep-alive connection holds; a large one serves big
+    // heads, streamed bodies and upstream responses.
+    std::vector<std::unique_ptr<char[]>> free_small;
+    std::vector<std::unique_ptr<char[]>> free_large;
+    std::vector<std::unique_ptr<exchange>> free_exchanges;
+    std::vector<std::vector<tcp::socket>> idle_upstreams;  // by upstream id
+    std::list<connection_ctl*> connections;
+    bool stopping = false;
+    std::thread thread;
+
+    explicit worker(impl& o) : owner(o) {}
+
+    static std::unique_ptr<char[]> pop_or_new(std::vector<std::unique_ptr<char[]>>& list, std::size_t size) {
+      if (list.empty()) return std::unique_ptr<char[]>(new char[size]);
+      auto block = std::move(list.back());
+      list.pop_back();
+      return block;
+    }
+    void take_small(io_buffer& b) {
+      if (!b.has_storage()) b.attach(pop_or_new(free_small, small_buffer_bytes), small_buffer_bytes);
+    }
+    void take_large(io_buffer& b) {
+      if (!b.has_storage()) b.attach(pop_or_new(free_large, owner.opt.buffer_bytes), owner.opt.buffer_bytes);
+    }
+    // Moves the unread bytes of a small buffer into a large one.
+    void grow(io_buffer& b) {
+      if (b.capacity() >= owner.opt.buffer_bytes) return;
+      io_buffer large;
+      take_large(large);
+      const auto data = b.readable();
+      std::memcpy(large.writable().data(), data.data(), data.size());
+      large.commit(data.size());
+      b.consume(data.size());
+      give_buffer(b);
+      b = std::move(large);
+    }
+    void give_buffer(io_buffer& b) {
+      if (!b.has_storage() || b.size() != 0) return;
+      auto& list = b.capacity() == small_buffer_bytes ? free_small : free_large;
+      list.push_back(b.detach());
+    }
+    std::unique_ptr<exchange> take_exchange() {
+      if (free_exchanges.empty()) return std::make_unique<exchange>();
+      auto x = std::move(free_exchanges.back());
+      free_exchanges.pop_back();
+      return x;
+    }
+    void give_exchange(std::unique_ptr<exchange> x) {
+      if (x->upbuf.has_storage()) {
+        if (x->upbuf.size() != 0) x->upbuf.consume(x->upbuf.size());
+        give_buffer(x->upbuf);
+      }
+      free_exchanges.push_back(std::move(x));
+    }
+
+    std::vector<tcp::socket>& pool_of(const upstream& u) {
+      if (idle_upstreams.size() <= u.id) idle_upstreams.resize(u.id + 1);
+      return idle_upstreams[u.id];
+    }
+    // A pooled connection, or a closed socket when none is left. With `probe`, one the upstream
+    // has closed meanwhile is skipped: worth a syscall for requests that cannot be retried.
+    tcp::socket take_pooled(const upstream& u, bool probe_first) {
+      auto& pool = pool_of(u);
+      while (!pool.empty()) {
+        tcp::socket s = std::move(pool.back());
+        pool.pop_back();
+        if (!probe_first) return s;
+        char probe;
+        const ssize_t n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return s;  // alive and quiet
+        error_code ignored;
+        s.close(ignored);  // closed by the upstream, or it sent bytes nobody asked for
+      }
+      return tcp::socket(ioc);
+    }
+    void give_pooled(const upstream& u, tcp::socket s) {
+      auto& pool = pool_of(u);
+      if (stopping || pool.size() >= owner.opt.max_idle_per_upstream) {
+        error_code ignored;
+        s.close(ignored);
+        return;
+      }
+      pool.push_back(std::move(s));
+    }
+  };
+
+  data_plane_options opt;
+  routing_state& state;
+  http1::limits limits;
+  std::vector<std::unique_ptr<worker>> workers;
+  std::atomic<std::uint64_t> active{0};
+  std::atomic<bool> stop_requested{false};
+  asio::io_context signal_ctx{1};
+  std::unique_ptr<asio::signal_set> signals;
+
+  impl(data_plane_options o, routing_state& s) : opt(std::move(o)), state(s) {
+    if (opt.threads < 1) opt.threads = 1;
+    if (opt.buffer_bytes < opt.max_head_bytes + 1024) opt.buffer_bytes = opt.max_head_bytes + 1024;
+    limits.max_head_bytes = opt.max_head_bytes;
+    tcp::endpoint ep(asio::ip::make_address(opt.address), opt.port);
+    for (int i = 0; i < opt.threads; ++i) {
+      auto w = std::make_unique<worker>(*this);
+      w->acceptor.open(ep.protocol());
+      w->acceptor.set_option(asio::socket_base::reuse_address(true));
+      // Every worker accepts on the same port; the kernel spreads connections across them.
+      int one = 1;
+      ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      w->acceptor.bind(ep);
+      w->acceptor.listen(asio::socket_base::max_listen_connections);
+      if (i == 0) ep.port(w->acceptor.local_endpoint().port());
+      workers.push_back(std::move(w));
+    }
+  }
+
+  asio::awaitable<void> accept_loop(worker& w) {
+    while (!w.stopping) {
+      auto [ec, socket] = co_await w.acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (w.stopping || ec == asio::error::operation_aborted) break;
+        asio::steady_timer t(w.ioc, std::chrono::milliseconds(20));  // EMFILE and the like: back off
+        co_await t.async_wait(use_tuple);
+        continue;
+      }
+      asio::co_spawn(w.ioc, session(w, std::move(socket)), asio::detached);
+    }
+  }
+
+  void begin_stop(worker& w) {
+    if (w.stopping) return;
+    w.stopping = true;
+    error_code ignored;
+    w.acceptor.close(ignored);
+    for (auto* c : w.connections)
+      if (c->idle && c->client) c->client->cancel(ignored);
+    for (auto& pool : w.idle_upstreams) {
+      for (auto& s : pool) s.close(ignored);
+      pool.clear();
+    }
+    // In-flight requests get until the drain deadline; the loop ends as soon as they are done.
+    asio::co_spawn(
+        w.ioc,
+        [&w, this]() -> asio::awaitable<void> {
+          const auto deadline = clock_type::now() + opt.drain_timeout;
+          asio::steady_timer t(w.ioc);
+          while (!w.connections.empty() && clock_type::now() < deadline) {
+            t.expires_after(std::chrono::milliseconds(10));
+            co_await t.async_wait(use_tuple);
+          }
+          w.ioc.stop();
+        },
+        asio::detached);
+  }
+
+  // Returns the write operation itself (not a coroutine around it): one coroutine frame fewer.
+  static auto write_all(tcp::socket& s, deadline& dl, std::chrono::milliseconds timeout, std::string_view a,
+                        std::string_view b = {}) {
+    dl.arm(s, timeout);
+    const std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
+    return asio::async_write(s, bufs, use_tuple);
+  }
+
+  // Relays a body framed as `kind` from `from` to `to`; `buf` holds bytes already read. `prefix`
+  // (a message head) goes out with the first body bytes in one write.
+  asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
+                                      std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
+                                      std::string_view prefix, std::uint64_t& relayed) {
+    http1::chunked_decoder decoder;
+    std::uint64_t remaining = length;
+    relayed = 0;
+    for (;;) {
+      const std::string_view avail = buf.readable();
+      std::size_t take = 0;
+      bool done = false;
+      switch (kind) {
+        case http1::body_kind::none:
+          take = 0;
+          done = true;
+          break;
+        case http1::body_kind::length:
+          take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, avail.size()));
+          remaining -= take;
+          done = remaining == 0;
+          break;
+        case http1::body_kind::chunked: {
+          auto r = decoder.feed(avail);
+          if (r.err) co_return relay_result::framing;
+          take = r.consumed;
+          done = r.done;
+          break;
+        }
+        case http1::body_kind::until_close:
+          take = avail.size();
+          break;
+      }
+      if (take > 0 || !prefix.empty()) {
+        auto [wec, wn] = co_await write_all(to, dl, opt.body_timeout, prefix, avail.substr(0, take));
+        if (wec) co_return relay_result::sink_failed;
+        prefix = {};
+        buf.consume(take);
+        relayed += take;
+      }
+      if (done) co_return relay_result::ok;
+      if (buf.full()) co_return relay_result::framing;  // cannot happen with the sizes we use
+      dl.arm(from, read_timeout);
+      auto [ec, n] = co_await from.async_read_some(buf.writable(), use_tuple);
+      if (ec) {
+        if (kind == http1::body_kind::until_close && ec == asio::error::eof) co_return relay_result::ok;
+        co_return dl.fired ? relay_result::timeout : relay_result::source_failed;
+      }
+      buf.commit(n);
+    }
+  }
+
+  asio::awaitable<void> session(worker& w, tcp::socket client) {
+    ++active;
+    auto dl = std::make_shared<deadline>(client.get_executor());
+    asio::co_spawn(w.ioc, watch(dl), asio::detached);
+    error_code ec_ignored;
+    client.set_option(tcp::no_delay(true), ec_ignored);
+    char client_ip[64] = {};
+    std::size_t client_ip_len = 0;
+    {
+      const auto ep = client.remote_endpoint(ec_ignored);
+      if (!ec_ignored) {
+        const auto text = ep.address().to_string();
+        client_ip_len = std::min(text.size(), sizeof client_ip);
+        std::copy_n(text.data(), client_ip_len, client_ip);
+      }
+    }
+    const std::string_view client_addr(client_ip, client_ip_len);
+    connection_ctl ctl{&client, true};
+    auto ctl_it = w.connections.insert(w.connections.end(), &ctl);
+
+    io_buffer in;
+    std::string reply;  // the proxy's own error responses (rare)
+    bool keep_alive = true;
+    while (keep_alive && !w.stopping) {
+      // Read and parse the head. An idle connection holds only a small buffer; the read goes
+      // straight into it (Asio's speculative read then costs one recv per request).
+      ctl.idle = in.size() == 0;
+      if (ctl.idle && in.capacity() > small_buffer_bytes) w.give_buffer(in);  // back to a small one
+      w.take_small(in);
+      auto x = w.take_exchange();
+      http1::request_head& req = x->req;
+      http1::error perr;
+      http1::parse_state st;
+      bool read_failed = false;
+      dl->arm(client, ctl.idle ? opt.idle_timeout : opt.header_timeout);
+      while ((st = http1::parse_request(in.readable(), req, perr, limits)) == http1::parse_state::incomplete) {
+        if (in.full()) w.grow(in);
+        auto [ec, n] = co_await client.async_read_some(in.writable(), use_tuple);
+        if (ec) {
+          if (dl->fired && in.size() > 0) {
+            perr = {408, "request_timeout", "request head not received in time"};
+            st = http1::parse_state::failed;
+          } else {
+            read_failed = true;
+          }
+          break;
+        }
+        if (ctl.idle) {
+          ctl.idle = false;
+          dl->arm(client, opt.header_timeout);
+        }
+        in.commit(n);
+      }
+      ctl.idle = false;
+      if (read_failed) {
+        w.give_exchange(std::move(x));
+        break;
+      }
+      if (st == http1::parse_state::failed) {
+        reply.clear();
+        write_error_response(perr.status, perr.code, perr.message, {}, true, reply);
+        co_await write_all(client, *dl, opt.body_timeout, reply);
+        w.give_exchange(std::move(x));
+        break;
+      }
+      const auto rid = choose_request_id(req);
+      if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
+        reply.clear();
+        write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
+        co_await write_all(client, *dl, opt.body_timeout, reply);
+        w.give_exchange(std::move(x));
+        break;
+      }
+
+      // Route.
+      const auto snap = state.load();
+      std::shared_ptr<upstream> target = snap ? snap->monolith : nullptr;
+      bool to_service = false;
+      if (snap && snap->table) {
+        if (const route* r = snap->table->match(req.method, req.target)) {
+          const auto& service = snap->service_of[static_cast<std::size_t>(r - snap->table->routes().data())];
+          switch (r->mode) {
+            case route_mode::monolith:
+            case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
+              break;
+            case route_mode::canary:
+              to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
+              break;
+            case route_mode::service:
+              to_service = true;
+              break;
+          }
+          if (to_service && service) target = service;
+          else to_service = false;
+        }
+      }
+      if (!target) {
+        reply.clear();
+        write_error_response(503, "no_upstream", "no monolith is configured", rid.value(), true, reply);
+        co_await write_all(client, *dl, opt.body_timeout, reply);
+        w.give_exchange(std::move(x));
+        break;
+      }
+
+      // Everything needed after the head's bytes may move is copied out now.
+      const auto trace = continue_trace(req);
+      request_forwarding fwd;
+      fwd.client_address = client_addr;
+      fwd.request_id = rid.value();
+      fwd.traceparent = trace.value();
+      x->head_out.clear();
+      write_request_head(req, fwd, x->head_out);
+      const bool is_head = req.method == "HEAD";
+      const bool safe = is_safe_method(req.method);
+      const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
+      const bool client_keep_alive = req.keep_alive;
+      const int client_minor = req.version_minor;
+      const auto body = req.body;
+      const auto body_length = req.content_length;
+      const bool expect_continue = req.expect_continue && body != http1::body_kind::none;
+      in.consume(req.head_bytes);
+      if (body != http1::body_kind::none && (body == http1::body_kind::chunked || body_length > in.size()))
+        w.grow(in);  // the body streams through: use the large buffer
+      if (expect_continue && in.size() == 0) {
+        auto [cec, cn] = co_await write_all(client, *dl, opt.body_timeout, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (cec) {
+          w.give_exchange(std::move(x));
+          break;
+        }
+      }
+
+      // Send upstream: a pooled connection first; a fresh one when that fails before any answer.
+      tcp::socket up(w.ioc);
+      http1::response_head& res = x->res;
+      w.take_large(x->upbuf);
+      int failure_status = 0;
+      const char* failure_code = "";
+      const char* failure_message = "";
+      bool client_broken = false;
+      for (int attempt = 0;; ++attempt) {
+        failure_status = 0;
+        if (to_service && !target->breaker.allow(now_ms())) {
+          failure_status = 503;
+          failure_code = "circuit_open";
+          failure_message = "the service's circuit breaker is open";
+        } else {
+          up = attempt == 0 ? w.take_pooled(*target, !retryable) : tcp::socket(w.ioc);
+          const bool reused = up.is_open();
+          if (!reused) {
+            dl->arm(up, opt.connect_timeout);
+            auto [cec] = co_await up.async_connect(
+                tcp::endpoint(asio::ip::make_address(target->host, ec_ignored), target->port), use_tuple);
+            if (cec) {
+              failure_status = dl->fired ? 504 : 502;
+              failure_code = dl->fired ? "upstream_connect_timeout" : "upstream_unreachable";
+              failure_message = dl->fired ? "connecting to the upstream timed out" : "cannot connect to the upstream";
+            } else {
+              up.set_option(tcp::no_delay(true), ec_ignored);
+            }
+          }
+          if (!failure_status) {
+            std::uint64_t sent = 0;
+            const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent);
+            if (r == relay_result::framing) {
+              failure_status = 400;
+              failure_code = "bad_chunked_body";
+              failure_message = "malformed chunked request body";
+              client_broken = true;
+            } else if (r == relay_result::source_failed || r == relay_result::timeout) {
+              client_broken = true;  // the client went away or stalled mid-body
+            } else if (r == relay_result::sink_failed) {
+              failure_status = 502;
+              failure_code = "upstream_write_failed";
+              failure_message = "the upstream closed the connection";
+            }
+          }
+          if (!failure_status && !client_broken) {
+            // Read the response head, skipping interim 1xx answers (Expect was answered here).
+            x->upbuf.consume(x->upbuf.size());
+            dl->arm(up, opt.upstream_timeout);
+            for (;;) {
+              http1::error rerr;
+              const auto rst = http1::parse_response(x->upbuf.readable(), is_head ? "HEAD" : "GET", res, rerr, limits);
+              if (rst == http1::parse_state::complete) {
+                if (res.status >= 100 && res.status < 200 && res.status != 101) {
+                  x->upbuf.consume(res.head_bytes);
+                  continue;
+                }
+                break;
+              }
+              if (rst == http1::parse_state::failed) {
+                failure_status = 502;
+                failure_code = "bad_upstream_response";
+                failure_message = "the upstream sent a malformed response";
+                break;
+              }
+              auto [rec, n] = co_await up.async_read_some(x->upbuf.writable(), use_tuple);
+              if (rec) {
+                failure_status = dl->fired ? 504 : 502;
+                failure_code = dl->fired ? "upstream_timeout" : "upstream_closed";
+                failure_message = dl->fired ? "the upstream did not answer in time"
+                                            : "the upstream closed the connection without answering";
+                break;
+              }
+              x->upbuf.commit(n);
+            }
+          }
+          if (failure_status && failure_status != 400) {
+            target->failures.fetch_add(1, std::memory_order_relaxed);
+            if (to_service) target->breaker.on_failure(now_ms());
+          }
+          // A stale pooled connection is the usual cause; retry once on a fresh one.
+          if (failure_status >= 502 && !client_broken && retryable && attempt == 0 && reused &&
+              failure_status != 504) {
+            error_code ignored;
+            up.close(ignored);
+            continue;
+          }
+        }
+        // A safe request whose service failed is served by the monolith instead.
+        if (failure_status >= 502 && !client_broken && to_service && safe && opt.fallback_to_monolith &&
+            body == http1::body_kind::none && snap->monolith) {
+          error_code ignored;
+          up.close(ignored);
+          target = snap->monolith;
+          to_service = false;
+          attempt = -1;
+          continue;
+        }
+        break;
+      }
+      target->requests.fetch_add(1, std::memory_order_relaxed);
+
+      if (client_broken || failure_status) {
+        error_code ignored;
+        up.close(ignored);
+        if (failure_status) {
+          reply.clear();
+          write_error_response(failure_status, failure_code, failure_message, rid.value(), true, reply);
+          co_await write_all(client, *dl, opt.body_timeout, reply);
+        }
+        w.give_exchange(std::move(x));
+        break;
+      }
+      if (to_service) target->breaker.on_success();
+
+      // Relay the response.
+      const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
+      response_forwarding rf;
+      rf.request_id = rid.value();
+      rf.close = close_after;
+      rf.client_minor = client_minor;
+      const std::size_t res_head_bytes = res.head_bytes;
+      const bool upstream_keep_alive = res.keep_alive;
+      const auto res_body = res.body;
+      const auto res_length = res.content_length;
+      x->head_out.clear();
+      write_response_head(res, rf, x->head_out);
+      x->upbuf.consume(res_head_bytes);
+      std::uint64_t relayed = 0;
+      const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
+                                    x->head_out, relayed);
+      if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
+        w.give_pooled(*target, std::move(up));
+      } else {
+        error_code ignored;
+        up.close(ignored);
+      }
+      w.give_exchange(std::move(x));
+      if (r != relay_result::ok) break;  // the head is out: all we can do is close
+      keep_alive = !close_after;
+    }
+
+    dl->stop();
+    error_code ignored;
+    client.shutdown(tcp::socket::shutdown_send, ignored);
+    client.close(ignored);
+    if (in.size() != 0) in.consume(in.size());
+    w.give_buffer(in);
+    w.connections.erase(ctl_it);
+    --active;
+  }
+};
+
+data_plane::data_plane(data_plane_options options, routing_state& state)
+    : impl_(std::make_unique<impl>(std::move(options), state)) {}
+
+data_plane::~data_plane() = default;
+
+std::uint16_t data_plane::port() const noexcept { return impl_->workers.front()->acceptor.local_endpoint().port(); }
+
+std::string data_plane::local_address() const {
+  const auto ep = impl_->workers.front()->acceptor.local_endpoint();
+  const auto addr = ep.address();
+  return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" + std::to_string(ep.port());
+}
+
+std::uint64_t data_plane::active_connections() const noexcept { return impl_->active.load(); }
+
+void data_plane::run() {
+  impl& s = *impl_;
+  for (auto& w : s.workers) asio::co_spawn(w->ioc, s.accept_loop(*w), asio::detached);
+  std::thread signal_thread;
+  if (s.opt.handle_signals) {
+    s.signals = std::make_unique<asio::signal_set>(s.signal_ctx, SIGINT, SIGTERM);
+    s.signals->async_wait([this](const error_code& ec, int) {
+      if (!ec) stop();
+    });
+    signal_thread = std::thread([&s] { s.signal_ctx.run(); });
+  }
+  for (std::size_t i = 1; i < s.workers.size(); ++i) {
+    auto* w = s.workers[i].get();
+    w->thread = std::thread([w] { w->ioc.run(); });
+  }
+  if (s.stop_requested) stop();  // stop() raced ahead of run()
+  s.workers.front()->ioc.run();
+  for (std::size_t i = 1; i < s.workers.size(); ++i) s.workers[i]->thread.join();
+  if (signal_thread.joinable()) {
+    s.signal_ctx.stop();
+    signal_thread.join();
+  }
+}
+
+void data_plane::stop() {
+  impl& s = *impl_;
+  s.stop_requested = true;
+  for (auto& w : s.workers) asio::post(w->ioc, [&s, wp = w.get()] { s.begin_stop(*wp); });
+}
+
+}  // namespace banyan::proxy

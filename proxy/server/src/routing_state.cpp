@@ -1,0 +1,123 @@
+#include "banyan/proxy/routing_state.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdexcept>
+
+namespace banyan::proxy {
+
+bool circuit_breaker::allow(std::int64_t now_ms) noexcept {
+  const auto opened = opened_at_.load(std::memory_order_relaxed);
+  if (opened < 0) return true;
+  if (now_ms - opened < settings_.open_ms) return false;
+  bool expected = false;  // half-open: exactly one probe
+  return probing_.compare_exchange_strong(expected, true);
+}
+
+void circuit_breaker::on_success() noexcept {
+  failures_.store(0, std::memory_order_relaxed);
+  opened_at_.store(-1, std::memory_order_relaxed);
+  probing_.store(false, std::memory_order_relaxed);
+}
+
+void circuit_breaker::on_failure(std::int64_t now_ms) noexcept {
+  const int n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n >= settings_.failure_threshold || probing_.load(std::memory_order_relaxed)) {
+    opened_at_.store(now_ms, std::memory_order_relaxed);
+    probing_.store(false, std::memory_order_relaxed);
+  }
+}
+
+circuit_breaker::state circuit_breaker::current(std::int64_t now_ms) const noexcept {
+  const auto opened = opened_at_.load(std::memory_order_relaxed);
+  if (opened < 0) return state::closed;
+  return now_ms - opened < settings_.open_ms ? state::open : state::half_open;
+}
+
+namespace {
+// http://HOST[:PORT] → numeric host and port. Resolution happens here, off the request path.
+void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    throw std::invalid_argument("upstream URL must be http://HOST:PORT, got '" + url + "'");
+  if (!u->encoded_path().empty() && u->encoded_path() != "/")
+    throw std::invalid_argument("upstream URL must not have a path: '" + url + "'");
+  port = u->has_port() ? u->port_number() : 80;
+  if (u->has_port() && port == 0) throw std::invalid_argument("upstream URL has no valid port: '" + url + "'");
+  std::string name = u->host();
+  if (name.size() > 2 && name.front() == '[') name = name.substr(1, name.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res); rc != 0)
+    throw std::invalid_argument("cannot resolve upstream host '" + name + "': " + gai_strerror(rc));
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (res->ai_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
+  else
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, buf, sizeof buf);
+  freeaddrinfo(res);
+  host = buf;
+}
+}  // namespace
+
+std::shared_ptr<upstream> routing_state::upstream_for(const std::string& name, const std::string& url) {
+  std::string host;
+  std::uint16_t port = 0;
+  resolve(url, host, port);
+  std::lock_guard lock(mutex_);
+  for (const auto& u : upstreams_)
+    if (u->name == name && u->url == url) return u;
+  auto u = std::make_shared<upstream>(static_cast<std::uint32_t>(upstreams_.size()), name, url, host, port);
+  upstreams_.push_back(u);
+  return u;
+}
+
+std::size_t routing_state::upstream_count() const {
+  std::lock_guard lock(mutex_);
+  return upstreams_.size();
+}
+
+std::vector<std::shared_ptr<upstream>> routing_state::upstreams() const {
+  std::lock_guard lock(mutex_);
+  return upstreams_;
+}
+
+bool routing_state::install(std::vector<route> routes, const std::map<std::string, std::string>& services,
+                            const std::string& monolith_url, std::vector<route_error>& errors) {
+  auto snap = std::make_shared<routing_snapshot>();
+  try {
+    snap->monolith = upstream_for("monolith", monolith_url);
+  } catch (const std::invalid_argument& e) {
+    errors.push_back({"", std::string("monolith: ") + e.what()});
+    return false;
+  }
+  for (const auto& r : routes) {
+    if (r.service.empty()) continue;
+    if (!services.contains(r.service)) errors.push_back({r.id, "unknown service '" + r.service + "'"});
+  }
+  if (!errors.empty()) return false;
+  snap->table = route_table::build(std::move(routes), errors);
+  if (!snap->table) return false;
+  for (const auto& r : snap->table->routes()) {
+    std::shared_ptr<upstream> u;
+    if (!r.service.empty()) {
+      try {
+        u = upstream_for(r.service, services.at(r.service));
+      } catch (const std::invalid_argument& e) {
+        errors.push_back({r.id, e.what()});
+      }
+    }
+    snap->service_of.push_back(std::move(u));
+  }
+  if (!errors.empty()) return false;
+  std::lock_guard lock(mutex_);
+  snap->version = ++version_;
+  store(std::move(snap));
+  return true;
+}
+
+}  // namespace banyan::proxy
