@@ -1,25 +1,32 @@
 #include "banyan/proxy/http1.hpp"
 
+#include <array>
+
 namespace banyan::proxy::http1 {
 
 namespace {
 
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-// RFC 9110 tchar.
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
+// RFC 9110 tchar, and field-value characters (VCHAR, SP, HTAB, obs-text; never CR, LF, NUL or
+// other controls), as lookup tables: the parser tests every byte of every head.
+constexpr std::array<bool, 256> make_tchar_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
 }
+constexpr std::array<bool, 256> make_field_char_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = c == '\t' || (c >= 0x20 && c != 0x7f);
+  return t;
+}
+constexpr auto tchar_table = make_tchar_table();
+constexpr auto field_char_table = make_field_char_table();
 
-// field-value characters: VCHAR, SP, HTAB and obs-text; never CR, LF, NUL or other controls.
-constexpr bool is_field_char(unsigned char c) noexcept { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+constexpr bool is_tchar(unsigned char c) noexcept { return tchar_table[c]; }
+constexpr bool is_field_char(unsigned char c) noexcept { return field_char_table[c]; }
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <list>
 #include <sys/socket.h>
+#include <time.h>
 #include <thread>
 
 namespace banyan::proxy {
@@ -34,6 +35,14 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Deadlines are seconds long: the coarse clock (same epoch as steady_clock, ms resolution) is a
+// fraction of the cost of a precise reading, and it is read several times per request.
+clock_type::time_point coarse_now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return clock_type::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now().time_since_epoch()).count();
@@ -103,7 +112,7 @@ struct deadline {
   void arm(tcp::socket& s, std::chrono::milliseconds timeout) {
     target = &s;
     fired = false;
-    const auto next = clock_type::now() + timeout;
+    const auto next = coarse_now() + timeout;
     const bool sooner = next < timer.expiry();
     when = next;
     if (sooner) timer.expires_at(next);  // wakes the watcher, which re-waits for `when`
@@ -181,8 +190,9 @@ struct data_plane::impl {
 
   struct worker {
     impl& owner;
-    // One thread per event loop and sockets never shared across loops: reactor I/O needs no locks.
-    asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    // One thread per event loop and nothing shared across loops: no locks in the scheduler or the
+    // reactor. Other threads never post here; they raise owner.stop_requested, which a timer polls.
+    asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     tcp::acceptor acceptor{ioc};
     // Two sizes: a small buffer is all an idle keep-alive connection holds; a large one serves big
     // heads, streamed bodies and upstream responses.
@@ -296,6 +306,16 @@ struct data_plane::impl {
       if (i == 0) ep.port(w->acceptor.local_endpoint().port());
       workers.push_back(std::move(w));
     }
+  }
+
+  // The only cross-thread signal a worker takes: a flag polled ten times a second.
+  asio::awaitable<void> watch_stop(worker& w) {
+    asio::steady_timer t(w.ioc);
+    while (!stop_requested.load(std::memory_order_relaxed)) {
+      t.expires_after(std::chrono::milliseconds(100));
+      co_await t.async_wait(use_tuple);
+    }
+    begin_stop(w);
   }
 
   asio::awaitable<void> accept_loop(worker& w) {
@@ -698,7 +718,10 @@ std::uint64_t data_plane::active_connections() const noexcept { return impl_->ac
 
 void data_plane::run() {
   impl& s = *impl_;
-  for (auto& w : s.workers) asio::co_spawn(w->ioc, s.accept_loop(*w), asio::detached);
+  for (auto& w : s.workers) {
+    asio::co_spawn(w->ioc, s.accept_loop(*w), asio::detached);
+    asio::co_spawn(w->ioc, s.watch_stop(*w), asio::detached);
+  }
   std::thread signal_thread;
   if (s.opt.handle_signals) {
     s.signals = std::make_unique<asio::signal_set>(s.signal_ctx, SIGINT, SIGTERM);
@@ -711,7 +734,6 @@ void data_plane::run() {
     auto* w = s.workers[i].get();
     w->thread = std::thread([w] { w->ioc.run(); });
   }
-  if (s.stop_requested) stop();  // stop() raced ahead of run()
   s.workers.front()->ioc.run();
   for (std::size_t i = 1; i < s.workers.size(); ++i) s.workers[i]->thread.join();
   if (signal_thread.joinable()) {
@@ -720,10 +742,6 @@ void data_plane::run() {
   }
 }
 
-void data_plane::stop() {
-  impl& s = *impl_;
-  s.stop_requested = true;
-  for (auto& w : s.workers) asio::post(w->ioc, [&s, wp = w.get()] { s.begin_stop(*wp); });
-}
+void data_plane::stop() { impl_->stop_requested = true; }
 
 }  // namespace banyan::proxy
