@@ -1,36 +1,132 @@
 // banyan-proxy: the strangler proxy in front of a monolith.
 #include "banyan/platform/http_server.hpp"
+#include "banyan/platform/log.hpp"
+#include "banyan/platform/metrics.hpp"
+#include "banyan/proxy/admin_api.hpp"
 #include "banyan/proxy/data_plane.hpp"
+#include "banyan/proxy/proxy_config.hpp"
+#include "banyan/proxy/state_store.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <thread>
+
+namespace {
+
+using namespace banyan;
+
+// The data plane's figures in Prometheus text (rendered on scrape, off the request path).
+std::string render_metrics(proxy::routing_state& routing, const proxy::data_plane& plane) {
+  metrics::registry r;
+  r.get_gauge("banyan_active_connections", "Open client connections").set(static_cast<double>(plane.active_connections()));
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  for (const auto& u : routing.upstreams()) {
+    const metrics::labels l{{"upstream", u->name}, {"url", u->url}};
+    r.get_counter("banyan_upstream_requests_total", "Requests sent to an upstream", l).inc(static_cast<double>(u->requests.load()));
+    r.get_counter("banyan_upstream_failures_total", "Failed attempts to reach an upstream", l)
+        .inc(static_cast<double>(u->failures.load()));
+    r.get_gauge("banyan_upstream_circuit_open", "1 while the upstream's circuit breaker is open", l)
+        .set(u->breaker.current(now) == proxy::circuit_breaker::state::open ? 1 : 0);
+  }
+  if (const auto snap = routing.load()) r.get_gauge("banyan_routing_version", "Routing snapshot in force").set(static_cast<double>(snap->version));
+  return r.render();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"banyan-proxy: move a monolith's routes to extracted services, one at a time"};
-  std::string listen = "127.0.0.1:8080", monolith;
-  int threads = 1;
-  cli.add_option("--listen", listen, "ADDR:PORT for client traffic; port 0 picks a free one")->capture_default_str();
-  cli.add_option("--monolith", monolith, "the monolith's URL, e.g. http://127.0.0.1:8081")->required();
-  cli.add_option("--threads", threads, "event-loop threads")->check(CLI::Range(1, 256))->capture_default_str();
+  std::string config_file, listen, monolith, admin_listen, state_dir, token_file;
+  int threads = 0;
+  cli.add_option("--config", config_file, "YAML configuration file (flags below override it)")->check(CLI::ExistingFile);
+  cli.add_option("--listen", listen, "ADDR:PORT for client traffic (default 127.0.0.1:8080; port 0 picks one)");
+  cli.add_option("--monolith", monolith, "the monolith's URL, e.g. http://127.0.0.1:8081");
+  cli.add_option("--admin-listen", admin_listen, "ADDR:PORT of the admin API (default 127.0.0.1:9901)");
+  cli.add_option("--threads", threads, "event-loop threads (default 1)")->check(CLI::Range(1, 256));
+  cli.add_option("--state-dir", state_dir, "where routing state and the audit log persist (default ./banyan-state)");
+  cli.add_option("--admin-token-file", token_file, "admin bearer token (default <state-dir>/admin.token, created 0600)");
+  cli.footer("Example:\n  banyan-proxy --listen 127.0.0.1:8080 --monolith http://127.0.0.1:8081");
   CLI11_PARSE(cli, argc, argv);
 
-  banyan::proxy::data_plane_options options;
-  if (!banyan::http::parse_listen_address(listen, options.address, options.port)) {
-    std::cerr << "banyan-proxy: --listen: expected ADDR:PORT, got '" << listen << "'\n";
+  proxy::proxy_config config;
+  if (!config_file.empty()) {
+    diagnostics diags;
+    if (!proxy::load_proxy_config(config_file, config, diags)) {
+      std::cerr << diags.to_string();
+      return 2;
+    }
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!monolith.empty()) config.monolith = monolith;
+  if (!admin_listen.empty()) config.admin_listen = admin_listen;
+  if (!state_dir.empty()) config.state_dir = state_dir;
+  if (!token_file.empty()) config.admin_token_file = token_file;
+  if (threads > 0) config.data_plane.threads = threads;
+  if (config.monolith.empty()) {
+    std::cerr << "banyan-proxy: no monolith: give --monolith URL or 'monolith:' in the config file\n";
     return 2;
   }
-  options.threads = threads;
-  banyan::proxy::routing_state state;
-  std::vector<banyan::proxy::route_error> errors;
-  if (!state.install({}, {}, monolith, errors)) {
-    std::cerr << "banyan-proxy: " << errors.front().message << '\n';
+  if (!http::parse_listen_address(config.listen, config.data_plane.address, config.data_plane.port)) {
+    std::cerr << "banyan-proxy: listen: expected ADDR:PORT, got '" << config.listen << "'\n";
     return 2;
   }
-  banyan::proxy::data_plane plane(options, state);
-  std::printf("listening on %s\n", plane.local_address().c_str());
-  std::fflush(stdout);
-  plane.run();
-  return 0;
+  http::server_options admin_options;
+  if (!http::parse_listen_address(config.admin_listen, admin_options.address, admin_options.port)) {
+    std::cerr << "banyan-proxy: admin listen: expected ADDR:PORT, got '" << config.admin_listen << "'\n";
+    return 2;
+  }
+  if (config.admin_token_file.empty())
+    config.admin_token_file = (std::filesystem::path(config.state_dir) / "admin.token").string();
+
+  try {
+    proxy::state_store store(config.state_dir);
+    proxy::stored_routing routing;
+    if (auto saved = store.load()) {
+      routing = std::move(*saved);  // a restart resumes exactly where it was
+    } else {
+      routing = {config.routes, config.services};
+      proxy::audit_entry entry;
+      entry.operator_name = "banyan-proxy";
+      entry.token_id = "-";
+      entry.action = "routes.bootstrap";
+      entry.target = "*";
+      entry.before = "{}";
+      entry.after = "{}";
+      entry.reason = config_file.empty() ? "first start" : "first start from " + config_file;
+      store.save(routing, entry);
+    }
+    proxy::routing_state state;
+    std::vector<proxy::route_error> errors;
+    if (!state.install(routing.routes, routing.services, config.monolith, errors)) {
+      for (const auto& e : errors) std::cerr << "banyan-proxy: " << (e.route_id.empty() ? "" : e.route_id + ": ") << e.message << '\n';
+      return 2;
+    }
+    const std::string token = proxy::load_or_create_token(config.admin_token_file);
+
+    config.data_plane.handle_signals = true;
+    proxy::data_plane plane(config.data_plane, state);
+    proxy::admin_api api({state, store, token, config.monolith, [&] { return render_metrics(state, plane); }});
+    admin_options.threads = 1;
+    admin_options.server_name = "banyan-proxy-admin";
+    admin_options.handle_signals = false;  // the data plane owns the drain; the admin plane follows it
+    admin_options.access_log = false;
+    http::server admin(admin_options, [&api](http::request& req) { return api.handle(req); });
+    std::thread admin_thread([&admin] { admin.run(); });
+
+    std::printf("listening on %s\nadmin listening on %s\n", plane.local_address().c_str(), admin.local_address().c_str());
+    std::fflush(stdout);
+    plane.run();
+    admin.stop();
+    admin_thread.join();
+    log::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "banyan-proxy: " << e.what() << '\n';
+    return 1;
+  }
 }

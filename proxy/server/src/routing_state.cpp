@@ -86,22 +86,24 @@ std::vector<std::shared_ptr<upstream>> routing_state::upstreams() const {
   return upstreams_;
 }
 
-bool routing_state::install(std::vector<route> routes, const std::map<std::string, std::string>& services,
-                            const std::string& monolith_url, std::vector<route_error>& errors) {
+std::shared_ptr<routing_snapshot> routing_state::prepare(std::vector<route> routes,
+                                                         const std::map<std::string, std::string>& services,
+                                                         const std::string& monolith_url,
+                                                         std::vector<route_error>& errors) {
   auto snap = std::make_shared<routing_snapshot>();
   try {
     snap->monolith = upstream_for("monolith", monolith_url);
   } catch (const std::invalid_argument& e) {
     errors.push_back({"", std::string("monolith: ") + e.what()});
-    return false;
+    return nullptr;
   }
   for (const auto& r : routes) {
     if (r.service.empty()) continue;
     if (!services.contains(r.service)) errors.push_back({r.id, "unknown service '" + r.service + "'"});
   }
-  if (!errors.empty()) return false;
+  if (!errors.empty()) return nullptr;
   snap->table = route_table::build(std::move(routes), errors);
-  if (!snap->table) return false;
+  if (!snap->table) return nullptr;
   for (const auto& r : snap->table->routes()) {
     std::shared_ptr<upstream> u;
     if (!r.service.empty()) {
@@ -113,10 +115,22 @@ bool routing_state::install(std::vector<route> routes, const std::map<std::strin
     }
     snap->service_of.push_back(std::move(u));
   }
-  if (!errors.empty()) return false;
+  if (!errors.empty()) return nullptr;
+  snap->services = services;
+  return snap;
+}
+
+void routing_state::commit(std::shared_ptr<routing_snapshot> snap) {
   std::lock_guard lock(mutex_);
   snap->version = ++version_;
   store(std::move(snap));
+}
+
+bool routing_state::install(std::vector<route> routes, const std::map<std::string, std::string>& services,
+                            const std::string& monolith_url, std::vector<route_error>& errors) {
+  auto snap = prepare(std::move(routes), services, monolith_url, errors);
+  if (!snap) return false;
+  commit(std::move(snap));
   return true;
 }
 

@@ -56,6 +56,7 @@ struct routing_snapshot {
   std::shared_ptr<const route_table> table;
   std::shared_ptr<upstream> monolith;
   std::vector<std::shared_ptr<upstream>> service_of;  // parallel to table->routes(); null for monolith-only
+  std::map<std::string, std::string> services;        // name → URL, as given
   std::uint64_t version = 0;
 };
 
@@ -70,8 +71,13 @@ class routing_state {
   std::size_t upstream_count() const;
   std::vector<std::shared_ptr<upstream>> upstreams() const;
 
-  // Builds and installs a snapshot from routes and service URLs; on error nothing changes and the
-  // errors say why.
+  // Validates routes against the services and resolves every URL, without installing anything:
+  // nullptr with the errors when something is wrong.
+  std::shared_ptr<routing_snapshot> prepare(std::vector<route> routes, const std::map<std::string, std::string>& services,
+                                            const std::string& monolith_url, std::vector<route_error>& errors);
+  // Makes a prepared snapshot the live one (numbering it).
+  void commit(std::shared_ptr<routing_snapshot> snap);
+  // prepare + commit.
   bool install(std::vector<route> routes, const std::map<std::string, std::string>& services,
                const std::string& monolith_url, std::vector<route_error>& errors);
 

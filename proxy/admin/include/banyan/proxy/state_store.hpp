@@ -1,0 +1,51 @@
+#pragma once
+// The proxy's durable state in <state_dir>/banyan.db (SQLite, WAL): the routes and services in
+// force, and the audit log. A restart resumes exactly where it was.
+#include "banyan/platform/sqlite.hpp"
+#include "banyan/proxy/route_table.hpp"
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banyan::proxy {
+
+struct audit_entry {
+  std::int64_t id = 0;
+  std::string at;
+  std::string operator_name;  // who (the CLI sends $USER or --as)
+  std::string token_id;       // which token authorised it
+  std::string action;         // routes.replace, route.mode, …
+  std::string target;         // a route id, or "*"
+  std::string before;         // JSON
+  std::string after;          // JSON
+  std::string reason;
+};
+
+struct stored_routing {
+  std::vector<route> routes;
+  std::map<std::string, std::string> services;
+};
+
+class state_store {
+ public:
+  // Creates the directory and database when missing. Throws on failure (startup is an edge).
+  explicit state_store(const std::string& dir);
+
+  // What was saved last; nullopt before the first save.
+  std::optional<stored_routing> load();
+  // Saves the routing and its audit entry in one transaction. Throws sqlite::error on failure.
+  void save(const stored_routing& routing, audit_entry entry);
+  std::vector<audit_entry> audit(std::int64_t after, int limit);
+  const std::string& dir() const noexcept { return dir_; }
+
+ private:
+  std::string dir_;
+  std::mutex mutex_;
+  banyan::sqlite::connection db_;
+};
+
+}  // namespace banyan::proxy

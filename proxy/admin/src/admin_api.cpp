@@ -1,0 +1,287 @@
+#include "banyan/proxy/admin_api.hpp"
+
+#include "banyan/proxy/route_json.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace banyan::proxy {
+
+namespace json = boost::json;
+
+std::string load_or_create_token(const std::string& path) {
+  if (std::ifstream in(path); in) {
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.size() < 16) throw std::runtime_error("admin token in " + path + " is shorter than 16 characters");
+    return token;
+  }
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[32];
+  if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes))
+    throw std::runtime_error("cannot read /dev/urandom to make an admin token");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : bytes) {
+    token += hex[b >> 4];
+    token += hex[b & 0xf];
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create admin token file " + path);
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write admin token file " + path);
+  return token;
+}
+
+bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+namespace {
+
+json::object routing_json(const routing_snapshot& snap) {
+  json::array routes;
+  if (snap.table)
+    for (const auto& r : snap.table->routes()) routes.push_back(route_to_json(r));
+  json::object services;
+  for (const auto& [name, url] : snap.services) services[name] = url;
+  return {{"version", snap.version}, {"routes", std::move(routes)}, {"services", std::move(services)}};
+}
+
+std::string operator_of(const http::request& req) {
+  const auto* h = req.header("X-Banyan-Operator");
+  if (!h || h->empty() || h->size() > 64) return "unknown";
+  for (char c : *h)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "unknown";
+  return *h;
+}
+
+std::string reason_of(const json::object& body) {
+  if (const auto* r = body.if_contains("reason"); r && r->is_string()) return std::string(r->as_string());
+  return {};
+}
+
+bool parse_services(const json::object& body, std::map<std::string, std::string>& out,
+                    std::vector<std::string>& problems) {
+  const auto* s = body.if_contains("services");
+  if (!s) return true;
+  if (!s->is_object()) {
+    problems.push_back("services must be an object of name → URL");
+    return false;
+  }
+  out.clear();
+  for (const auto& kv : s->as_object()) {
+    if (!kv.value().is_string()) problems.push_back("services." + std::string(kv.key()) + " must be a URL string");
+    else out[std::string(kv.key())] = std::string(kv.value().as_string());
+  }
+  return problems.empty();
+}
+
+http::response invalid(const std::vector<std::string>& problems) {
+  json::array list;
+  for (const auto& p : problems) list.push_back(json::string(p));
+  return http::json_response(
+      422, json::object{{"error", json::object{{"code", "invalid_routes"},
+                                               {"message", problems.empty() ? "invalid" : problems.front()},
+                                               {"problems", std::move(list)}}}});
+}
+
+}  // namespace
+
+admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
+  router_.add("GET", "/healthz", [](http::request&) {
+    return http::json_response(200, json::object{{"status", "ok"}});
+  });
+  router_.add("GET", "/readyz", [this](http::request&) {
+    const auto snap = ctx_.routing.load();
+    if (!snap) return http::error_response(503, "not_ready", "no routing installed yet");
+    return http::json_response(200, json::object{{"status", "ready"}, {"version", snap->version}});
+  });
+  router_.add("GET", "/metrics", [this](http::request&) {
+    http::response res;
+    res.headers.set("Content-Type", "text/plain; version=0.0.4");
+    res.body = ctx_.metrics_text ? ctx_.metrics_text() : std::string();
+    return res;
+  });
+  router_.add("GET", "/api/v1/routes", [this](http::request&) {
+    const auto snap = ctx_.routing.load();
+    return http::json_response(200, snap ? routing_json(*snap) : json::object{});
+  });
+  router_.add("PUT", "/api/v1/routes", [this](http::request& req) { return replace_routes(req); });
+  router_.add("POST", "/api/v1/routes/{id}/mode", [this](http::request& req) { return set_mode(req); });
+  router_.add("GET", "/api/v1/services", [this](http::request&) {
+    const auto snap = ctx_.routing.load();
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    json::array out;
+    for (const auto& u : ctx_.routing.upstreams()) {
+      if (u->name != "monolith" && (!snap || !snap->services.contains(u->name) || snap->services.at(u->name) != u->url))
+        continue;  // an old URL no route uses any more
+      if (u->name == "monolith" && snap && snap->monolith != u) continue;
+      const auto state = u->breaker.current(now);
+      out.push_back(json::object{{"name", u->name},
+                                 {"url", u->url},
+                                 {"circuit", state == circuit_breaker::state::closed   ? "closed"
+                                             : state == circuit_breaker::state::open ? "open"
+                                                                                     : "half_open"},
+                                 {"requests", u->requests.load()},
+                                 {"failures", u->failures.load()}});
+    }
+    return http::json_response(200, json::object{{"services", std::move(out)}});
+  });
+  router_.add("GET", "/api/v1/audit", [this](http::request& req) {
+    std::int64_t after = 0, limit = 100;
+    auto number = [](std::optional<std::string_view> v, std::int64_t& out, std::int64_t max) {
+      if (!v) return true;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+      return ec == std::errc() && end == v->data() + v->size() && out >= 0 && out <= max;
+    };
+    if (!number(req.query_param("after"), after, INT64_MAX) || !number(req.query_param("limit"), limit, 1000) ||
+        limit == 0)
+      return http::error_response(400, "invalid_query", "after must be an id and limit 1 to 1000");
+    json::array entries;
+    std::int64_t next = after;
+    for (const auto& e : ctx_.store.audit(after, static_cast<int>(limit))) {
+      next = e.id;
+      entries.push_back(json::object{{"id", e.id},
+                                     {"at", e.at},
+                                     {"operator", e.operator_name},
+                                     {"token", e.token_id},
+                                     {"action", e.action},
+                                     {"target", e.target},
+                                     {"before", json::parse(e.before)},
+                                     {"after", json::parse(e.after)},
+                                     {"reason", e.reason}});
+    }
+    return http::json_response(200, json::object{{"entries", std::move(entries)}, {"next", next}});
+  });
+}
+
+std::string admin_api::token_id() const {
+  // Names the token in the audit log without revealing it: a short FNV-1a fingerprint.
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : ctx_.token) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "token:";
+  for (int i = 0; i < 8; ++i, h >>= 4) id += hex[h & 0xf];
+  return id;
+}
+
+http::response admin_api::handle(http::request& req) {
+  const bool open = req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics";
+  if (!open) {
+    const auto* auth = req.header("Authorization");
+    std::string_view presented;
+    if (auth && auth->size() > 7 && http::iequals(std::string_view(*auth).substr(0, 7), "Bearer "))
+      presented = std::string_view(*auth).substr(7);
+    if (presented.empty() || !constant_time_equals(presented, ctx_.token)) {
+      auto res = http::error_response(401, "unauthorized",
+                                      auth ? "the bearer token is not valid" : "an Authorization: Bearer token is required");
+      res.headers.set("WWW-Authenticate", "Bearer realm=\"banyan-admin\"");
+      return res;
+    }
+  }
+  return router_.dispatch(req);
+}
+
+http::response admin_api::apply(std::vector<route> routes, std::map<std::string, std::string> services,
+                                const http::request& req, std::string action, std::string target, std::string reason) {
+  const auto current = ctx_.routing.load();
+  std::vector<route_error> errors;
+  auto snap = ctx_.routing.prepare(routes, services, ctx_.monolith_url, errors);
+  if (!snap) {
+    std::vector<std::string> problems;
+    for (const auto& e : errors) problems.push_back((e.route_id.empty() ? "" : "route '" + e.route_id + "': ") + e.message);
+    return invalid(problems);
+  }
+  const json::object before = current ? routing_json(*current) : json::object{};
+  json::object after = routing_json(*snap);
+  after["version"] = before.contains("version") ? before.at("version").as_uint64() + 1 : 1;
+  auto same = [&] {
+    return current && before.at("routes") == after.at("routes") && before.at("services") == after.at("services");
+  };
+  if (same()) return http::json_response(200, json::object{{"changed", false}, {"routing", before}});
+  audit_entry entry;
+  entry.operator_name = operator_of(req);
+  entry.token_id = token_id();
+  entry.action = std::move(action);
+  entry.target = std::move(target);
+  entry.before = json::serialize(before);
+  entry.after = json::serialize(after);
+  entry.reason = std::move(reason);
+  try {
+    // Durable first: a change that is live was also saved, with its audit entry.
+    ctx_.store.save({std::move(routes), std::move(services)}, std::move(entry));
+  } catch (const std::exception& e) {
+    return http::error_response(503, "state_store_unavailable",
+                                std::string("the change was not applied: cannot save state: ") + e.what());
+  }
+  ctx_.routing.commit(snap);
+  return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
+}
+
+http::response admin_api::replace_routes(http::request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  std::vector<std::string> problems;
+  const auto* list = body->if_contains("routes");
+  if (!list || !list->is_array()) return invalid({"routes must be an array"});
+  std::vector<route> routes;
+  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+    route r;
+    std::vector<std::string> route_problems;
+    if (!route_from_json(list->as_array()[i], r, route_problems))
+      for (const auto& p : route_problems) problems.push_back("routes[" + std::to_string(i) + "]: " + p);
+    routes.push_back(std::move(r));
+  }
+  std::lock_guard lock(change_mutex_);
+  const auto current = ctx_.routing.load();
+  std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
+  parse_services(*body, services, problems);
+  if (!problems.empty()) return invalid(problems);
+  return apply(std::move(routes), std::move(services), req, "routes.replace", "*", reason_of(*body));
+}
+
+http::response admin_api::set_mode(http::request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  const std::string id(req.param("id"));
+  std::lock_guard lock(change_mutex_);
+  const auto current = ctx_.routing.load();
+  const route* existing = current && current->table ? current->table->find(id) : nullptr;
+  if (!existing) return http::error_response(404, "unknown_route", "no route with id '" + id + "'");
+  std::vector<route> routes = current->table->routes();
+  route& r = *std::find_if(routes.begin(), routes.end(), [&](const route& x) { return x.id == id; });
+  std::vector<std::string> problems;
+  json::object patch{{"id", id}, {"match", json::object{{"path", r.path}}}};
+  patch["mode"] = body->contains("mode") ? body->at("mode") : json::value(std::string(to_string(r.mode)));
+  if (body->contains("percent")) patch["percent"] = body->at("percent");
+  route parsed;
+  if (!route_from_json(patch, parsed, problems)) return invalid(problems);
+  r.mode = parsed.mode;
+  if (body->contains("percent")) r.percent_bp = parsed.percent_bp;
+  else if (r.mode == route_mode::service) r.percent_bp = 10'000;
+  else if (r.mode != route_mode::canary) r.percent_bp = 0;
+  return apply(std::move(routes), current->services, req, "route.mode", id, reason_of(*body));
+}
+
+}  // namespace banyan::proxy

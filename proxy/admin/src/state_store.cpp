@@ -1,0 +1,83 @@
+#include "banyan/proxy/state_store.hpp"
+
+#include "banyan/platform/clock.hpp"
+#include "banyan/proxy/route_json.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <array>
+#include <filesystem>
+
+namespace banyan::proxy {
+
+namespace {
+const std::array<banyan::sqlite::migration, 1> migrations{{
+    {1, "routing and audit",
+     "CREATE TABLE proxy_routing (id INTEGER PRIMARY KEY CHECK (id = 1), routes TEXT NOT NULL,"
+     " services TEXT NOT NULL, saved_at TEXT NOT NULL);"
+     "CREATE TABLE proxy_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+     " operator TEXT NOT NULL, token_id TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+     " before TEXT NOT NULL, after TEXT NOT NULL, reason TEXT NOT NULL);"},
+}};
+
+std::string make_dir(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+}  // namespace
+
+state_store::state_store(const std::string& dir)
+    : dir_(make_dir(dir)), db_((std::filesystem::path(dir) / "banyan.db").string()) {
+  banyan::sqlite::migrate(db_, "proxy", migrations);
+}
+
+std::optional<stored_routing> state_store::load() {
+  std::lock_guard lock(mutex_);
+  auto st = db_.prepare("SELECT routes, services FROM proxy_routing WHERE id = 1");
+  if (!st.step()) return std::nullopt;
+  stored_routing out;
+  const auto routes = boost::json::parse(st.get_text(0));
+  for (const auto& v : routes.as_array()) {
+    route r;
+    std::vector<std::string> problems;
+    if (route_from_json(v, r, problems)) out.routes.push_back(std::move(r));
+  }
+  for (const auto& kv : boost::json::parse(st.get_text(1)).as_object())
+    out.services[std::string(kv.key())] = std::string(kv.value().as_string());
+  return out;
+}
+
+void state_store::save(const stored_routing& routing, audit_entry entry) {
+  boost::json::array routes;
+  for (const auto& r : routing.routes) routes.push_back(route_to_json(r));
+  boost::json::object services;
+  for (const auto& [name, url] : routing.services) services[name] = url;
+  const std::string now = banyan::now_rfc3339();
+  std::lock_guard lock(mutex_);
+  banyan::sqlite::transaction tx(db_);
+  db_.prepare("INSERT INTO proxy_routing(id, routes, services, saved_at) VALUES (1, ?1, ?2, ?3)"
+              " ON CONFLICT(id) DO UPDATE SET routes = ?1, services = ?2, saved_at = ?3")
+      .bind_all(boost::json::serialize(routes), boost::json::serialize(services), now)
+      .run();
+  db_.prepare("INSERT INTO proxy_audit(at, operator, token_id, action, target, before, after, reason)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
+                entry.reason)
+      .run();
+  tx.commit();
+}
+
+std::vector<audit_entry> state_store::audit(std::int64_t after, int limit) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.prepare("SELECT id, at, operator, token_id, action, target, before, after, reason FROM proxy_audit"
+                        " WHERE id > ? ORDER BY id LIMIT ?");
+  st.bind_all(after, limit);
+  std::vector<audit_entry> out;
+  while (st.step())
+    out.push_back({st.get_int64(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4), st.get_text(5),
+                   st.get_text(6), st.get_text(7), st.get_text(8)});
+  return out;
+}
+
+}  // namespace banyan::proxy

@@ -1,0 +1,36 @@
+#pragma once
+// banyan-proxy's configuration: a YAML file, and the command-line flags that override it.
+#include "banyan/platform/diagnostics.hpp"
+#include "banyan/proxy/data_plane.hpp"
+#include "banyan/proxy/route_table.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace banyan::proxy {
+
+struct proxy_config {
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:9901";  // loopback unless said otherwise
+  std::string admin_token_file;                 // empty: <state_dir>/admin.token, generated on first start
+  std::string monolith;                         // required: http://HOST:PORT
+  std::string state_dir = "banyan-state";
+  std::string access_log = "off";               // off | stderr | a file path
+  data_plane_options data_plane;                // threads, limits, timeouts (address/port from listen)
+  std::map<std::string, std::string> services;  // name → http://HOST:PORT
+  std::vector<route> routes;                    // bootstrap routes, used while the state store has none
+};
+
+// Reads and validates FILE into `out`. Every problem becomes a diagnostic (FILE:LINE:COL); returns
+// false when there are errors.
+bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& diags);
+// The same from text (tests, and the admin API's YAML input); `name` labels diagnostics.
+bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags);
+
+// "10s", "250ms", "2m" or a bare number of milliseconds.
+bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept;
+// "16KiB", "1MiB", "2GiB" or a bare number of bytes.
+bool parse_size(std::string_view text, std::uint64_t& out) noexcept;
+
+}  // namespace banyan::proxy
