@@ -43,7 +43,8 @@ std::optional<stored_routing> state_store::load() {
     std::vector<std::string> problems;
     if (route_from_json(v, r, problems)) out.routes.push_back(std::move(r));
   }
-  for (const auto& kv : boost::json::parse(st.get_text(1)).as_object())
+  const auto services = boost::json::parse(st.get_text(1));  // named: the loop must not outlive it
+  for (const auto& kv : services.as_object())
     out.services[std::string(kv.key())] = std::string(kv.value().as_string());
   return out;
 }

@@ -1,0 +1,144 @@
+#include "banyan/proxy/admin_api.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+using namespace banyan;
+using namespace banyan::proxy;
+
+namespace {
+
+const std::string token = "0123456789abcdef0123456789abcdef";
+
+struct admin_fixture {
+  test::temp_dir dir;
+  state_store store{dir.file("state")};
+  routing_state routing;
+  admin_api api{{routing, store, token, "http://127.0.0.1:1", [] { return std::string("m 1\n"); }}};
+
+  admin_fixture() {
+    std::vector<route_error> errors;
+    REQUIRE(routing.install({}, {}, "http://127.0.0.1:1", errors));
+  }
+
+  http::response call(std::string method, std::string target, std::string body = {}, std::string bearer = token) {
+    http::request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    http::parse_target(req.target, req.path, req.query);
+    if (!bearer.empty()) req.headers.add("Authorization", "Bearer " + bearer);
+    req.headers.add("X-Banyan-Operator", "alice");
+    if (!body.empty()) req.headers.add("Content-Type", "application/json");
+    req.body = std::move(body);
+    return api.handle(req);
+  }
+  boost::json::value json(std::string method, std::string target, std::string body = {}) {
+    return boost::json::parse(call(std::move(method), std::move(target), std::move(body)).body);
+  }
+};
+
+const std::string two_routes = R"({"reason":"extract catalog reads","services":{"catalog":"http://127.0.0.1:2"},
+  "routes":[{"id":"products","match":{"methods":["GET"],"path":"/api/products"},"service":"catalog","mode":"shadow"},
+            {"id":"product","match":{"methods":["GET"],"path":"/api/products/{id}"},"service":"catalog",
+             "mode":"canary","percent":5,"canary_key":{"header":"X-User-Id"}}]})";
+
+}  // namespace
+
+TEST_CASE("admin auth: health is open, everything else needs the bearer token", "[admin]") {
+  admin_fixture f;
+  CHECK(f.call("GET", "/healthz", "", "").status == 200);
+  CHECK(f.call("GET", "/readyz", "", "").status == 200);
+  CHECK(f.call("GET", "/metrics", "", "").body == "m 1\n");
+  auto none = f.call("GET", "/api/v1/routes", "", "");
+  CHECK(none.status == 401);
+  CHECK(*none.headers.find("WWW-Authenticate") == "Bearer realm=\"banyan-admin\"");
+  CHECK(f.call("GET", "/api/v1/routes", "", "wrong-token-wrong-token-wrong-tok").status == 401);
+  CHECK(f.call("GET", "/api/v1/routes", "", token.substr(0, 31)).status == 401);
+  CHECK(f.call("GET", "/api/v1/routes").status == 200);
+  // State changes only through non-GET requests.
+  CHECK(f.call("GET", "/api/v1/routes/products/mode").status == 405);
+}
+
+TEST_CASE("replacing routes validates, persists, audits and goes live", "[admin]") {
+  admin_fixture f;
+  auto res = f.call("PUT", "/api/v1/routes", two_routes);
+  REQUIRE(res.status == 200);
+  CHECK(boost::json::parse(res.body).at("changed").as_bool());
+  auto live = f.routing.load();
+  REQUIRE(live->table->routes().size() == 2);
+  CHECK(live->table->match("GET", "/api/products/7")->percent_bp == 500);
+
+  // The same routes again change nothing and write no audit entry.
+  CHECK_FALSE(f.json("PUT", "/api/v1/routes", two_routes).at("changed").as_bool());
+
+  auto audit = f.json("GET", "/api/v1/audit");
+  REQUIRE(audit.at("entries").as_array().size() == 1);
+  const auto& e = audit.at("entries").at(0);
+  CHECK(e.at("operator").as_string() == "alice");
+  CHECK(e.at("action").as_string() == "routes.replace");
+  CHECK(e.at("reason").as_string() == "extract catalog reads");
+  CHECK(e.at("token").as_string().starts_with("token:"));
+  CHECK(e.at("token").as_string().find(token) == std::string::npos);
+  CHECK(e.at("after").at("routes").as_array().size() == 2);
+
+  // A new store on the same directory loads what was saved (a restart resumes).
+  state_store reopened(f.dir.file("state"));
+  auto saved = reopened.load();
+  REQUIRE(saved);
+  CHECK(saved->routes.size() == 2);
+  CHECK(saved->services.at("catalog") == "http://127.0.0.1:2");
+}
+
+TEST_CASE("invalid route sets are refused whole with every problem", "[admin]") {
+  admin_fixture f;
+  auto res = f.call("PUT", "/api/v1/routes",
+                    R"({"routes":[{"id":"a","match":{"path":"/x"},"service":"nope","mode":"service"},
+                                  {"id":"b","match":{"path":"/y"},"mode":"sideways","percent":150}]})");
+  CHECK(res.status == 422);
+  const auto problems = boost::json::parse(res.body).at("error").at("problems").as_array();
+  CHECK(problems.size() == 2);
+  CHECK(f.routing.load()->table->routes().empty());
+  CHECK(f.call("PUT", "/api/v1/routes", R"({"routes":[{"id":"a","match":{"path":"/x"},"service":"nope","mode":"service"}]})")
+            .status == 422);
+  CHECK(f.call("PUT", "/api/v1/routes", "{not json").status == 400);
+  CHECK(f.json("GET", "/api/v1/audit").at("entries").as_array().empty());
+}
+
+TEST_CASE("setting one route's mode is audited with before and after", "[admin]") {
+  admin_fixture f;
+  REQUIRE(f.call("PUT", "/api/v1/routes", two_routes).status == 200);
+  auto res = f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"canary","percent":25,"reason":"more users"})");
+  REQUIRE(res.status == 200);
+  CHECK(f.routing.load()->table->find("product")->percent_bp == 2500);
+  CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"service"})").status == 200);
+  CHECK(f.routing.load()->table->find("product")->mode == route_mode::service);
+  CHECK(f.call("POST", "/api/v1/routes/missing/mode", R"({"mode":"service"})").status == 404);
+  CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"everywhere"})").status == 422);
+  CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"canary","percent":-3})").status == 422);
+
+  auto entries = f.json("GET", "/api/v1/audit?after=1").at("entries").as_array();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].at("action").as_string() == "route.mode");
+  CHECK(entries[0].at("target").as_string() == "product");
+  CHECK(entries[0].at("reason").as_string() == "more users");
+  CHECK(f.call("GET", "/api/v1/audit?limit=0").status == 400);
+}
+
+TEST_CASE("the admin token file is created once, private", "[admin]") {
+  test::temp_dir dir;
+  const auto path = dir.file("admin.token");
+  const auto first = load_or_create_token(path);
+  CHECK(first.size() == 64);
+  CHECK(load_or_create_token(path) == first);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(constant_time_equals("abc", "abc"));
+  CHECK_FALSE(constant_time_equals("abc", "abd"));
+  CHECK_FALSE(constant_time_equals("abc", "abcd"));
+}

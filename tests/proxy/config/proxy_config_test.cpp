@@ -1,0 +1,107 @@
+#include "banyan/proxy/proxy_config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace banyan::proxy;
+
+namespace {
+std::string diags_of(const std::string& yaml) {
+  proxy_config c;
+  banyan::diagnostics d;
+  CHECK_FALSE(parse_proxy_config(yaml, "proxy.yaml", c, d));
+  return d.to_string();
+}
+}  // namespace
+
+TEST_CASE("a full configuration loads", "[config]") {
+  const std::string yaml = R"(listen: 127.0.0.1:8080
+admin:
+  listen: 127.0.0.1:9901
+  token_file: /tmp/token
+monolith: http://127.0.0.1:8081
+state_dir: /var/lib/banyan
+threads: 2
+limits:
+  max_head_bytes: 32KiB
+  max_body_bytes: 10MiB
+timeouts:
+  header: 5s
+  upstream: 1500ms
+services:
+  catalog: http://127.0.0.1:8082
+routes:
+  - id: product
+    match: {methods: [GET, HEAD], path: "/api/products/{id}"}
+    service: catalog
+    mode: canary
+    percent: 12.5
+    canary_key: {header: X-User-Id}
+)";
+  proxy_config c;
+  banyan::diagnostics d;
+  REQUIRE(parse_proxy_config(yaml, "proxy.yaml", c, d));
+  CHECK(c.monolith == "http://127.0.0.1:8081");
+  CHECK(c.admin_token_file == "/tmp/token");
+  CHECK(c.data_plane.threads == 2);
+  CHECK(c.data_plane.max_head_bytes == 32 * 1024);
+  CHECK(c.data_plane.max_body_bytes == 10 * 1024 * 1024);
+  CHECK(c.data_plane.header_timeout == std::chrono::seconds(5));
+  CHECK(c.data_plane.upstream_timeout == std::chrono::milliseconds(1500));
+  REQUIRE(c.routes.size() == 1);
+  CHECK(c.routes[0].mode == route_mode::canary);
+  CHECK(c.routes[0].percent_bp == 1250);
+  CHECK(c.routes[0].methods == std::vector<std::string>{"GET", "HEAD"});
+  CHECK(c.routes[0].key.from == canary_key::source::header);
+  CHECK(c.routes[0].key.name == "X-User-Id");
+}
+
+TEST_CASE("mistakes are reported at their line and column", "[config]") {
+  CHECK(diags_of("monolith: http://a:1\nlisen: x\n") ==
+        "proxy.yaml:2:1: error: unknown key 'lisen' in the configuration (did you mean 'listen'?)\n");
+  CHECK(diags_of("monolith: [unclosed\n").find("proxy.yaml:2:1: error: YAML syntax") == 0);
+  CHECK(diags_of("timeouts:\n  header: soon\n") ==
+        "proxy.yaml:2:11: error: header: expected a duration such as 10s, 250ms or 2m, got 'soon'\n");
+  CHECK(diags_of("threads: 0\n") == "proxy.yaml:1:10: error: threads: expected a whole number from 1 to 256, got '0'\n");
+  const std::string routes = R"(services: {catalog: http://127.0.0.1:1}
+routes:
+  - id: a
+    match: {path: /x}
+    service: catalgo
+    mode: servce
+    percent: 101
+)";
+  const auto out = diags_of(routes);
+  CHECK(out.find("proxy.yaml:5:14: error: route 'a' names unknown service 'catalgo' (did you mean 'catalog'?)") !=
+        std::string::npos);
+  CHECK(out.find("proxy.yaml:6:11: error: unknown mode 'servce' (monolith, shadow, canary or service); did you mean "
+                 "'service'?") != std::string::npos);
+  CHECK(out.find("proxy.yaml:7:14: error: percent must be a number from 0 to 100") != std::string::npos);
+}
+
+TEST_CASE("route-set problems point at the route", "[config]") {
+  const std::string yaml = R"(services: {catalog: http://127.0.0.1:1}
+routes:
+  - id: a
+    match: {path: "/api/products/{id}"}
+    service: catalog
+  - id: b
+    match: {path: "/api/products/{pid}"}
+    service: catalog
+)";
+  CHECK(diags_of(yaml) ==
+        "proxy.yaml:6:5: error: route 'b' ties with route 'a' on /api/products/{} (same pattern, overlapping methods)\n");
+}
+
+TEST_CASE("durations and sizes", "[config]") {
+  std::chrono::milliseconds d{};
+  CHECK((parse_duration("10s", d) && d == std::chrono::seconds(10)));
+  CHECK((parse_duration("250ms", d) && d.count() == 250));
+  CHECK((parse_duration("2m", d) && d == std::chrono::minutes(2)));
+  CHECK((parse_duration("75", d) && d.count() == 75));
+  CHECK_FALSE(parse_duration("1h", d));
+  CHECK_FALSE(parse_duration("-1s", d));
+  std::uint64_t s = 0;
+  CHECK((parse_size("16KiB", s) && s == 16384));
+  CHECK((parse_size("2GiB", s) && s == (2ull << 30)));
+  CHECK_FALSE(parse_size("16kb", s));
+}
