@@ -110,6 +110,28 @@ std::optional<http_reply> http_connection::read_reply(bool head_request) {
   return reply;
 }
 
+std::uint64_t http_connection::drain_body_after_head() {
+  std::size_t end;
+  while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+    if (!fill()) return 0;
+  const std::string head = buffer_.substr(0, end + 4);
+  buffer_.erase(0, end + 4);
+  const auto pos = head.find("Content-Length: ");
+  if (pos == std::string::npos) return 0;
+  const std::uint64_t length = std::stoull(head.substr(pos + 16));
+  std::uint64_t got = buffer_.size();
+  buffer_.clear();
+  char buf[1 << 16];
+  while (got < length) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout_.count())) <= 0) break;
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got += static_cast<std::uint64_t>(n);
+  }
+  return got;
+}
+
 http_reply http_connection::request(std::string_view method, std::string_view target, std::string_view body,
                                     std::vector<std::pair<std::string, std::string>> headers) {
   std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";

@@ -1,0 +1,331 @@
+// banyan-proxy as users run it: the real binary on port 0, in front of real upstreams.
+#include "banyan/proxy/bucket.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_upstream.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace banyan::test;
+
+namespace {
+
+struct proxy_process {
+  temp_dir& dir;
+  std::unique_ptr<child_process> proc;
+  std::uint16_t port = 0, admin_port = 0;
+  std::string token;
+
+  proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml = "") : dir(d) {
+    std::ofstream(dir.file("proxy.yaml")) << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: "
+                                          << monolith_url << "\nstate_dir: " << dir.file("state") << "\n"
+                                          << extra_yaml;
+    start();
+  }
+  void start() {
+    proc = std::make_unique<child_process>(
+        std::vector<std::string>{binary("banyan-proxy"), "--config", dir.file("proxy.yaml")}, dir.file("proxy.log"));
+    port = wait_for_listening(*proc);
+    auto admin_line = proc->read_line(std::chrono::seconds(10));
+    REQUIRE(admin_line);
+    admin_port = static_cast<std::uint16_t>(std::stoi(admin_line->substr(admin_line->rfind(':') + 1)));
+    std::ifstream(dir.file("state/admin.token")) >> token;
+  }
+  int stop() {
+    proc->signal(SIGTERM);
+    auto code = proc->wait(std::chrono::seconds(15));
+    return code ? *code : -1;
+  }
+  http_reply admin(std::string_view method, std::string_view target, std::string_view body = {}) {
+    return http_call(admin_port, method, target, body,
+                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}, {"X-Banyan-Operator", "test"}});
+  }
+  // Peak resident memory of the proxy, from the kernel.
+  long peak_rss_kb() const {
+    std::ifstream status("/proc/" + std::to_string(proc->pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+  }
+};
+
+std::string routes_json(const std::string& service_url, const std::string& mode, int percent = 0,
+                        const std::string& path = "/api/x") {
+  return R"({"services":{"svc":")" + service_url + R"("},"routes":[{"id":"x","match":{"path":")" + path +
+         R"("},"service":"svc","mode":")" + mode + R"(","percent":)" + std::to_string(percent) +
+         R"(,"canary_key":{"header":"X-User"}}]})";
+}
+
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);  // nothing listens there now
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("proxy: forwarding headers are set and hop-by-hop ones stripped", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  auto r = http_call(proxy.port, "GET", "/echo",
+                     {},
+                     {{"Connection", "keep-alive, X-Secret"},
+                      {"X-Secret", "s"},
+                      {"Keep-Alive", "timeout=5"},
+                      {"Proxy-Authorization", "Basic x"},
+                      {"X-Forwarded-For", "10.0.0.1"},
+                      {"X-Request-Id", "my-request-1"},
+                      {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  REQUIRE(r.status == 200);
+  const std::string& seen = r.body;  // the head as the upstream received it
+  CHECK(seen.find("X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\n") != std::string::npos);
+  CHECK(seen.find("X-Forwarded-Proto: http\r\n") != std::string::npos);
+  CHECK(seen.find("X-Forwarded-Host: 127.0.0.1\r\n") != std::string::npos);
+  CHECK(seen.find("Via: 1.1 banyan\r\n") != std::string::npos);
+  CHECK(seen.find("X-Request-Id: my-request-1\r\n") != std::string::npos);
+  CHECK(seen.find("traceparent: 00-0af7651916cd43dd8448eb211c80319c-") != std::string::npos);
+  for (const char* gone : {"X-Secret", "Keep-Alive", "Proxy-Authorization", "Connection"})
+    CHECK(seen.find(std::string("\r\n") + gone + ":") == std::string::npos);
+  CHECK(*r.header("X-Request-Id") == "my-request-1");
+  CHECK(*r.header("Via") == "1.1 banyan");
+
+  auto fresh = http_call(proxy.port, "GET", "/echo");
+  CHECK(fresh.header("X-Request-Id")->size() == 32);
+  CHECK(fresh.body.find("traceparent: 00-") != std::string::npos);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: smuggling shapes and bad requests are refused and never forwarded", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "limits: {max_body_bytes: 1KiB, max_head_bytes: 4KiB}\ntimeouts: {header: 400ms}\n");
+  auto status_of = [&](const std::string& raw) {
+    http_connection c(proxy.port);
+    c.send_raw(raw);
+    auto r = c.read_reply();
+    return r ? r->status : 0;
+  };
+  CHECK(status_of("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+  CHECK(status_of("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc") == 400);
+  CHECK(status_of("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501);
+  CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n") == 400);
+  CHECK(status_of("GET /x HTTP/1.1\r\nHost : a\r\n\r\n") == 400);
+  CHECK(status_of("GET /x HTTP/1.1\r\n\r\n") == 400);
+  CHECK(status_of("GET /x HTTP/3.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n") == 431);
+  CHECK(status_of("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n") == 413);
+  CHECK(status_of("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") == 400);
+  CHECK(status_of("GET /x HTTP/1.1\r\nHost: a\r\nX-Slow: 1") == 408);
+  CHECK(monolith.requests() == 0);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: upstream failures become 502 and 504", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "timeouts: {upstream: 300ms, connect: 300ms}\n");
+  CHECK(http_call(proxy.port, "GET", "/slow?ms=1500").status == 504);
+  CHECK(http_call(proxy.port, "GET", "/garbage").status == 502);
+  auto reset = http_call(proxy.port, "GET", "/reset");
+  CHECK(reset.status == 502);
+  CHECK(reset.body.find("upstream_closed") != std::string::npos);
+  {
+    // Reset after the head reached the client: the client sees the connection end early.
+    http_connection c(proxy.port, std::chrono::seconds(3));
+    c.send_raw("GET /reset-mid HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_FALSE(c.read_reply());
+  }
+  CHECK(http_call(proxy.port, "GET", "/fine").status == 200);
+  CHECK(proxy.stop() == 0);
+
+  temp_dir dir2;
+  proxy_process down(dir2, "http://127.0.0.1:" + std::to_string(closed_port()));
+  auto r = http_call(down.port, "GET", "/anything");
+  CHECK(r.status == 502);
+  CHECK(boost::json::parse(r.body).at("error").at("code").as_string() == "upstream_unreachable");
+  CHECK(down.stop() == 0);
+}
+
+TEST_CASE("proxy: keep-alive, pipelining and pooled upstream connections", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  http_connection c(proxy.port);
+  for (int i = 0; i < 20; ++i) CHECK(c.request("GET", "/item/" + std::to_string(i)).body == "monolith /item/" + std::to_string(i));
+  CHECK(monolith.connections() == 1);  // one pooled upstream connection served them all
+  c.send_raw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto a = c.read_reply(), b = c.read_reply(), d = c.read_reply();
+  REQUIRE((a && b && d));
+  CHECK(a->body == "monolith /a");
+  CHECK(b->body == "monolith /b");
+  CHECK(d->body == "monolith /c");
+  // Chunked both ways.
+  c.send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n");
+  auto up = c.read_reply();
+  REQUIRE(up);
+  CHECK(up->body == "9");
+  CHECK(c.request("GET", "/chunked").body == "hello, world");
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: 1 GiB streams through both ways in constant memory", "[proxy][slow]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  constexpr std::uint64_t gib = 1ull << 30;
+  {
+    http_connection c(proxy.port, std::chrono::seconds(30));
+    c.send_raw("GET /big?bytes=" + std::to_string(gib) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto received = c.drain_body_after_head();
+    CHECK(received == gib);
+  }
+  {
+    http_connection c(proxy.port, std::chrono::seconds(30));
+    c.send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(gib) + "\r\n\r\n");
+    const std::string block(1 << 20, 'u');
+    for (std::uint64_t sent = 0; sent < gib; sent += block.size()) c.send_raw(block);
+    auto r = c.read_reply();
+    REQUIRE(r);
+    CHECK(r->body == std::to_string(gib));
+  }
+  const long peak = proxy.peak_rss_kb();
+  INFO("peak RSS " << peak << " KiB");
+  CHECK(peak > 0);
+  CHECK(peak < 48 * 1024);  // buffers are 32 KiB a direction; a copy of the body would be 1 GiB
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: canary assigns users by bucket, stable per user", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith"), service("service");
+  proxy_process proxy(dir, monolith.url());
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), "canary", 30)).status == 200);
+  http_connection c(proxy.port);
+  int to_service = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::string user = "user-" + std::to_string(i);
+    const bool expected = banyan::proxy::bucket_of("svc", user) < 3000;
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      auto r = c.request("GET", "/api/x", {}, {{"X-User", user}});
+      REQUIRE(r.status == 200);
+      CHECK(r.body.starts_with(expected ? "service" : "monolith"));
+    }
+    to_service += expected;
+  }
+  CHECK(to_service > 60);
+  CHECK(to_service < 120);
+  // Other paths are not the route's: the monolith serves them.
+  CHECK(c.request("GET", "/api/y", {}, {{"X-User", "user-1"}}).body == "monolith /api/y");
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: a failing service falls back for safe requests and opens its circuit", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "timeouts: {connect: 300ms}\n");
+  const std::string dead = "http://127.0.0.1:" + std::to_string(closed_port());
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(dead, "service", 100, "/api/**")).status == 200);
+  for (int i = 0; i < 8; ++i) {
+    auto r = http_call(proxy.port, "GET", "/api/products/1");
+    CHECK(r.status == 200);
+    CHECK(r.body == "monolith /api/products/1");
+  }
+  CHECK(http_call(proxy.port, "POST", "/api/orders", "{}").status >= 502);  // writes never fall back
+  auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body).at("services").as_array();
+  bool open = false;
+  for (const auto& s : services)
+    if (s.at("name").as_string() == "svc") open = s.at("circuit").as_string() == "open";
+  CHECK(open);
+  auto blocked = http_call(proxy.port, "POST", "/api/orders", "{}");
+  CHECK(blocked.status == 503);
+  CHECK(blocked.body.find("circuit_open") != std::string::npos);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: admin needs the token; state survives a restart", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith"), service("service");
+  proxy_process proxy(dir, monolith.url());
+  CHECK(http_call(proxy.admin_port, "GET", "/api/v1/routes").status == 401);
+  CHECK(http_call(proxy.admin_port, "GET", "/api/v1/routes", {}, {{"Authorization", "Bearer nope"}}).status == 401);
+  CHECK(http_call(proxy.admin_port, "GET", "/healthz").status == 200);
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), "service", 100)).status == 200);
+  CHECK(http_call(proxy.port, "GET", "/api/x").body == "service /api/x");
+  CHECK(proxy.stop() == 0);
+
+  proxy.start();
+  CHECK(http_call(proxy.port, "GET", "/api/x").body == "service /api/x");
+  auto routes = boost::json::parse(proxy.admin("GET", "/api/v1/routes").body);
+  CHECK(routes.at("routes").at(0).at("mode").as_string() == "service");
+  auto audit = boost::json::parse(proxy.admin("GET", "/api/v1/audit").body).at("entries").as_array();
+  REQUIRE(audit.size() == 2);
+  CHECK(audit[1].at("operator").as_string() == "test");
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: SIGTERM drains in-flight requests and exits 0", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  http_connection busy(proxy.port, std::chrono::seconds(10));
+  busy.send_raw("GET /slow?ms=800 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  proxy.proc->signal(SIGTERM);
+  auto r = busy.read_reply();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(*r->header("Connection") == "close");
+  CHECK(proxy.proc->wait(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("proxy: route changes under continuous load fail no request", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith"), service("service");
+  proxy_process proxy(dir, monolith.url());
+  std::atomic<bool> go{true};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      try {
+        http_connection c(proxy.port);
+        while (go) {
+          auto r = c.request("GET", "/api/x");
+          (r.status == 200 ? ok : failed)++;
+        }
+      } catch (const std::exception&) {
+        failed++;
+      }
+    });
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), i % 2 ? "monolith" : "service", 100)).status ==
+            200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  go = false;
+  for (auto& c : clients) c.join();
+  CHECK(failed == 0);
+  CHECK(ok > 100);
+  CHECK(service.requests() > 0);
+  CHECK(proxy.stop() == 0);
+}

@@ -1,0 +1,47 @@
+#pragma once
+// An HTTP upstream for proxy tests that behaves well or badly on demand, chosen by request path:
+//   /echo           200, the body is the request head exactly as it arrived
+//   /slow?ms=N      200 after N milliseconds
+//   /reset          closes the connection without answering
+//   /reset-mid      sends a head promising 1000 bytes, 10 of them, then closes
+//   /garbage        answers with bytes that are not HTTP
+//   /big?bytes=N    200 with N bytes of body, streamed
+//   /chunked        200 with a chunked body "hello, world"
+//   /upload         reads the body (length or chunked) and answers with its size
+//   anything else   200 "NAME PATH" (NAME given at construction), so tests see who answered
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace banyan::test {
+
+class test_upstream {
+ public:
+  explicit test_upstream(std::string name = "upstream");
+  ~test_upstream();
+  test_upstream(const test_upstream&) = delete;
+  test_upstream& operator=(const test_upstream&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const noexcept { return requests_.load(); }
+  int connections() const noexcept { return connections_.load(); }
+
+ private:
+  void serve(int fd);
+  std::string name_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<std::thread> workers_;
+  std::vector<int> open_fds_;
+};
+
+}  // namespace banyan::test
