@@ -69,6 +69,16 @@ void histogram::observe(double v) noexcept {
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
 
+void histogram::merge(const std::uint64_t* counts, std::size_t n, double sum) noexcept {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < n && i <= bounds_.size(); ++i) {
+    counts_[i].fetch_add(counts[i], std::memory_order_relaxed);
+    total += counts[i];
+  }
+  count_.fetch_add(total, std::memory_order_relaxed);
+  sum_.fetch_add(sum, std::memory_order_relaxed);
+}
+
 std::vector<double> latency_buckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }

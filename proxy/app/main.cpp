@@ -9,6 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -34,6 +37,32 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
         .set(u->breaker.current(now) == proxy::circuit_breaker::state::open ? 1 : 0);
   }
   if (const auto snap = routing.load()) r.get_gauge("banyan_routing_version", "Routing snapshot in force").set(static_cast<double>(snap->version));
+  static constexpr const char* classes[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  static constexpr const char* kinds[] = {"monolith", "service"};
+  std::vector<double> bounds(proxy::route_stats::bounds.begin(), proxy::route_stats::bounds.end());
+  for (const auto& st : routing.all_stats()) {
+    const std::string route = st->route_id.empty() ? "-" : st->route_id;
+    for (std::size_t m = 0; m < proxy::route_stats::modes; ++m)
+      for (std::size_t k = 0; k < proxy::route_stats::upstream_kinds; ++k)
+        for (std::size_t c = 0; c < proxy::route_stats::classes; ++c) {
+          const auto n = st->requests[(m * proxy::route_stats::upstream_kinds + k) * proxy::route_stats::classes + c].load();
+          if (n == 0) continue;
+          r.get_counter("banyan_requests_total", "Requests by route, mode, upstream and status class",
+                        {{"route", route},
+                         {"mode", std::string(proxy::to_string(static_cast<proxy::route_mode>(m)))},
+                         {"upstream", kinds[k]},
+                         {"class", classes[c]}})
+              .inc(static_cast<double>(n));
+        }
+    for (std::size_t k = 0; k < proxy::route_stats::upstream_kinds; ++k) {
+      if (st->latency_count[k].load() == 0) continue;
+      auto& h = r.get_histogram("banyan_request_duration_seconds", "Time from request head to the end of the response",
+                                {{"route", route}, {"upstream", kinds[k]}}, bounds);
+      std::vector<std::uint64_t> counts(bounds.size() + 1);
+      for (std::size_t b = 0; b < counts.size(); ++b) counts[b] = st->latency_buckets[k * counts.size() + b].load();
+      h.merge(counts.data(), counts.size(), static_cast<double>(st->latency_sum_us[k].load()) / 1e6);
+    }
+  }
   return r.render();
 }
 
@@ -41,7 +70,7 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
 
 int main(int argc, char** argv) {
   CLI::App cli{"banyan-proxy: move a monolith's routes to extracted services, one at a time"};
-  std::string config_file, listen, monolith, admin_listen, state_dir, token_file;
+  std::string config_file, listen, monolith, admin_listen, state_dir, token_file, access_log;
   int threads = 0;
   cli.add_option("--config", config_file, "YAML configuration file (flags below override it)")->check(CLI::ExistingFile);
   cli.add_option("--listen", listen, "ADDR:PORT for client traffic (default 127.0.0.1:8080; port 0 picks one)");
@@ -50,6 +79,7 @@ int main(int argc, char** argv) {
   cli.add_option("--threads", threads, "event-loop threads (default 1)")->check(CLI::Range(1, 256));
   cli.add_option("--state-dir", state_dir, "where routing state and the audit log persist (default ./banyan-state)");
   cli.add_option("--admin-token-file", token_file, "admin bearer token (default <state-dir>/admin.token, created 0600)");
+  cli.add_option("--access-log", access_log, "off, stderr or a file path: one JSON line per request (default stderr)");
   cli.footer("Example:\n  banyan-proxy --listen 127.0.0.1:8080 --monolith http://127.0.0.1:8081");
   CLI11_PARSE(cli, argc, argv);
 
@@ -67,6 +97,7 @@ int main(int argc, char** argv) {
   if (!state_dir.empty()) config.state_dir = state_dir;
   if (!token_file.empty()) config.admin_token_file = token_file;
   if (threads > 0) config.data_plane.threads = threads;
+  if (!access_log.empty()) config.access_log = access_log;
   if (config.monolith.empty()) {
     std::cerr << "banyan-proxy: no monolith: give --monolith URL or 'monolith:' in the config file\n";
     return 2;
@@ -109,6 +140,12 @@ int main(int argc, char** argv) {
     const std::string token = proxy::load_or_create_token(config.admin_token_file);
 
     config.data_plane.handle_signals = true;
+    if (config.access_log == "stderr") {
+      config.data_plane.access_log_fd = STDERR_FILENO;
+    } else if (config.access_log != "off") {
+      config.data_plane.access_log_fd = ::open(config.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (config.data_plane.access_log_fd < 0) throw std::runtime_error("cannot open access log " + config.access_log);
+    }
     proxy::data_plane plane(config.data_plane, state);
     proxy::admin_api api({state, store, token, config.monolith, [&] { return render_metrics(state, plane); }});
     admin_options.threads = 1;

@@ -56,3 +56,16 @@ TEST_CASE("series references are stable and updates are thread-safe", "[metrics]
   CHECK(&r.get_counter("hits_total", "Hits") == &c);
   CHECK(c.value() == 40000);
 }
+
+TEST_CASE("histograms merge counts gathered elsewhere", "[metrics]") {
+  registry r;
+  auto& h = r.get_histogram("merged_seconds", "Merged", {}, {0.1, 1});
+  const std::uint64_t counts[] = {2, 0, 1};
+  h.merge(counts, 3, 7.5);
+  h.observe(0.5);
+  CHECK(h.count() == 4);
+  CHECK(h.sum() == 8.0);
+  const auto text = r.render();
+  CHECK(text.find("merged_seconds_bucket{le=\"1\"} 3\n") != std::string::npos);
+  CHECK(text.find("merged_seconds_bucket{le=\"+Inf\"} 4\n") != std::string::npos);
+}

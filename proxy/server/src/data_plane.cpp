@@ -23,6 +23,9 @@
 #include <list>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+#include <cstdio>
+#include <ctime>
 #include <thread>
 
 namespace banyan::proxy {
@@ -170,8 +173,22 @@ struct exchange {
   http1::response_head res;
   std::string head_out;
   io_buffer upbuf;
+  // Copied from the head for the access log, since the head's bytes may move during the body.
+  std::array<char, 16> method{};
+  std::size_t method_len = 0;
+  std::array<char, 512> target{};
+  std::size_t target_len = 0;
   exchange() { head_out.reserve(4096); }
 };
+
+// Appends `text` as the inside of a JSON string: request targets are visible ASCII, so only the
+// quote and the backslash need escaping.
+void append_json_text(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+}
 
 enum class relay_result { ok, source_failed, sink_failed, framing, timeout };
 
@@ -203,8 +220,22 @@ struct data_plane::impl {
     std::list<connection_ctl*> connections;
     bool stopping = false;
     std::thread thread;
+    std::string log_buf;  // access log lines waiting for the next flush
+    std::time_t log_second = 0;
+    char log_time[24] = {};
 
     explicit worker(impl& o) : owner(o) {}
+
+    void flush_log() {
+      if (log_buf.empty() || owner.opt.access_log_fd < 0) return;
+      std::string_view rest = log_buf;
+      while (!rest.empty()) {
+        const ssize_t n = ::write(owner.opt.access_log_fd, rest.data(), rest.size());
+        if (n <= 0) break;  // a full disk must not stop traffic: the lines are dropped
+        rest.remove_prefix(static_cast<std::size_t>(n));
+      }
+      log_buf.clear();
+    }
 
     static std::unique_ptr<char[]> pop_or_new(std::vector<std::unique_ptr<char[]>>& list, std::size_t size) {
       if (list.empty()) return std::unique_ptr<char[]>(new char[size]);
@@ -314,6 +345,7 @@ struct data_plane::impl {
     while (!stop_requested.load(std::memory_order_relaxed)) {
       t.expires_after(std::chrono::milliseconds(100));
       co_await t.async_wait(use_tuple);
+      w.flush_log();
     }
     begin_stop(w);
   }
@@ -352,6 +384,7 @@ struct data_plane::impl {
             t.expires_after(std::chrono::milliseconds(10));
             co_await t.async_wait(use_tuple);
           }
+          w.flush_log();
           w.ioc.stop();
         },
         asio::detached);
@@ -363,6 +396,46 @@ struct data_plane::impl {
     dl.arm(s, timeout);
     const std::array<asio::const_buffer, 2> bufs{asio::buffer(a.data(), a.size()), asio::buffer(b.data(), b.size())};
     return asio::async_write(s, bufs, use_tuple);
+  }
+
+  // Counts the request on its route and, when enabled, adds its access log line.
+  void finish(worker& w, route_stats* stats, route_mode mode, const upstream* target, bool service, int status,
+              std::uint64_t bytes, clock_type::time_point started, const exchange& x, std::string_view request_id,
+              std::string_view trace_id) {
+    const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    if (stats) stats->record(mode, service, status, seconds);
+    if (opt.access_log_fd < 0) return;
+    const auto wall = std::chrono::system_clock::now();
+    const std::time_t sec = std::chrono::system_clock::to_time_t(wall);
+    if (sec != w.log_second) {
+      std::tm tm{};
+      gmtime_r(&sec, &tm);
+      std::strftime(w.log_time, sizeof w.log_time, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      w.log_second = sec;
+    }
+    std::string& out = w.log_buf;
+    char num[64];
+    out += "{\"time\":\"";
+    out += w.log_time;
+    out += "\",\"method\":\"";
+    out.append(x.method.data(), x.method_len);
+    out += "\",\"target\":\"";
+    append_json_text(out, {x.target.data(), x.target_len});
+    out += "\",\"route\":\"";
+    out += stats && !stats->route_id.empty() ? std::string_view(stats->route_id) : std::string_view("-");
+    out += "\",\"mode\":\"";
+    out += to_string(mode);
+    out += "\",\"upstream\":\"";
+    out += target ? std::string_view(target->name) : std::string_view("-");
+    std::snprintf(num, sizeof num, "\",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f", status,
+                  static_cast<unsigned long long>(bytes), seconds * 1000.0);
+    out += num;
+    out += ",\"request_id\":\"";
+    out += request_id;
+    out += "\",\"trace_id\":\"";
+    out += trace_id;
+    out += "\"}\n";
+    if (out.size() > 32 * 1024) w.flush_log();
   }
 
   // Relays a body framed as `kind` from `from` to `to`; `buf` holds bytes already read. `prefix`
@@ -475,29 +548,42 @@ struct data_plane::impl {
         w.give_exchange(std::move(x));
         break;
       }
+      const auto started = clock_type::now();
+      const auto snap = state.load();
+      route_stats* stats = snap ? snap->unmatched.get() : nullptr;
       if (st == http1::parse_state::failed) {
         reply.clear();
         write_error_response(perr.status, perr.code, perr.message, {}, true, reply);
         co_await write_all(client, *dl, opt.body_timeout, reply);
+        finish(w, stats, route_mode::monolith, nullptr, false, perr.status, 0, started, *x, {}, {});
         w.give_exchange(std::move(x));
         break;
       }
       const auto rid = choose_request_id(req);
+      const auto trace = continue_trace(req);
+      x->method_len = std::min(req.method.size(), x->method.size());
+      std::copy_n(req.method.data(), x->method_len, x->method.data());
+      x->target_len = std::min(req.target.size(), x->target.size());
+      std::copy_n(req.target.data(), x->target_len, x->target.data());
       if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
         reply.clear();
         write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
         co_await write_all(client, *dl, opt.body_timeout, reply);
+        finish(w, stats, route_mode::monolith, nullptr, false, 413, 0, started, *x, rid.value(), trace.trace_id());
         w.give_exchange(std::move(x));
         break;
       }
 
       // Route.
-      const auto snap = state.load();
+      route_mode mode = route_mode::monolith;
       std::shared_ptr<upstream> target = snap ? snap->monolith : nullptr;
       bool to_service = false;
       if (snap && snap->table) {
         if (const route* r = snap->table->match(req.method, req.target)) {
-          const auto& service = snap->service_of[static_cast<std::size_t>(r - snap->table->routes().data())];
+          const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
+          const auto& service = snap->service_of[index];
+          stats = snap->stats_of[index].get();
+          mode = r->mode;
           switch (r->mode) {
             case route_mode::monolith:
             case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
@@ -517,12 +603,12 @@ struct data_plane::impl {
         reply.clear();
         write_error_response(503, "no_upstream", "no monolith is configured", rid.value(), true, reply);
         co_await write_all(client, *dl, opt.body_timeout, reply);
+        finish(w, stats, mode, nullptr, false, 503, 0, started, *x, rid.value(), trace.trace_id());
         w.give_exchange(std::move(x));
         break;
       }
 
       // Everything needed after the head's bytes may move is copied out now.
-      const auto trace = continue_trace(req);
       request_forwarding fwd;
       fwd.client_address = client_addr;
       fwd.request_id = rid.value();
@@ -658,6 +744,7 @@ struct data_plane::impl {
           write_error_response(failure_status, failure_code, failure_message, rid.value(), true, reply);
           co_await write_all(client, *dl, opt.body_timeout, reply);
         }
+        finish(w, stats, mode, target.get(), to_service, failure_status, 0, started, *x, rid.value(), trace.trace_id());
         w.give_exchange(std::move(x));
         break;
       }
@@ -679,6 +766,7 @@ struct data_plane::impl {
       std::uint64_t relayed = 0;
       const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
                                     x->head_out, relayed);
+      finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
       if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
         w.give_pooled(*target, std::move(up));
       } else {

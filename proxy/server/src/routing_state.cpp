@@ -36,6 +36,17 @@ circuit_breaker::state circuit_breaker::current(std::int64_t now_ms) const noexc
   return now_ms - opened < settings_.open_ms ? state::open : state::half_open;
 }
 
+void route_stats::record(route_mode mode, bool service, int status, double seconds) noexcept {
+  const std::size_t cls = status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100) : 0;
+  const std::size_t kind = service ? 1 : 0;
+  requests[(static_cast<std::size_t>(mode) * upstream_kinds + kind) * classes + cls].fetch_add(1, std::memory_order_relaxed);
+  std::size_t b = 0;
+  while (b < bounds.size() && seconds > bounds[b]) ++b;
+  latency_buckets[kind * (bounds.size() + 1) + b].fetch_add(1, std::memory_order_relaxed);
+  latency_count[kind].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us[kind].fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
 namespace {
 // http://HOST[:PORT] → numeric host and port. Resolution happens here, off the request path.
 void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
@@ -74,6 +85,20 @@ std::shared_ptr<upstream> routing_state::upstream_for(const std::string& name, c
   auto u = std::make_shared<upstream>(static_cast<std::uint32_t>(upstreams_.size()), name, url, host, port);
   upstreams_.push_back(u);
   return u;
+}
+
+std::shared_ptr<route_stats> routing_state::stats_for(const std::string& route_id) {
+  std::lock_guard lock(mutex_);
+  auto& slot = stats_[route_id];
+  if (!slot) slot = std::make_shared<route_stats>(route_id);
+  return slot;
+}
+
+std::vector<std::shared_ptr<route_stats>> routing_state::all_stats() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<route_stats>> out;
+  for (const auto& [id, s] : stats_) out.push_back(s);
+  return out;
 }
 
 std::size_t routing_state::upstream_count() const {
@@ -117,6 +142,8 @@ std::shared_ptr<routing_snapshot> routing_state::prepare(std::vector<route> rout
   }
   if (!errors.empty()) return nullptr;
   snap->services = services;
+  for (const auto& r : snap->table->routes()) snap->stats_of.push_back(stats_for(r.id));
+  snap->unmatched = stats_for("");  // "" cannot be a route id
   return snap;
 }
 

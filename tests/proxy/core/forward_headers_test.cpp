@@ -2,13 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
+
 using namespace banyan::proxy;
 
 namespace {
+// Parsed heads are views into their buffer: keep every buffer a test parses alive to the end.
 http1::request_head parse_req(const std::string& raw) {
+  static std::deque<std::string> keep;
   http1::request_head h;
   http1::error e;
-  REQUIRE(http1::parse_request(raw, h, e) == http1::parse_state::complete);
+  REQUIRE(http1::parse_request(keep.emplace_back(raw), h, e) == http1::parse_state::complete);
   return h;
 }
 bool has_line(const std::string& head, const std::string& line) { return head.find("\r\n" + line + "\r\n") != std::string::npos; }

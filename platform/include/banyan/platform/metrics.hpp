@@ -40,6 +40,8 @@ class histogram {
   // Upper bounds, strictly increasing; +Inf is implicit.
   explicit histogram(std::vector<double> bounds);
   void observe(double v) noexcept;
+  // Adds counts gathered elsewhere: counts[i] per bucket (bounds().size() + 1 of them) and their sum.
+  void merge(const std::uint64_t* counts, std::size_t n, double sum) noexcept;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
   // Non-cumulative count of bucket i (i == bounds().size() is the +Inf bucket).
   std::uint64_t bucket_count(std::size_t i) const noexcept { return counts_[i].load(std::memory_order_relaxed); }

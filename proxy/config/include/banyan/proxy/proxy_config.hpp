@@ -16,7 +16,7 @@ struct proxy_config {
   std::string admin_token_file;                 // empty: <state_dir>/admin.token, generated on first start
   std::string monolith;                         // required: http://HOST:PORT
   std::string state_dir = "banyan-state";
-  std::string access_log = "off";               // off | stderr | a file path
+  std::string access_log = "stderr";            // off | stderr | a file path
   data_plane_options data_plane;                // threads, limits, timeouts (address/port from listen)
   std::map<std::string, std::string> services;  // name → http://HOST:PORT
   std::vector<route> routes;                    // bootstrap routes, used while the state store has none

@@ -27,6 +27,7 @@ struct data_plane_options {
   std::size_t max_idle_per_upstream = 128;  // pooled connections per upstream and thread
   bool fallback_to_monolith = true;  // safe requests whose service fails are served by the monolith
   bool handle_signals = true;        // SIGINT/SIGTERM drain
+  int access_log_fd = -1;            // JSON line per request, buffered per thread; -1: off
 };
 
 class data_plane {

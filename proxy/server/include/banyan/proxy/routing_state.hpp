@@ -4,6 +4,7 @@
 // atomically. A request keeps the snapshot it started with until it finishes.
 #include "banyan/proxy/route_table.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -52,11 +53,31 @@ struct upstream {
       : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p) {}
 };
 
+// Per-route traffic figures, kept across routing changes (looked up by route id) and updated
+// lock-free from every worker; rendered as Prometheus text on scrape.
+struct route_stats {
+  static constexpr std::size_t modes = 4;          // route_mode
+  static constexpr std::size_t upstream_kinds = 2;  // 0 monolith, 1 service
+  static constexpr std::size_t classes = 6;         // 0: no response (proxy error), 1..5: 1xx..5xx
+  static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05,   0.1,   0.25,   0.5,   1,     5};
+  explicit route_stats(std::string id) : route_id(std::move(id)) {}
+  void record(route_mode mode, bool service, int status, double seconds) noexcept;
+
+  std::string route_id;
+  std::array<std::atomic<std::uint64_t>, modes * upstream_kinds * classes> requests{};
+  std::array<std::atomic<std::uint64_t>, upstream_kinds*(bounds.size() + 1)> latency_buckets{};
+  std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_count{};
+  std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_sum_us{};
+};
+
 struct routing_snapshot {
   std::shared_ptr<const route_table> table;
   std::shared_ptr<upstream> monolith;
   std::vector<std::shared_ptr<upstream>> service_of;  // parallel to table->routes(); null for monolith-only
   std::map<std::string, std::string> services;        // name → URL, as given
+  std::vector<std::shared_ptr<route_stats>> stats_of;  // parallel to table->routes()
+  std::shared_ptr<route_stats> unmatched;              // requests no route matched, and refused ones
   std::uint64_t version = 0;
 };
 
@@ -70,6 +91,8 @@ class routing_state {
   std::shared_ptr<upstream> upstream_for(const std::string& name, const std::string& url);
   std::size_t upstream_count() const;
   std::vector<std::shared_ptr<upstream>> upstreams() const;
+  // Every route's figures seen so far (also of routes since removed), unmatched first.
+  std::vector<std::shared_ptr<route_stats>> all_stats() const;
 
   // Validates routes against the services and resolves every URL, without installing anything:
   // nullptr with the errors when something is wrong.
@@ -84,7 +107,10 @@ class routing_state {
  private:
   std::atomic<std::shared_ptr<const routing_snapshot>> current_;
   mutable std::mutex mutex_;
+  std::shared_ptr<route_stats> stats_for(const std::string& route_id);
+
   std::vector<std::shared_ptr<upstream>> upstreams_;
+  std::map<std::string, std::shared_ptr<route_stats>> stats_;
   std::uint64_t version_ = 0;
 };
 
