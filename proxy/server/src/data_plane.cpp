@@ -101,45 +101,33 @@ class io_buffer {
   std::size_t capacity_ = 0, begin_ = 0, end_ = 0;
 };
 
-// Watches one deadline per connection without a timer operation per I/O: arming only moves a
-// time point; the watcher wakes at the old deadline, sees the new one and sleeps again. On expiry
-// it cancels the target socket's pending operation (never closes it, so a 408/504 can be written).
+// One deadline per connection, enforced by its worker's sweep (every 100 ms) rather than a timer
+// of its own: arming is two stores, and an idle connection owns no timer, operation or coroutine.
+// On expiry the sweep cancels the target socket's pending operation (never closes it, so a
+// 408/504 can still be written).
 struct deadline {
-  explicit deadline(const asio::any_io_executor& ex) : timer(ex, clock_type::time_point::max()) {}
-  asio::steady_timer timer;
   clock_type::time_point when = clock_type::time_point::max();
   tcp::socket* target = nullptr;
   bool fired = false;
-  bool stopped = false;
 
-  void arm(tcp::socket& s, std::chrono::milliseconds timeout) {
+  void arm(tcp::socket& s, std::chrono::milliseconds timeout) noexcept {
     target = &s;
     fired = false;
-    const auto next = coarse_now() + timeout;
-    const bool sooner = next < timer.expiry();
-    when = next;
-    if (sooner) timer.expires_at(next);  // wakes the watcher, which re-waits for `when`
+    when = coarse_now() + timeout;
   }
-  void stop() {
-    stopped = true;
+  // The target may be a socket that is about to go away: forget it.
+  void disarm() noexcept {
     target = nullptr;
-    timer.cancel();
+    when = clock_type::time_point::max();
+  }
+  void expire_if_due(clock_type::time_point now) noexcept {
+    if (now < when || !target) return;
+    fired = true;
+    when = clock_type::time_point::max();
+    error_code ignored;
+    target->cancel(ignored);
   }
 };
-
-asio::awaitable<void> watch(std::shared_ptr<deadline> d) {
-  while (!d->stopped) {
-    d->timer.expires_at(d->when);
-    co_await d->timer.async_wait(use_tuple);
-    if (d->stopped) break;
-    if (d->when != clock_type::time_point::max() && clock_type::now() >= d->when) {
-      d->fired = true;
-      d->when = clock_type::time_point::max();
-      error_code ignored;
-      if (d->target) d->target->cancel(ignored);
-    }
-  }
-}
 
 bool is_safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE"; }
 bool is_idempotent(std::string_view m) { return is_safe_method(m) || m == "PUT" || m == "DELETE"; }
@@ -197,10 +185,11 @@ enum class relay_result { ok, source_failed, sink_failed, framing, timeout };
 struct data_plane::impl {
   struct worker;
 
-  // What a drain needs to see of a connection.
+  // What a drain and the deadline sweep need to see of a connection.
   struct connection_ctl {
     tcp::socket* client = nullptr;
     bool idle = true;
+    deadline dl;
   };
 
   static constexpr std::size_t small_buffer_bytes = 4096;
@@ -339,15 +328,18 @@ struct data_plane::impl {
     }
   }
 
-  // The only cross-thread signal a worker takes: a flag polled ten times a second.
-  asio::awaitable<void> watch_stop(worker& w) {
+  // Each worker's housekeeping, ten times a second: expire deadlines, flush the access log, and
+  // notice a stop request (the only cross-thread signal a worker takes).
+  asio::awaitable<void> housekeeping(worker& w) {
     asio::steady_timer t(w.ioc);
-    while (!stop_requested.load(std::memory_order_relaxed)) {
+    for (;;) {
       t.expires_after(std::chrono::milliseconds(100));
       co_await t.async_wait(use_tuple);
+      const auto now = coarse_now();
+      for (auto* c : w.connections) c->dl.expire_if_due(now);
       w.flush_log();
+      if (stop_requested.load(std::memory_order_relaxed) && !w.stopping) begin_stop(w);
     }
-    begin_stop(w);
   }
 
   asio::awaitable<void> accept_loop(worker& w) {
@@ -490,10 +482,270 @@ struct data_plane::impl {
     }
   }
 
+  // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
+  // connection keeps only the small frame of session(): this frame lives for one request and comes
+  // from Asio's recycling allocator. Returns whether the connection may carry another request.
+  asio::awaitable<bool> serve_request(worker& w, tcp::socket& client, io_buffer& in,
+                                      deadline* dl, std::string& reply,
+                                      std::string_view client_addr) {
+    error_code ec_ignored;
+    // Read and parse the head.
+    auto x = w.take_exchange();
+    http1::request_head& req = x->req;
+    http1::error perr;
+    http1::parse_state st;
+    bool read_failed = false;
+    dl->arm(client, opt.header_timeout);
+    while ((st = http1::parse_request(in.readable(), req, perr, limits)) == http1::parse_state::incomplete) {
+      if (in.full()) w.grow(in);
+      auto [ec, n] = co_await client.async_read_some(in.writable(), use_tuple);
+      if (ec) {
+        if (dl->fired && in.size() > 0) {
+          perr = {408, "request_timeout", "request head not received in time"};
+          st = http1::parse_state::failed;
+        } else {
+          read_failed = true;
+        }
+        break;
+      }
+      in.commit(n);
+    }
+    if (read_failed) {
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+    const auto started = clock_type::now();
+    const auto snap = state.load();
+    route_stats* stats = snap ? snap->unmatched.get() : nullptr;
+    if (st == http1::parse_state::failed) {
+      reply.clear();
+      write_error_response(perr.status, perr.code, perr.message, {}, true, reply);
+      co_await write_all(client, *dl, opt.body_timeout, reply);
+      finish(w, stats, route_mode::monolith, nullptr, false, perr.status, 0, started, *x, {}, {});
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+    const auto rid = choose_request_id(req);
+    const auto trace = continue_trace(req);
+    x->method_len = std::min(req.method.size(), x->method.size());
+    std::copy_n(req.method.data(), x->method_len, x->method.data());
+    x->target_len = std::min(req.target.size(), x->target.size());
+    std::copy_n(req.target.data(), x->target_len, x->target.data());
+    if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
+      reply.clear();
+      write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
+      co_await write_all(client, *dl, opt.body_timeout, reply);
+      finish(w, stats, route_mode::monolith, nullptr, false, 413, 0, started, *x, rid.value(), trace.trace_id());
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+
+    // Route.
+    route_mode mode = route_mode::monolith;
+    std::shared_ptr<upstream> target = snap ? snap->monolith : nullptr;
+    bool to_service = false;
+    if (snap && snap->table) {
+      if (const route* r = snap->table->match(req.method, req.target)) {
+        const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
+        const auto& service = snap->service_of[index];
+        stats = snap->stats_of[index].get();
+        mode = r->mode;
+        switch (r->mode) {
+          case route_mode::monolith:
+          case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
+            break;
+          case route_mode::canary:
+            to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
+            break;
+          case route_mode::service:
+            to_service = true;
+            break;
+        }
+        if (to_service && service) target = service;
+        else to_service = false;
+      }
+    }
+    if (!target) {
+      reply.clear();
+      write_error_response(503, "no_upstream", "no monolith is configured", rid.value(), true, reply);
+      co_await write_all(client, *dl, opt.body_timeout, reply);
+      finish(w, stats, mode, nullptr, false, 503, 0, started, *x, rid.value(), trace.trace_id());
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+
+    // Everything needed after the head's bytes may move is copied out now.
+    request_forwarding fwd;
+    fwd.client_address = client_addr;
+    fwd.request_id = rid.value();
+    fwd.traceparent = trace.value();
+    x->head_out.clear();
+    write_request_head(req, fwd, x->head_out);
+    const bool is_head = req.method == "HEAD";
+    const bool safe = is_safe_method(req.method);
+    const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
+    const bool client_keep_alive = req.keep_alive;
+    const int client_minor = req.version_minor;
+    const auto body = req.body;
+    const auto body_length = req.content_length;
+    const bool expect_continue = req.expect_continue && body != http1::body_kind::none;
+    in.consume(req.head_bytes);
+    if (body != http1::body_kind::none && (body == http1::body_kind::chunked || body_length > in.size()))
+      w.grow(in);  // the body streams through: use the large buffer
+    if (expect_continue && in.size() == 0) {
+      auto [cec, cn] = co_await write_all(client, *dl, opt.body_timeout, "HTTP/1.1 100 Continue\r\n\r\n");
+      if (cec) {
+        w.give_exchange(std::move(x));
+        co_return false;
+      }
+    }
+
+    // Send upstream: a pooled connection first; a fresh one when that fails before any answer.
+    tcp::socket up(w.ioc);
+    http1::response_head& res = x->res;
+    w.take_large(x->upbuf);
+    int failure_status = 0;
+    const char* failure_code = "";
+    const char* failure_message = "";
+    bool client_broken = false;
+    for (int attempt = 0;; ++attempt) {
+      failure_status = 0;
+      if (to_service && !target->breaker.allow(now_ms())) {
+        failure_status = 503;
+        failure_code = "circuit_open";
+        failure_message = "the service's circuit breaker is open";
+      } else {
+        up = attempt == 0 ? w.take_pooled(*target, !retryable) : tcp::socket(w.ioc);
+        const bool reused = up.is_open();
+        if (!reused) {
+          dl->arm(up, opt.connect_timeout);
+          auto [cec] = co_await up.async_connect(
+              tcp::endpoint(asio::ip::make_address(target->host, ec_ignored), target->port), use_tuple);
+          if (cec) {
+            failure_status = dl->fired ? 504 : 502;
+            failure_code = dl->fired ? "upstream_connect_timeout" : "upstream_unreachable";
+            failure_message = dl->fired ? "connecting to the upstream timed out" : "cannot connect to the upstream";
+          } else {
+            up.set_option(tcp::no_delay(true), ec_ignored);
+          }
+        }
+        if (!failure_status) {
+          std::uint64_t sent = 0;
+          const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent);
+          if (r == relay_result::framing) {
+            failure_status = 400;
+            failure_code = "bad_chunked_body";
+            failure_message = "malformed chunked request body";
+            client_broken = true;
+          } else if (r == relay_result::source_failed || r == relay_result::timeout) {
+            client_broken = true;  // the client went away or stalled mid-body
+          } else if (r == relay_result::sink_failed) {
+            failure_status = 502;
+            failure_code = "upstream_write_failed";
+            failure_message = "the upstream closed the connection";
+          }
+        }
+        if (!failure_status && !client_broken) {
+          // Read the response head, skipping interim 1xx answers (Expect was answered here).
+          x->upbuf.consume(x->upbuf.size());
+          dl->arm(up, opt.upstream_timeout);
+          for (;;) {
+            http1::error rerr;
+            const auto rst = http1::parse_response(x->upbuf.readable(), is_head ? "HEAD" : "GET", res, rerr, limits);
+            if (rst == http1::parse_state::complete) {
+              if (res.status >= 100 && res.status < 200 && res.status != 101) {
+                x->upbuf.consume(res.head_bytes);
+                continue;
+              }
+              break;
+            }
+            if (rst == http1::parse_state::failed) {
+              failure_status = 502;
+              failure_code = "bad_upstream_response";
+              failure_message = "the upstream sent a malformed response";
+              break;
+            }
+            auto [rec, n] = co_await up.async_read_some(x->upbuf.writable(), use_tuple);
+            if (rec) {
+              failure_status = dl->fired ? 504 : 502;
+              failure_code = dl->fired ? "upstream_timeout" : "upstream_closed";
+              failure_message = dl->fired ? "the upstream did not answer in time"
+                                          : "the upstream closed the connection without answering";
+              break;
+            }
+            x->upbuf.commit(n);
+          }
+        }
+        if (failure_status && failure_status != 400) {
+          target->failures.fetch_add(1, std::memory_order_relaxed);
+          if (to_service) target->breaker.on_failure(now_ms());
+        }
+        // A stale pooled connection is the usual cause; retry once on a fresh one.
+        if (failure_status >= 502 && !client_broken && retryable && attempt == 0 && reused &&
+            failure_status != 504) {
+          error_code ignored;
+          up.close(ignored);
+          continue;
+        }
+      }
+      // A safe request whose service failed is served by the monolith instead.
+      if (failure_status >= 502 && !client_broken && to_service && safe && opt.fallback_to_monolith &&
+          body == http1::body_kind::none && snap->monolith) {
+        error_code ignored;
+        up.close(ignored);
+        target = snap->monolith;
+        to_service = false;
+        attempt = -1;
+        continue;
+      }
+      break;
+    }
+    target->requests.fetch_add(1, std::memory_order_relaxed);
+
+    if (client_broken || failure_status) {
+      error_code ignored;
+      up.close(ignored);
+      if (failure_status) {
+        reply.clear();
+        write_error_response(failure_status, failure_code, failure_message, rid.value(), true, reply);
+        co_await write_all(client, *dl, opt.body_timeout, reply);
+      }
+      finish(w, stats, mode, target.get(), to_service, failure_status, 0, started, *x, rid.value(), trace.trace_id());
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+    if (to_service) target->breaker.on_success();
+
+    // Relay the response.
+    const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
+    response_forwarding rf;
+    rf.request_id = rid.value();
+    rf.close = close_after;
+    rf.client_minor = client_minor;
+    const std::size_t res_head_bytes = res.head_bytes;
+    const bool upstream_keep_alive = res.keep_alive;
+    const auto res_body = res.body;
+    const auto res_length = res.content_length;
+    x->head_out.clear();
+    write_response_head(res, rf, x->head_out);
+    x->upbuf.consume(res_head_bytes);
+    std::uint64_t relayed = 0;
+    const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
+                                  x->head_out, relayed);
+    finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
+    if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
+      w.give_pooled(*target, std::move(up));
+    } else {
+      error_code ignored;
+      up.close(ignored);
+    }
+    w.give_exchange(std::move(x));
+    if (r != relay_result::ok) co_return false;  // the head is out: all we can do is close
+    co_return !close_after;
+  }
+
   asio::awaitable<void> session(worker& w, tcp::socket client) {
     ++active;
-    auto dl = std::make_shared<deadline>(client.get_executor());
-    asio::co_spawn(w.ioc, watch(dl), asio::detached);
     error_code ec_ignored;
     client.set_option(tcp::no_delay(true), ec_ignored);
     char client_ip[64] = {};
@@ -507,278 +759,35 @@ struct data_plane::impl {
       }
     }
     const std::string_view client_addr(client_ip, client_ip_len);
-    connection_ctl ctl{&client, true};
+    connection_ctl ctl{&client, true, {}};
     auto ctl_it = w.connections.insert(w.connections.end(), &ctl);
+    deadline* dl = &ctl.dl;
 
     io_buffer in;
+    std::array<char, 512> first_bytes;  // an idle connection's only buffer
     std::string reply;  // the proxy's own error responses (rare)
     bool keep_alive = true;
     while (keep_alive && !w.stopping) {
-      // Read and parse the head. An idle connection holds only a small buffer; the read goes
-      // straight into it (Asio's speculative read then costs one recv per request).
+      // Wait for the next request holding no pooled memory: the first bytes land in a small array
+      // in this frame (one recv, as Asio's speculative read allows), then move to a pooled buffer.
       ctl.idle = in.size() == 0;
-      if (ctl.idle && in.capacity() > small_buffer_bytes) w.give_buffer(in);  // back to a small one
-      w.take_small(in);
-      auto x = w.take_exchange();
-      http1::request_head& req = x->req;
-      http1::error perr;
-      http1::parse_state st;
-      bool read_failed = false;
-      dl->arm(client, ctl.idle ? opt.idle_timeout : opt.header_timeout);
-      while ((st = http1::parse_request(in.readable(), req, perr, limits)) == http1::parse_state::incomplete) {
-        if (in.full()) w.grow(in);
-        auto [ec, n] = co_await client.async_read_some(in.writable(), use_tuple);
-        if (ec) {
-          if (dl->fired && in.size() > 0) {
-            perr = {408, "request_timeout", "request head not received in time"};
-            st = http1::parse_state::failed;
-          } else {
-            read_failed = true;
-          }
-          break;
-        }
-        if (ctl.idle) {
-          ctl.idle = false;
-          dl->arm(client, opt.header_timeout);
-        }
+      if (ctl.idle) {
+        if (in.has_storage()) w.give_buffer(in);
+        dl->arm(client, opt.idle_timeout);
+        auto [ec, n] = co_await client.async_read_some(asio::buffer(first_bytes), use_tuple);
+        if (ec || w.stopping) break;
+        ctl.idle = false;
+        w.take_small(in);
+        if (n > in.writable().size()) w.grow(in);
+        std::memcpy(in.writable().data(), first_bytes.data(), n);
         in.commit(n);
       }
-      ctl.idle = false;
-      if (read_failed) {
-        w.give_exchange(std::move(x));
-        break;
-      }
-      const auto started = clock_type::now();
-      const auto snap = state.load();
-      route_stats* stats = snap ? snap->unmatched.get() : nullptr;
-      if (st == http1::parse_state::failed) {
-        reply.clear();
-        write_error_response(perr.status, perr.code, perr.message, {}, true, reply);
-        co_await write_all(client, *dl, opt.body_timeout, reply);
-        finish(w, stats, route_mode::monolith, nullptr, false, perr.status, 0, started, *x, {}, {});
-        w.give_exchange(std::move(x));
-        break;
-      }
-      const auto rid = choose_request_id(req);
-      const auto trace = continue_trace(req);
-      x->method_len = std::min(req.method.size(), x->method.size());
-      std::copy_n(req.method.data(), x->method_len, x->method.data());
-      x->target_len = std::min(req.target.size(), x->target.size());
-      std::copy_n(req.target.data(), x->target_len, x->target.data());
-      if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
-        reply.clear();
-        write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
-        co_await write_all(client, *dl, opt.body_timeout, reply);
-        finish(w, stats, route_mode::monolith, nullptr, false, 413, 0, started, *x, rid.value(), trace.trace_id());
-        w.give_exchange(std::move(x));
-        break;
-      }
+      w.take_small(in);
 
-      // Route.
-      route_mode mode = route_mode::monolith;
-      std::shared_ptr<upstream> target = snap ? snap->monolith : nullptr;
-      bool to_service = false;
-      if (snap && snap->table) {
-        if (const route* r = snap->table->match(req.method, req.target)) {
-          const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
-          const auto& service = snap->service_of[index];
-          stats = snap->stats_of[index].get();
-          mode = r->mode;
-          switch (r->mode) {
-            case route_mode::monolith:
-            case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
-              break;
-            case route_mode::canary:
-              to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
-              break;
-            case route_mode::service:
-              to_service = true;
-              break;
-          }
-          if (to_service && service) target = service;
-          else to_service = false;
-        }
-      }
-      if (!target) {
-        reply.clear();
-        write_error_response(503, "no_upstream", "no monolith is configured", rid.value(), true, reply);
-        co_await write_all(client, *dl, opt.body_timeout, reply);
-        finish(w, stats, mode, nullptr, false, 503, 0, started, *x, rid.value(), trace.trace_id());
-        w.give_exchange(std::move(x));
-        break;
-      }
-
-      // Everything needed after the head's bytes may move is copied out now.
-      request_forwarding fwd;
-      fwd.client_address = client_addr;
-      fwd.request_id = rid.value();
-      fwd.traceparent = trace.value();
-      x->head_out.clear();
-      write_request_head(req, fwd, x->head_out);
-      const bool is_head = req.method == "HEAD";
-      const bool safe = is_safe_method(req.method);
-      const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
-      const bool client_keep_alive = req.keep_alive;
-      const int client_minor = req.version_minor;
-      const auto body = req.body;
-      const auto body_length = req.content_length;
-      const bool expect_continue = req.expect_continue && body != http1::body_kind::none;
-      in.consume(req.head_bytes);
-      if (body != http1::body_kind::none && (body == http1::body_kind::chunked || body_length > in.size()))
-        w.grow(in);  // the body streams through: use the large buffer
-      if (expect_continue && in.size() == 0) {
-        auto [cec, cn] = co_await write_all(client, *dl, opt.body_timeout, "HTTP/1.1 100 Continue\r\n\r\n");
-        if (cec) {
-          w.give_exchange(std::move(x));
-          break;
-        }
-      }
-
-      // Send upstream: a pooled connection first; a fresh one when that fails before any answer.
-      tcp::socket up(w.ioc);
-      http1::response_head& res = x->res;
-      w.take_large(x->upbuf);
-      int failure_status = 0;
-      const char* failure_code = "";
-      const char* failure_message = "";
-      bool client_broken = false;
-      for (int attempt = 0;; ++attempt) {
-        failure_status = 0;
-        if (to_service && !target->breaker.allow(now_ms())) {
-          failure_status = 503;
-          failure_code = "circuit_open";
-          failure_message = "the service's circuit breaker is open";
-        } else {
-          up = attempt == 0 ? w.take_pooled(*target, !retryable) : tcp::socket(w.ioc);
-          const bool reused = up.is_open();
-          if (!reused) {
-            dl->arm(up, opt.connect_timeout);
-            auto [cec] = co_await up.async_connect(
-                tcp::endpoint(asio::ip::make_address(target->host, ec_ignored), target->port), use_tuple);
-            if (cec) {
-              failure_status = dl->fired ? 504 : 502;
-              failure_code = dl->fired ? "upstream_connect_timeout" : "upstream_unreachable";
-              failure_message = dl->fired ? "connecting to the upstream timed out" : "cannot connect to the upstream";
-            } else {
-              up.set_option(tcp::no_delay(true), ec_ignored);
-            }
-          }
-          if (!failure_status) {
-            std::uint64_t sent = 0;
-            const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent);
-            if (r == relay_result::framing) {
-              failure_status = 400;
-              failure_code = "bad_chunked_body";
-              failure_message = "malformed chunked request body";
-              client_broken = true;
-            } else if (r == relay_result::source_failed || r == relay_result::timeout) {
-              client_broken = true;  // the client went away or stalled mid-body
-            } else if (r == relay_result::sink_failed) {
-              failure_status = 502;
-              failure_code = "upstream_write_failed";
-              failure_message = "the upstream closed the connection";
-            }
-          }
-          if (!failure_status && !client_broken) {
-            // Read the response head, skipping interim 1xx answers (Expect was answered here).
-            x->upbuf.consume(x->upbuf.size());
-            dl->arm(up, opt.upstream_timeout);
-            for (;;) {
-              http1::error rerr;
-              const auto rst = http1::parse_response(x->upbuf.readable(), is_head ? "HEAD" : "GET", res, rerr, limits);
-              if (rst == http1::parse_state::complete) {
-                if (res.status >= 100 && res.status < 200 && res.status != 101) {
-                  x->upbuf.consume(res.head_bytes);
-                  continue;
-                }
-                break;
-              }
-              if (rst == http1::parse_state::failed) {
-                failure_status = 502;
-                failure_code = "bad_upstream_response";
-                failure_message = "the upstream sent a malformed response";
-                break;
-              }
-              auto [rec, n] = co_await up.async_read_some(x->upbuf.writable(), use_tuple);
-              if (rec) {
-                failure_status = dl->fired ? 504 : 502;
-                failure_code = dl->fired ? "upstream_timeout" : "upstream_closed";
-                failure_message = dl->fired ? "the upstream did not answer in time"
-                                            : "the upstream closed the connection without answering";
-                break;
-              }
-              x->upbuf.commit(n);
-            }
-          }
-          if (failure_status && failure_status != 400) {
-            target->failures.fetch_add(1, std::memory_order_relaxed);
-            if (to_service) target->breaker.on_failure(now_ms());
-          }
-          // A stale pooled connection is the usual cause; retry once on a fresh one.
-          if (failure_status >= 502 && !client_broken && retryable && attempt == 0 && reused &&
-              failure_status != 504) {
-            error_code ignored;
-            up.close(ignored);
-            continue;
-          }
-        }
-        // A safe request whose service failed is served by the monolith instead.
-        if (failure_status >= 502 && !client_broken && to_service && safe && opt.fallback_to_monolith &&
-            body == http1::body_kind::none && snap->monolith) {
-          error_code ignored;
-          up.close(ignored);
-          target = snap->monolith;
-          to_service = false;
-          attempt = -1;
-          continue;
-        }
-        break;
-      }
-      target->requests.fetch_add(1, std::memory_order_relaxed);
-
-      if (client_broken || failure_status) {
-        error_code ignored;
-        up.close(ignored);
-        if (failure_status) {
-          reply.clear();
-          write_error_response(failure_status, failure_code, failure_message, rid.value(), true, reply);
-          co_await write_all(client, *dl, opt.body_timeout, reply);
-        }
-        finish(w, stats, mode, target.get(), to_service, failure_status, 0, started, *x, rid.value(), trace.trace_id());
-        w.give_exchange(std::move(x));
-        break;
-      }
-      if (to_service) target->breaker.on_success();
-
-      // Relay the response.
-      const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
-      response_forwarding rf;
-      rf.request_id = rid.value();
-      rf.close = close_after;
-      rf.client_minor = client_minor;
-      const std::size_t res_head_bytes = res.head_bytes;
-      const bool upstream_keep_alive = res.keep_alive;
-      const auto res_body = res.body;
-      const auto res_length = res.content_length;
-      x->head_out.clear();
-      write_response_head(res, rf, x->head_out);
-      x->upbuf.consume(res_head_bytes);
-      std::uint64_t relayed = 0;
-      const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
-                                    x->head_out, relayed);
-      finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
-      if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
-        w.give_pooled(*target, std::move(up));
-      } else {
-        error_code ignored;
-        up.close(ignored);
-      }
-      w.give_exchange(std::move(x));
-      if (r != relay_result::ok) break;  // the head is out: all we can do is close
-      keep_alive = !close_after;
+      keep_alive = co_await serve_request(w, client, in, dl, reply, client_addr);
+      dl->disarm();  // the request's upstream socket is gone
     }
 
-    dl->stop();
     error_code ignored;
     client.shutdown(tcp::socket::shutdown_send, ignored);
     client.close(ignored);
@@ -808,7 +817,7 @@ void data_plane::run() {
   impl& s = *impl_;
   for (auto& w : s.workers) {
     asio::co_spawn(w->ioc, s.accept_loop(*w), asio::detached);
-    asio::co_spawn(w->ioc, s.watch_stop(*w), asio::detached);
+    asio::co_spawn(w->ioc, s.housekeeping(*w), asio::detached);
   }
   std::thread signal_thread;
   if (s.opt.handle_signals) {
