@@ -335,3 +335,25 @@ TEST_CASE("proxy: route changes under continuous load fail no request", "[proxy]
   CHECK(service.requests() > 0);
   CHECK(proxy.stop() == 0);
 }
+
+TEST_CASE("proxy: WebSocket upgrades pass through as a tunnel", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  http_connection c(proxy.port);
+  c.send_raw("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  auto head = c.read_reply(true);
+  REQUIRE(head);
+  CHECK(head->status == 101);
+  CHECK(*head->header("Upgrade") == "websocket");
+  CHECK(*head->header("Connection") == "upgrade");
+  c.send_raw("ping-1");
+  CHECK(c.read_exactly(6) == "ping-1");
+  c.send_raw(std::string(100000, 'w'));
+  CHECK(c.read_exactly(100000) == std::string(100000, 'w'));
+  // Without Connection: upgrade nothing is upgraded.
+  auto plain = http_call(proxy.port, "GET", "/ws", {}, {{"Upgrade", "websocket"}});
+  CHECK(plain.status == 502);
+  CHECK(proxy.stop() == 0);
+}

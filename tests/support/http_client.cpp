@@ -110,6 +110,14 @@ std::optional<http_reply> http_connection::read_reply(bool head_request) {
   return reply;
 }
 
+std::string http_connection::read_exactly(std::size_t n) {
+  while (buffer_.size() < n)
+    if (!fill()) break;
+  std::string out = buffer_.substr(0, n);
+  buffer_.erase(0, out.size());
+  return out;
+}
+
 std::uint64_t http_connection::drain_body_after_head() {
   std::size_t end;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)

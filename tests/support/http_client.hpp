@@ -29,6 +29,8 @@ class http_connection {
   std::optional<http_reply> read_reply(bool head_request = false);
   http_reply request(std::string_view method, std::string_view target, std::string_view body = {},
                      std::vector<std::pair<std::string, std::string>> headers = {});
+  // Exactly n bytes (fewer if the peer closes or the timeout passes): for tunnelled protocols.
+  std::string read_exactly(std::size_t n);
   // Reads a response head, then counts and discards its Content-Length body (for huge bodies).
   std::uint64_t drain_body_after_head();
   // True when the server has closed its side (reads EOF within the timeout).

@@ -151,6 +151,16 @@ void test_upstream::serve(int fd) {
         continue;
       } else if (path == "/chunked") {
         reply = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+      } else if (path == "/ws") {
+        // Switches to an echo of raw bytes, as a WebSocket server would after its handshake.
+        if (!send_all(fd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")) break;
+        if (!buf.empty() && !send_all(fd, buf)) break;
+        buf.clear();
+        while (fill()) {
+          if (!send_all(fd, buf)) break;
+          buf.clear();
+        }
+        break;
       } else if (path == "/upload") {
         reply = ok(std::to_string(body_bytes));
       } else {

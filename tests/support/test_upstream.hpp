@@ -8,6 +8,7 @@
 //   /big?bytes=N    200 with N bytes of body, streamed
 //   /chunked        200 with a chunked body "hello, world"
 //   /upload         reads the body (length or chunked) and answers with its size
+//   /ws             101 Switching Protocols, then echoes every byte back (a WebSocket stand-in)
 //   anything else   200 "NAME PATH" (NAME given at construction), so tests see who answered
 #include <atomic>
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <array>
 #include <utility>
@@ -482,6 +483,33 @@ struct data_plane::impl {
     }
   }
 
+  // One direction of a tunnel: whatever arrives on `from` goes to `to`, until either fails.
+  asio::awaitable<void> pipe(tcp::socket& from, io_buffer& buf, tcp::socket& to, deadline& dl) {
+    for (;;) {
+      if (buf.size() > 0) {
+        const auto data = buf.readable();
+        auto [ec, n] = co_await asio::async_write(to, asio::buffer(data.data(), data.size()), use_tuple);
+        if (ec) co_return;
+        buf.consume(n);
+      }
+      auto [ec, n] = co_await from.async_read_some(buf.writable(), use_tuple);
+      if (ec) co_return;
+      buf.commit(n);
+      dl.when = coarse_now() + opt.idle_timeout;  // traffic either way keeps the tunnel open
+    }
+  }
+
+  // After 101 Switching Protocols: bytes flow both ways until one side closes (then both close)
+  // or neither sends for idle_timeout.
+  asio::awaitable<void> tunnel(tcp::socket& client, io_buffer& client_buf, tcp::socket& up, io_buffer& up_buf,
+                               deadline& dl, std::string_view response_head) {
+    using namespace asio::experimental::awaitable_operators;
+    auto [ec, n] = co_await write_all(client, dl, opt.body_timeout, response_head);
+    if (ec) co_return;
+    dl.arm(client, opt.idle_timeout);
+    co_await (pipe(client, client_buf, up, dl) || pipe(up, up_buf, client, dl));
+  }
+
   // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
   // connection keeps only the small frame of session(): this frame lives for one request and comes
   // from Asio's recycling allocator. Returns whether the connection may carry another request.
@@ -527,10 +555,12 @@ struct data_plane::impl {
     }
     const auto rid = choose_request_id(req);
     const auto trace = continue_trace(req);
-    x->method_len = std::min(req.method.size(), x->method.size());
-    std::copy_n(req.method.data(), x->method_len, x->method.data());
-    x->target_len = std::min(req.target.size(), x->target.size());
-    std::copy_n(req.target.data(), x->target_len, x->target.data());
+    if (opt.access_log_fd >= 0) {
+      x->method_len = std::min(req.method.size(), x->method.size());
+      std::copy_n(req.method.data(), x->method_len, x->method.data());
+      x->target_len = std::min(req.target.size(), x->target.size());
+      std::copy_n(req.target.data(), x->target_len, x->target.data());
+    }
     if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
       reply.clear();
       write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
@@ -575,7 +605,10 @@ struct data_plane::impl {
     }
 
     // Everything needed after the head's bytes may move is copied out now.
+    // Connection: upgrade with an Upgrade field (WebSocket) passes through to the route's target.
+    const bool upgrade = req.connection_upgrade && !req.upgrade.empty() && req.body == http1::body_kind::none;
     request_forwarding fwd;
+    fwd.upgrade = upgrade;
     fwd.client_address = client_addr;
     fwd.request_id = rid.value();
     fwd.traceparent = trace.value();
@@ -715,6 +748,31 @@ struct data_plane::impl {
       co_return false;
     }
     if (to_service) target->breaker.on_success();
+
+    if (res.status == 101) {
+      if (!upgrade) {  // nobody asked to switch protocols
+        error_code ignored;
+        up.close(ignored);
+        reply.clear();
+        write_error_response(502, "unexpected_upgrade", "the upstream switched protocols unasked", rid.value(), true, reply);
+        co_await write_all(client, *dl, opt.body_timeout, reply);
+        finish(w, stats, mode, target.get(), to_service, 502, 0, started, *x, rid.value(), trace.trace_id());
+        w.give_exchange(std::move(x));
+        co_return false;
+      }
+      response_forwarding rf;
+      rf.request_id = rid.value();
+      rf.upgrade = true;
+      x->head_out.clear();
+      write_response_head(res, rf, x->head_out);
+      x->upbuf.consume(res.head_bytes);
+      finish(w, stats, mode, target.get(), to_service, 101, 0, started, *x, rid.value(), trace.trace_id());
+      co_await tunnel(client, in, up, x->upbuf, *dl, x->head_out);
+      error_code ignored;
+      up.close(ignored);
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
 
     // Relay the response.
     const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
