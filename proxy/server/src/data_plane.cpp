@@ -167,7 +167,25 @@ struct exchange {
   std::size_t method_len = 0;
   std::array<char, 512> target{};
   std::size_t target_len = 0;
-  exchange() { head_out.reserve(4096); }
+  // Per-request values that live across suspension points: here rather than in the coroutine
+  // frame, which must stay under the size Asio's frame recycling caches (1020 bytes).
+  request_id rid;
+  trace_context trace;
+  request_forwarding fwd;
+  response_forwarding rf;
+  http1::error perr;
+  std::shared_ptr<const routing_snapshot> snap;
+  std::shared_ptr<upstream> target_upstream;
+  // The upstream exchange's inputs and outcome (send_upstream).
+  bool to_service = false, is_head = false, safe = false, retryable = false;
+  http1::body_kind body = http1::body_kind::none;
+  std::uint64_t body_length = 0;
+  int failure_status = 0;
+  const char* failure_code = "";
+  const char* failure_message = "";
+  bool client_broken = false;
+  tcp::socket up;  // the upstream connection while it serves this request
+  explicit exchange(asio::io_context& ioc) : up(ioc) { head_out.reserve(4096); }
 };
 
 // Appends `text` as the inside of a JSON string: request targets are visible ASCII, so only the
@@ -257,7 +275,7 @@ struct data_plane::impl {
       list.push_back(b.detach());
     }
     std::unique_ptr<exchange> take_exchange() {
-      if (free_exchanges.empty()) return std::make_unique<exchange>();
+      if (free_exchanges.empty()) return std::make_unique<exchange>(ioc);
       auto x = std::move(free_exchanges.back());
       free_exchanges.pop_back();
       return x;
@@ -510,19 +528,10 @@ struct data_plane::impl {
     co_await (pipe(client, client_buf, up, dl) || pipe(up, up_buf, client, dl));
   }
 
-  // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
-  // connection keeps only the small frame of session(): this frame lives for one request and comes
-  // from Asio's recycling allocator. Returns whether the connection may carry another request.
-  asio::awaitable<bool> serve_request(worker& w, tcp::socket& client, io_buffer& in,
-                                      deadline* dl, std::string& reply,
-                                      std::string_view client_addr) {
-    error_code ec_ignored;
-    // Read and parse the head.
-    auto x = w.take_exchange();
-    http1::request_head& req = x->req;
-    http1::error perr;
+  // Reads until a complete head is parsed (or refused): incomplete means the client went away.
+  asio::awaitable<http1::parse_state> read_head(worker& w, tcp::socket& client, io_buffer& in, deadline* dl,
+                                                http1::request_head& req, http1::error& perr) {
     http1::parse_state st;
-    bool read_failed = false;
     dl->arm(client, opt.header_timeout);
     while ((st = http1::parse_request(in.readable(), req, perr, limits)) == http1::parse_state::incomplete) {
       if (in.full()) w.grow(in);
@@ -530,117 +539,44 @@ struct data_plane::impl {
       if (ec) {
         if (dl->fired && in.size() > 0) {
           perr = {408, "request_timeout", "request head not received in time"};
-          st = http1::parse_state::failed;
-        } else {
-          read_failed = true;
+          co_return http1::parse_state::failed;
         }
-        break;
+        co_return http1::parse_state::incomplete;
       }
       in.commit(n);
     }
-    if (read_failed) {
-      w.give_exchange(std::move(x));
-      co_return false;
-    }
-    const auto started = clock_type::now();
-    const auto snap = state.load();
-    route_stats* stats = snap ? snap->unmatched.get() : nullptr;
-    if (st == http1::parse_state::failed) {
-      reply.clear();
-      write_error_response(perr.status, perr.code, perr.message, {}, true, reply);
-      co_await write_all(client, *dl, opt.body_timeout, reply);
-      finish(w, stats, route_mode::monolith, nullptr, false, perr.status, 0, started, *x, {}, {});
-      w.give_exchange(std::move(x));
-      co_return false;
-    }
-    const auto rid = choose_request_id(req);
-    const auto trace = continue_trace(req);
-    if (opt.access_log_fd >= 0) {
-      x->method_len = std::min(req.method.size(), x->method.size());
-      std::copy_n(req.method.data(), x->method_len, x->method.data());
-      x->target_len = std::min(req.target.size(), x->target.size());
-      std::copy_n(req.target.data(), x->target_len, x->target.data());
-    }
-    if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
-      reply.clear();
-      write_error_response(413, "body_too_large", "request body exceeds the limit", rid.value(), true, reply);
-      co_await write_all(client, *dl, opt.body_timeout, reply);
-      finish(w, stats, route_mode::monolith, nullptr, false, 413, 0, started, *x, rid.value(), trace.trace_id());
-      w.give_exchange(std::move(x));
-      co_return false;
-    }
+    co_return st;
+  }
 
-    // Route.
-    route_mode mode = route_mode::monolith;
-    std::shared_ptr<upstream> target = snap ? snap->monolith : nullptr;
-    bool to_service = false;
-    if (snap && snap->table) {
-      if (const route* r = snap->table->match(req.method, req.target)) {
-        const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
-        const auto& service = snap->service_of[index];
-        stats = snap->stats_of[index].get();
-        mode = r->mode;
-        switch (r->mode) {
-          case route_mode::monolith:
-          case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
-            break;
-          case route_mode::canary:
-            to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
-            break;
-          case route_mode::service:
-            to_service = true;
-            break;
-        }
-        if (to_service && service) target = service;
-        else to_service = false;
-      }
-    }
-    if (!target) {
-      reply.clear();
-      write_error_response(503, "no_upstream", "no monolith is configured", rid.value(), true, reply);
-      co_await write_all(client, *dl, opt.body_timeout, reply);
-      finish(w, stats, mode, nullptr, false, 503, 0, started, *x, rid.value(), trace.trace_id());
-      w.give_exchange(std::move(x));
-      co_return false;
-    }
+  // The proxy's own error answer; the connection closes after it.
+  asio::awaitable<void> send_error(tcp::socket& client, deadline* dl, std::string& reply, int status,
+                                   std::string_view code, std::string_view message, std::string_view request_id) {
+    reply.clear();
+    write_error_response(status, code, message, request_id, true, reply);
+    co_await write_all(client, *dl, opt.body_timeout, reply);
+  }
 
-    // Everything needed after the head's bytes may move is copied out now.
-    // Connection: upgrade with an Upgrade field (WebSocket) passes through to the route's target.
-    const bool upgrade = req.connection_upgrade && !req.upgrade.empty() && req.body == http1::body_kind::none;
-    request_forwarding fwd;
-    fwd.upgrade = upgrade;
-    fwd.client_address = client_addr;
-    fwd.request_id = rid.value();
-    fwd.traceparent = trace.value();
-    x->head_out.clear();
-    write_request_head(req, fwd, x->head_out);
-    const bool is_head = req.method == "HEAD";
-    const bool safe = is_safe_method(req.method);
-    const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
-    const bool client_keep_alive = req.keep_alive;
-    const int client_minor = req.version_minor;
-    const auto body = req.body;
-    const auto body_length = req.content_length;
-    const bool expect_continue = req.expect_continue && body != http1::body_kind::none;
-    in.consume(req.head_bytes);
-    if (body != http1::body_kind::none && (body == http1::body_kind::chunked || body_length > in.size()))
-      w.grow(in);  // the body streams through: use the large buffer
-    if (expect_continue && in.size() == 0) {
-      auto [cec, cn] = co_await write_all(client, *dl, opt.body_timeout, "HTTP/1.1 100 Continue\r\n\r\n");
-      if (cec) {
-        w.give_exchange(std::move(x));
-        co_return false;
-      }
-    }
-
-    // Send upstream: a pooled connection first; a fresh one when that fails before any answer.
-    tcp::socket up(w.ioc);
+  // Sends the request upstream and reads the response head into x.res, retrying and falling back
+  // as the rules allow; the outcome is left in x (failure_status, client_broken). Its own
+  // coroutine to keep each frame small enough for Asio's frame recycling.
+  asio::awaitable<void> send_upstream(worker& w, exchange& xr, tcp::socket& client, io_buffer& in, deadline* dl,
+                                      tcp::socket& up) {
+    exchange* const x = &xr;
+    auto& target = x->target_upstream;
+    auto& to_service = x->to_service;
+    const auto& snap = x->snap;
+    const bool is_head = x->is_head, safe = x->safe, retryable = x->retryable;
+    const auto body = x->body;
+    const auto body_length = x->body_length;
+    auto& failure_status = x->failure_status;
+    auto& failure_code = x->failure_code;
+    auto& failure_message = x->failure_message;
+    auto& client_broken = x->client_broken;
     http1::response_head& res = x->res;
-    w.take_large(x->upbuf);
-    int failure_status = 0;
-    const char* failure_code = "";
-    const char* failure_message = "";
-    bool client_broken = false;
+    failure_status = 0;
+    failure_code = failure_message = "";
+    client_broken = false;
+    error_code ec_ignored;
     for (int attempt = 0;; ++attempt) {
       failure_status = 0;
       if (to_service && !target->breaker.allow(now_ms())) {
@@ -733,19 +669,156 @@ struct data_plane::impl {
       }
       break;
     }
+  }
+
+  // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
+  // connection keeps only the small frame of session(): this frame lives for one request and comes
+  // from Asio's recycling allocator. Returns whether the connection may carry another request.
+  asio::awaitable<bool> serve_request(worker& w, tcp::socket& client, io_buffer& in,
+                                      deadline* dl, std::string& reply,
+                                      std::string_view client_addr) {
+    error_code ec_ignored;
+    auto x = w.take_exchange();
+    x->rid = {};
+    x->trace = {};
+    // The proxy's own error answers all leave through `fail` at the end: one co_await site keeps
+    // this frame small enough for Asio's frame recycling (no allocation per request).
+    int fail_status = 0;
+    const char* fail_code = "";
+    const char* fail_message = "";
+    route_stats* stats = nullptr;
+    route_mode mode = route_mode::monolith;
+    bool upstream_known = false;  // the failure concerns x->target_upstream
+    clock_type::time_point started{};
+    {
+    // Read and parse the head.
+    http1::request_head& req = x->req;
+    http1::error& perr = x->perr;
+    perr = {};
+    const http1::parse_state st = co_await read_head(w, client, in, dl, req, perr);
+    if (st == http1::parse_state::incomplete) {  // the client went away
+      w.give_exchange(std::move(x));
+      co_return false;
+    }
+    started = clock_type::now();
+    x->snap = state.load();
+    const auto& snap = x->snap;
+    stats = snap ? snap->unmatched.get() : nullptr;
+    if (st == http1::parse_state::failed) {
+      fail_status = perr.status;
+      fail_code = perr.code;
+      fail_message = perr.message;
+      goto fail;
+    }
+    x->rid = choose_request_id(req);
+    x->trace = continue_trace(req);
+    const auto& rid = x->rid;
+    const auto& trace = x->trace;
+    if (opt.access_log_fd >= 0) {
+      x->method_len = std::min(req.method.size(), x->method.size());
+      std::copy_n(req.method.data(), x->method_len, x->method.data());
+      x->target_len = std::min(req.target.size(), x->target.size());
+      std::copy_n(req.target.data(), x->target_len, x->target.data());
+    }
+    if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
+      fail_status = 413;
+      fail_code = "body_too_large";
+      fail_message = "request body exceeds the limit";
+      goto fail;
+    }
+
+    // Route.
+    x->target_upstream = snap ? snap->monolith : nullptr;
+    auto& target = x->target_upstream;
+    bool& to_service = x->to_service;
+    to_service = false;
+    if (snap && snap->table) {
+      if (const route* r = snap->table->match(req.method, req.target)) {
+        const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
+        const auto& service = snap->service_of[index];
+        stats = snap->stats_of[index].get();
+        mode = r->mode;
+        switch (r->mode) {
+          case route_mode::monolith:
+          case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
+            break;
+          case route_mode::canary:
+            to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
+            break;
+          case route_mode::service:
+            to_service = true;
+            break;
+        }
+        if (to_service && service) target = service;
+        else to_service = false;
+      }
+    }
+    if (!target) {
+      fail_status = 503;
+      fail_code = "no_upstream";
+      fail_message = "no monolith is configured";
+      goto fail;
+    }
+
+    // Everything needed after the head's bytes may move is copied out now.
+    // Connection: upgrade with an Upgrade field (WebSocket) passes through to the route's target.
+    const bool upgrade = req.connection_upgrade && !req.upgrade.empty() && req.body == http1::body_kind::none;
+    request_forwarding& fwd = x->fwd;
+    fwd = {};
+    fwd.upgrade = upgrade;
+    fwd.client_address = client_addr;
+    fwd.request_id = rid.value();
+    fwd.traceparent = trace.value();
+    x->head_out.clear();
+    write_request_head(req, fwd, x->head_out);
+    const bool is_head = req.method == "HEAD";
+    const bool safe = is_safe_method(req.method);
+    const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
+    const bool client_keep_alive = req.keep_alive;
+    const int client_minor = req.version_minor;
+    const auto body = req.body;
+    const auto body_length = req.content_length;
+    const bool expect_continue = req.expect_continue && body != http1::body_kind::none;
+    in.consume(req.head_bytes);
+    if (body != http1::body_kind::none && (body == http1::body_kind::chunked || body_length > in.size()))
+      w.grow(in);  // the body streams through: use the large buffer
+    if (expect_continue && in.size() == 0) {
+      auto [cec, cn] = co_await write_all(client, *dl, opt.body_timeout, "HTTP/1.1 100 Continue\r\n\r\n");
+      if (cec) {
+        w.give_exchange(std::move(x));
+        co_return false;
+      }
+    }
+
+    // Send upstream: a pooled connection first; a fresh one when that fails before any answer.
+    tcp::socket& up = x->up;
+    http1::response_head& res = x->res;
+    w.take_large(x->upbuf);
+    x->is_head = is_head;
+    x->safe = safe;
+    x->retryable = retryable;
+    x->body = body;
+    x->body_length = body_length;
+    co_await send_upstream(w, *x, client, in, dl, up);
+    const int failure_status = x->failure_status;
+    const char* const failure_code = x->failure_code;
+    const char* const failure_message = x->failure_message;
+    const bool client_broken = x->client_broken;
     target->requests.fetch_add(1, std::memory_order_relaxed);
 
     if (client_broken || failure_status) {
       error_code ignored;
       up.close(ignored);
-      if (failure_status) {
-        reply.clear();
-        write_error_response(failure_status, failure_code, failure_message, rid.value(), true, reply);
-        co_await write_all(client, *dl, opt.body_timeout, reply);
+      upstream_known = true;
+      if (!failure_status) {  // the client went away: nobody to answer
+        finish(w, stats, mode, target.get(), to_service, 0, 0, started, *x, rid.value(), trace.trace_id());
+        w.give_exchange(std::move(x));
+        co_return false;
       }
-      finish(w, stats, mode, target.get(), to_service, failure_status, 0, started, *x, rid.value(), trace.trace_id());
-      w.give_exchange(std::move(x));
-      co_return false;
+      fail_status = failure_status;
+      fail_code = failure_code;
+      fail_message = failure_message;
+      goto fail;
     }
     if (to_service) target->breaker.on_success();
 
@@ -753,14 +826,14 @@ struct data_plane::impl {
       if (!upgrade) {  // nobody asked to switch protocols
         error_code ignored;
         up.close(ignored);
-        reply.clear();
-        write_error_response(502, "unexpected_upgrade", "the upstream switched protocols unasked", rid.value(), true, reply);
-        co_await write_all(client, *dl, opt.body_timeout, reply);
-        finish(w, stats, mode, target.get(), to_service, 502, 0, started, *x, rid.value(), trace.trace_id());
-        w.give_exchange(std::move(x));
-        co_return false;
+        upstream_known = true;
+        fail_status = 502;
+        fail_code = "unexpected_upgrade";
+        fail_message = "the upstream switched protocols unasked";
+        goto fail;
       }
-      response_forwarding rf;
+      response_forwarding& rf = x->rf;
+      rf = {};
       rf.request_id = rid.value();
       rf.upgrade = true;
       x->head_out.clear();
@@ -776,7 +849,8 @@ struct data_plane::impl {
 
     // Relay the response.
     const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
-    response_forwarding rf;
+    response_forwarding& rf = x->rf;
+    rf = {};
     rf.request_id = rid.value();
     rf.close = close_after;
     rf.client_minor = client_minor;
@@ -800,6 +874,13 @@ struct data_plane::impl {
     w.give_exchange(std::move(x));
     if (r != relay_result::ok) co_return false;  // the head is out: all we can do is close
     co_return !close_after;
+    }
+  fail:
+    co_await send_error(client, dl, reply, fail_status, fail_code, fail_message, x->rid.value());
+    finish(w, stats, mode, upstream_known ? x->target_upstream.get() : nullptr, upstream_known && x->to_service,
+           fail_status, 0, started, *x, x->rid.value(), x->rid.len ? x->trace.trace_id() : std::string_view());
+    w.give_exchange(std::move(x));
+    co_return false;
   }
 
   asio::awaitable<void> session(worker& w, tcp::socket client) {
