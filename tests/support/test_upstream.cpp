@@ -92,7 +92,6 @@ void test_upstream::serve(int fd) {
     while ((st = http1::parse_request(buf, req, err)) == http1::parse_state::incomplete)
       if (!fill()) goto done;
     if (st == http1::parse_state::failed) break;
-    ++requests_;
     {
       const std::string head = buf.substr(0, req.head_bytes);
       const std::string target(req.target);
@@ -125,6 +124,7 @@ void test_upstream::serve(int fd) {
         }
         body_bytes = dec.body_bytes();
       }
+      ++requests_;  // counted once complete, body and all
       std::string reply;
       if (path == "/echo") {
         reply = ok(head);

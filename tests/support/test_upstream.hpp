@@ -28,7 +28,7 @@ class test_upstream {
 
   std::uint16_t port() const noexcept { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int requests() const noexcept { return requests_.load(); }
+  int requests() const noexcept { return requests_.load(); }  // complete requests, bodies included
   int connections() const noexcept { return connections_.load(); }
 
  private:

@@ -197,7 +197,7 @@ void append_json_text(std::string& out, std::string_view text) {
   }
 }
 
-enum class relay_result { ok, source_failed, sink_failed, framing, timeout };
+enum class relay_result { ok, source_failed, sink_failed, framing, timeout, too_large };
 
 }  // namespace
 
@@ -453,7 +453,7 @@ struct data_plane::impl {
   // (a message head) goes out with the first body bytes in one write.
   asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
                                       std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
-                                      std::string_view prefix, std::uint64_t& relayed) {
+                                      std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0) {
     http1::chunked_decoder decoder;
     std::uint64_t remaining = length;
     relayed = 0;
@@ -474,6 +474,7 @@ struct data_plane::impl {
         case http1::body_kind::chunked: {
           auto r = decoder.feed(avail);
           if (r.err) co_return relay_result::framing;
+          if (limit && decoder.body_bytes() > limit) co_return relay_result::too_large;
           take = r.consumed;
           done = r.done;
           break;
@@ -600,8 +601,14 @@ struct data_plane::impl {
         }
         if (!failure_status) {
           std::uint64_t sent = 0;
-          const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent);
-          if (r == relay_result::framing) {
+          const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
+                                        opt.max_body_bytes);
+          if (r == relay_result::too_large) {  // a chunked body past the limit: the upstream never sees its end
+            failure_status = 413;
+            failure_code = "body_too_large";
+            failure_message = "request body exceeds the limit";
+            client_broken = true;
+          } else if (r == relay_result::framing) {
             failure_status = 400;
             failure_code = "bad_chunked_body";
             failure_message = "malformed chunked request body";
@@ -645,7 +652,7 @@ struct data_plane::impl {
             x->upbuf.commit(n);
           }
         }
-        if (failure_status && failure_status != 400) {
+        if (failure_status >= 500) {  // the upstream's fault, not the client's (400, 413)
           target->failures.fetch_add(1, std::memory_order_relaxed);
           if (to_service) target->breaker.on_failure(now_ms());
         }
@@ -681,6 +688,7 @@ struct data_plane::impl {
     auto x = w.take_exchange();
     x->rid = {};
     x->trace = {};
+    x->method_len = x->target_len = 0;  // a pooled exchange still holds the last request's
     // The proxy's own error answers all leave through `fail` at the end: one co_await site keeps
     // this frame small enough for Asio's frame recycling (no allocation per request).
     int fail_status = 0;
