@@ -105,6 +105,8 @@ statement connection::prepare(std::string_view sql) {
   return statement(stmt, db_);
 }
 
+void connection::set_busy_timeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
 std::int64_t connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int connection::changes() const { return sqlite3_changes(db_); }
 

@@ -4,6 +4,7 @@
 #include "banyan/platform/metrics.hpp"
 #include "banyan/proxy/admin_api.hpp"
 #include "banyan/proxy/data_plane.hpp"
+#include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/proxy_config.hpp"
 #include "banyan/proxy/state_store.hpp"
 
@@ -35,6 +36,8 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
         .inc(static_cast<double>(u->failures.load()));
     r.get_gauge("banyan_upstream_circuit_open", "1 while the upstream's circuit breaker is open", l)
         .set(u->breaker.current(now) == proxy::circuit_breaker::state::open ? 1 : 0);
+    r.get_gauge("banyan_upstream_healthy", "0 while the upstream fails its active health checks", l)
+        .set(u->healthy.load() ? 1 : 0);
   }
   if (const auto snap = routing.load()) r.get_gauge("banyan_routing_version", "Routing snapshot in force").set(static_cast<double>(snap->version));
   static constexpr const char* classes[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -154,6 +157,7 @@ int main(int argc, char** argv) {
     admin_options.access_log = false;
     http::server admin(admin_options, [&api](http::request& req) { return api.handle(req); });
     std::thread admin_thread([&admin] { admin.run(); });
+    proxy::health_checker health(state, config.health_checks);
 
     std::printf("listening on %s\nadmin listening on %s\n", plane.local_address().c_str(), admin.local_address().c_str());
     std::fflush(stdout);

@@ -361,3 +361,34 @@ TEST_CASE("proxy: WebSocket upgrades pass through as a tunnel", "[proxy]") {
   CHECK(plain.status == 502);
   CHECK(proxy.stop() == 0);
 }
+
+TEST_CASE("proxy: a service failing its health checks is skipped until it recovers", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith"), service("service");
+  proxy_process proxy(dir, monolith.url(), "health_checks: {path: /healthz, interval: 100ms, timeout: 500ms}\n");
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), "service", 100, "/api/**")).status == 200);
+  CHECK(http_call(proxy.port, "GET", "/api/a").body == "service /api/a");
+  auto wait_for_health = [&](bool expected) {
+    for (int i = 0; i < 50; ++i) {
+      const auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body);
+      for (const auto& s : services.at("services").as_array())
+        if (s.at("name").as_string() == "svc" && s.at("healthy").as_bool() == expected) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  service.set_healthy(false);
+  REQUIRE(wait_for_health(false));
+  const int served_before = service.requests();
+  CHECK(http_call(proxy.port, "GET", "/api/a").body == "monolith /api/a");  // safe: falls back
+  auto write = http_call(proxy.port, "POST", "/api/orders", "{}");
+  CHECK(write.status == 503);
+  CHECK(write.body.find("service_unhealthy") != std::string::npos);
+  CHECK(service.requests() - served_before <= 2);  // only health probes, no traffic
+  CHECK(http_call(proxy.admin_port, "GET", "/metrics").body.find("banyan_upstream_healthy{upstream=\"svc\"") !=
+        std::string::npos);
+  service.set_healthy(true);
+  REQUIRE(wait_for_health(true));
+  CHECK(http_call(proxy.port, "GET", "/api/a").body == "service /api/a");
+  CHECK(proxy.stop() == 0);
+}

@@ -161,6 +161,8 @@ void test_upstream::serve(int fd) {
           buf.clear();
         }
         break;
+      } else if (path == "/healthz") {
+        reply = healthy_ ? ok("ok") : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nsick";
       } else if (path == "/upload") {
         reply = ok(std::to_string(body_bytes));
       } else {

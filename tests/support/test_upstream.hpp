@@ -9,6 +9,7 @@
 //   /chunked        200 with a chunked body "hello, world"
 //   /upload         reads the body (length or chunked) and answers with its size
 //   /ws             101 Switching Protocols, then echoes every byte back (a WebSocket stand-in)
+//   /healthz        200 "ok", or 503 after set_healthy(false)
 //   anything else   200 "NAME PATH" (NAME given at construction), so tests see who answered
 #include <atomic>
 #include <cstdint>
@@ -30,6 +31,7 @@ class test_upstream {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const noexcept { return requests_.load(); }  // complete requests, bodies included
   int connections() const noexcept { return connections_.load(); }
+  void set_healthy(bool h) noexcept { healthy_ = h; }
 
  private:
   void serve(int fd);
@@ -39,6 +41,7 @@ class test_upstream {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
+  std::atomic<bool> healthy_{true};
   std::thread acceptor_;
   std::mutex mutex_;
   std::vector<std::thread> workers_;

@@ -113,6 +113,9 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
   router_.add("GET", "/readyz", [this](http::request&) {
     const auto snap = ctx_.routing.load();
     if (!snap) return http::error_response(503, "not_ready", "no routing installed yet");
+    // Traffic still flows without a writable store, but no change could be saved: not ready.
+    if (std::string why; !ctx_.store.writable(why))
+      return http::error_response(503, "state_store_unavailable", "the state store cannot be written: " + why);
     return http::json_response(200, json::object{{"status", "ready"}, {"version", snap->version}});
   });
   router_.add("GET", "/metrics", [this](http::request&) {
@@ -143,6 +146,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
                                  {"circuit", state == circuit_breaker::state::closed   ? "closed"
                                              : state == circuit_breaker::state::open ? "open"
                                                                                      : "half_open"},
+                                 {"healthy", u->healthy.load()},
                                  {"requests", u->requests.load()},
                                  {"failures", u->failures.load()}});
     }

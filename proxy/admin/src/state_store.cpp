@@ -11,6 +11,8 @@
 
 namespace banyan::proxy {
 
+using banyan::sqlite::open_options;
+
 namespace {
 const std::array<banyan::sqlite::migration, 1> migrations{{
     {1, "routing and audit",
@@ -67,6 +69,21 @@ void state_store::save(const stored_routing& routing, audit_entry entry) {
                 entry.reason)
       .run();
   tx.commit();
+}
+
+bool state_store::writable(std::string& why) {
+  std::lock_guard lock(mutex_);
+  db_.set_busy_timeout(200);  // a probe answers quickly; saves keep the patient default
+  bool ok = true;
+  try {
+    db_.exec("BEGIN IMMEDIATE");
+    db_.exec("ROLLBACK");
+  } catch (const std::exception& e) {
+    why = e.what();
+    ok = false;
+  }
+  db_.set_busy_timeout(open_options{}.busy_timeout_ms);
+  return ok;
 }
 
 std::vector<audit_entry> state_store::audit(std::int64_t after, int limit) {

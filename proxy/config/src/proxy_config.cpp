@@ -184,7 +184,7 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     return false;
   }
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
-                      "fallback_to_monolith", "services", "routes"},
+                      "health_checks", "fallback_to_monolith", "services", "routes"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "monolith", out.monolith);
@@ -217,6 +217,15 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     r.duration_field(t, "connect", out.data_plane.connect_timeout);
     r.duration_field(t, "upstream", out.data_plane.upstream_timeout);
     r.duration_field(t, "drain", out.data_plane.drain_timeout);
+  }
+  if (auto h = root["health_checks"]; h && r.is_map(h, "health_checks")) {
+    r.check_keys(h, {"path", "interval", "timeout", "unhealthy_after"}, "health_checks");
+    r.string_field(h, "path", out.health_checks.path);
+    if (!out.health_checks.path.empty() && out.health_checks.path.front() != '/')
+      r.error(h["path"], "health_checks.path must start with '/' (or be empty to turn checks off)");
+    r.duration_field(h, "interval", out.health_checks.interval);
+    r.duration_field(h, "timeout", out.health_checks.timeout);
+    r.int_field(h, "unhealthy_after", out.health_checks.unhealthy_after, 1, 100);
   }
   if (auto services = root["services"]; services && r.is_map(services, "services")) {
     for (const auto& kv : services) {

@@ -580,7 +580,11 @@ struct data_plane::impl {
     error_code ec_ignored;
     for (int attempt = 0;; ++attempt) {
       failure_status = 0;
-      if (to_service && !target->breaker.allow(now_ms())) {
+      if (to_service && !target->healthy.load(std::memory_order_relaxed)) {
+        failure_status = 503;
+        failure_code = "service_unhealthy";
+        failure_message = "the service fails its health checks";
+      } else if (to_service && !target->breaker.allow(now_ms())) {
         failure_status = 503;
         failure_code = "circuit_open";
         failure_message = "the service's circuit breaker is open";
@@ -828,7 +832,7 @@ struct data_plane::impl {
       fail_message = failure_message;
       goto fail;
     }
-    if (to_service) target->breaker.on_success();
+    if (to_service) target->breaker.on_success(now_ms());
 
     if (res.status == 101) {
       if (!upgrade) {  // nobody asked to switch protocols

@@ -16,18 +16,39 @@ bool circuit_breaker::allow(std::int64_t now_ms) noexcept {
   return probing_.compare_exchange_strong(expected, true);
 }
 
-void circuit_breaker::on_success() noexcept {
+void circuit_breaker::count(std::int64_t now_ms, bool failed) noexcept {
+  auto start = window_start_.load(std::memory_order_relaxed);
+  if (now_ms - start >= settings_.window_ms &&
+      window_start_.compare_exchange_strong(start, now_ms, std::memory_order_relaxed)) {
+    window_requests_.store(0, std::memory_order_relaxed);
+    window_failures_.store(0, std::memory_order_relaxed);
+  }
+  window_requests_.fetch_add(1, std::memory_order_relaxed);
+  if (failed) window_failures_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void circuit_breaker::open(std::int64_t now_ms) noexcept {
+  opened_at_.store(now_ms, std::memory_order_relaxed);
+  probing_.store(false, std::memory_order_relaxed);
+  window_requests_.store(0, std::memory_order_relaxed);  // a new judgement after the probe
+  window_failures_.store(0, std::memory_order_relaxed);
+}
+
+void circuit_breaker::on_success(std::int64_t now_ms) noexcept {
+  count(now_ms, false);
   failures_.store(0, std::memory_order_relaxed);
   opened_at_.store(-1, std::memory_order_relaxed);
   probing_.store(false, std::memory_order_relaxed);
 }
 
 void circuit_breaker::on_failure(std::int64_t now_ms) noexcept {
+  count(now_ms, true);
   const int n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (n >= settings_.failure_threshold || probing_.load(std::memory_order_relaxed)) {
-    opened_at_.store(now_ms, std::memory_order_relaxed);
-    probing_.store(false, std::memory_order_relaxed);
-  }
+  const int requests = window_requests_.load(std::memory_order_relaxed);
+  const int failed = window_failures_.load(std::memory_order_relaxed);
+  const bool rate_breached = requests >= settings_.min_requests &&
+                             static_cast<double>(failed) >= settings_.error_rate * static_cast<double>(requests);
+  if (n >= settings_.failure_threshold || rate_breached || probing_.load(std::memory_order_relaxed)) open(now_ms);
 }
 
 circuit_breaker::state circuit_breaker::current(std::int64_t now_ms) const noexcept {

@@ -142,3 +142,19 @@ TEST_CASE("the admin token file is created once, private", "[admin]") {
   CHECK_FALSE(constant_time_equals("abc", "abd"));
   CHECK_FALSE(constant_time_equals("abc", "abcd"));
 }
+
+TEST_CASE("readiness reports a state store that cannot be written", "[admin]") {
+  admin_fixture f;
+  CHECK(f.call("GET", "/readyz", "", "").status == 200);
+  // Another writer holding the database's write lock stands in for a store that cannot be written.
+  banyan::sqlite::connection other(f.dir.file("state") + "/banyan.db", {false, 50, true});
+  other.exec("BEGIN IMMEDIATE");
+  auto res = f.call("GET", "/readyz", "", "");
+  CHECK(res.status == 503);
+  CHECK(res.body.find("state_store_unavailable") != std::string::npos);
+  // A change is refused whole, and nothing changes.
+  CHECK(f.call("PUT", "/api/v1/routes", two_routes).status == 503);
+  CHECK(f.routing.load()->table->routes().empty());
+  other.exec("ROLLBACK");
+  CHECK(f.call("GET", "/readyz", "", "").status == 200);
+}

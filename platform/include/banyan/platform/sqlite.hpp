@@ -93,6 +93,8 @@ class connection {
   void exec(std::string_view sql);
   statement prepare(std::string_view sql);
   std::int64_t last_insert_rowid() const;
+  // How long a statement waits for another writer's lock before failing with SQLITE_BUSY.
+  void set_busy_timeout(int ms);
   int changes() const;
   sqlite3* native() const noexcept { return db_; }
 

@@ -40,6 +40,8 @@ class state_store {
   // Saves the routing and its audit entry in one transaction. Throws sqlite::error on failure.
   void save(const stored_routing& routing, audit_entry entry);
   std::vector<audit_entry> audit(std::int64_t after, int limit);
+  // Whether a change could be saved now (takes and releases the write lock); the reason if not.
+  bool writable(std::string& why);
   const std::string& dir() const noexcept { return dir_; }
 
  private:

@@ -16,11 +16,15 @@
 namespace banyan::proxy {
 
 struct breaker_settings {
-  int failure_threshold = 5;
-  std::int64_t open_ms = 5000;  // how long it stays open before one probe is let through
+  int failure_threshold = 5;      // consecutive failures that open the circuit
+  std::int64_t open_ms = 5000;    // how long it stays open before one probe is let through
+  double error_rate = 0.5;        // ...or this share of failures within one window
+  int min_requests = 20;          // ...once the window has seen this many requests
+  std::int64_t window_ms = 10000;
 };
 
-// Consecutive-failure circuit breaker, shared by all workers (lock-free).
+// Circuit breaker shared by all workers (lock-free): opens on consecutive failures, or on the
+// error rate of a rolling window, whichever comes first; after open_ms one probe may pass.
 class circuit_breaker {
  public:
   enum class state { closed, open, half_open };
@@ -28,12 +32,19 @@ class circuit_breaker {
   explicit circuit_breaker(settings s = {}) : settings_(s) {}
   // True when a request may go to the upstream now (in half-open, only the one probe may).
   bool allow(std::int64_t now_ms) noexcept;
-  void on_success() noexcept;
+  void on_success(std::int64_t now_ms) noexcept;
   void on_failure(std::int64_t now_ms) noexcept;
   state current(std::int64_t now_ms) const noexcept;
 
  private:
+  // Counts into the current window, starting a new one when it has passed.
+  void count(std::int64_t now_ms, bool failed) noexcept;
+  void open(std::int64_t now_ms) noexcept;
+
   settings settings_;
+  std::atomic<std::int64_t> window_start_{0};
+  std::atomic<int> window_requests_{0};
+  std::atomic<int> window_failures_{0};
   std::atomic<int> failures_{0};
   std::atomic<std::int64_t> opened_at_{-1};  // -1: closed
   std::atomic<bool> probing_{false};
@@ -46,6 +57,7 @@ struct upstream {
   std::string host;      // numeric address after resolution
   std::uint16_t port = 0;
   circuit_breaker breaker;
+  std::atomic<bool> healthy{true};  // from active health checks; a new upstream is trusted
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failures{0};
 
