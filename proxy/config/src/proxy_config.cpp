@@ -2,183 +2,62 @@
 
 #include "banyan/proxy/bucket.hpp"
 
-#include <yaml-cpp/yaml.h>
-
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
 namespace banyan::proxy {
 
-namespace {
-
-bool parse_number(std::string_view text, std::uint64_t& out, std::string_view& rest) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec != std::errc() || end == text.data()) return false;
-  rest = text.substr(static_cast<std::size_t>(end - text.data()));
-  return true;
-}
-
-// Walks YAML nodes, reporting problems at their position in the file.
-class reader {
- public:
-  reader(std::string file, diagnostics& d) : file_(std::move(file)), diags_(d) {}
-
-  void error(const YAML::Node& at, const std::string& message) {
-    const auto m = at.Mark();
-    diags_.error(file_, m.line + 1, m.column + 1, message);
-  }
-
-  // Unknown keys are errors, with a hint when one is a likely typo.
-  void check_keys(const YAML::Node& map, const std::vector<std::string_view>& known, std::string_view where) {
-    for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string message = "unknown key '" + key + "' in " + std::string(where);
-      if (auto hint = closest_match(key, known); !hint.empty()) message += " (did you mean '" + hint + "'?)";
-      error(kv.first, message);
-    }
-  }
-
-  bool is_map(const YAML::Node& n, std::string_view what) {
-    if (n.IsMap()) return true;
-    error(n, std::string(what) + " must be a mapping");
-    return false;
-  }
-
-  bool scalar(const YAML::Node& n, std::string_view what, std::string& out) {
-    if (!n.IsScalar()) {
-      error(n, std::string(what) + " must be a single value");
-      return false;
-    }
-    out = n.Scalar();
-    return true;
-  }
-
-  void string_field(const YAML::Node& map, const char* key, std::string& out) {
-    if (auto n = map[key]) scalar(n, key, out);
-  }
-
-  void duration_field(const YAML::Node& map, const char* key, std::chrono::milliseconds& out) {
-    std::string text;
-    if (auto n = map[key]; n && scalar(n, key, text) && !parse_duration(text, out))
-      error(n, std::string(key) + ": expected a duration such as 10s, 250ms or 2m, got '" + text + "'");
-  }
-
-  void size_field(const YAML::Node& map, const char* key, std::uint64_t& out) {
-    std::string text;
-    if (auto n = map[key]; n && scalar(n, key, text) && !parse_size(text, out))
-      error(n, std::string(key) + ": expected a size such as 16KiB or 1MiB, got '" + text + "'");
-  }
-
-  void int_field(const YAML::Node& map, const char* key, int& out, int min, int max) {
-    std::string text;
-    if (auto n = map[key]; n && scalar(n, key, text)) {
-      int v = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
-        error(n, std::string(key) + ": expected a whole number from " + std::to_string(min) + " to " +
-                     std::to_string(max) + ", got '" + text + "'");
+void read_route(yaml_reader& r, const YAML::Node& n, route& rt, const std::vector<std::string_view>& keys) {
+  if (!r.is_map(n, "a route")) return;
+  r.check_keys(n, keys, "route");
+  r.string_field(n, "id", rt.id);
+  if (rt.id.empty()) r.error(n, "route needs an id");
+  if (auto m = n["match"]; m && r.is_map(m, "match")) {
+    r.check_keys(m, {"methods", "path"}, "match");
+    r.string_field(m, "path", rt.path);
+    if (auto methods = m["methods"]) {
+      if (!methods.IsSequence()) r.error(methods, "methods must be a list such as [GET, HEAD]");
       else
-        out = v;
-    }
-  }
-
-  void bool_field(const YAML::Node& map, const char* key, bool& out) {
-    std::string text;
-    if (auto n = map[key]; n && scalar(n, key, text)) {
-      if (text == "true") out = true;
-      else if (text == "false") out = false;
-      else error(n, std::string(key) + ": expected true or false, got '" + text + "'");
-    }
-  }
-
-  void route_field(const YAML::Node& n, route& r) {
-    if (!is_map(n, "a route")) return;
-    check_keys(n, {"id", "match", "service", "mode", "percent", "canary_key"}, "route");
-    string_field(n, "id", r.id);
-    if (r.id.empty()) error(n, "route needs an id");
-    if (auto m = n["match"]; m && is_map(m, "match")) {
-      check_keys(m, {"methods", "path"}, "match");
-      string_field(m, "path", r.path);
-      if (auto methods = m["methods"]) {
-        if (!methods.IsSequence()) error(methods, "methods must be a list such as [GET, HEAD]");
-        else
-          for (const auto& method : methods) {
-            std::string text;
-            if (scalar(method, "a method", text)) {
-              if (method_bit(text) == (1u << 15)) error(method, "unknown method '" + text + "'");
-              r.methods.push_back(text);
-            }
+        for (const auto& method : methods) {
+          std::string text;
+          if (r.scalar(method, "a method", text)) {
+            if (method_bit(text) == (1u << 15)) r.error(method, "unknown method '" + text + "'");
+            rt.methods.push_back(text);
           }
-      }
-    }
-    if (r.path.empty()) error(n, "route '" + r.id + "' needs match.path");
-    string_field(n, "service", r.service);
-    std::string mode = "monolith";
-    if (auto m = n["mode"]; m && scalar(m, "mode", mode) && !parse_mode(mode, r.mode)) {
-      std::string message = "unknown mode '" + mode + "' (monolith, shadow, canary or service)";
-      if (auto hint = closest_match(mode, {"monolith", "shadow", "canary", "service"}); !hint.empty())
-        message += "; did you mean '" + hint + "'?";
-      error(m, message);
-    }
-    std::string percent;
-    if (auto p = n["percent"]; p && scalar(p, "percent", percent) && !parse_percent(percent, r.percent_bp))
-      error(p, "percent must be a number from 0 to 100 (at most two decimals), got '" + percent + "'");
-    if (auto k = n["canary_key"]) {
-      std::string text;
-      if (k.IsScalar() && k.Scalar() == "client_address") {
-        r.key.from = canary_key::source::client_address;
-      } else if (k.IsMap()) {
-        check_keys(k, {"header", "cookie"}, "canary_key");
-        if (auto h = k["header"]; h && scalar(h, "header", text)) r.key = {canary_key::source::header, text};
-        else if (auto c = k["cookie"]; c && scalar(c, "cookie", text)) r.key = {canary_key::source::cookie, text};
-        else error(k, "canary_key needs a header or a cookie name");
-      } else {
-        error(k, "canary_key is client_address, {header: NAME} or {cookie: NAME}");
-      }
+        }
     }
   }
-
- private:
-  std::string file_;
-  diagnostics& diags_;
-};
-
-}  // namespace
-
-bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept {
-  std::uint64_t n = 0;
-  std::string_view unit;
-  if (!parse_number(text, n, unit) || n > 1'000'000'000ull) return false;
-  if (unit.empty() || unit == "ms") out = std::chrono::milliseconds(n);
-  else if (unit == "s") out = std::chrono::seconds(n);
-  else if (unit == "m") out = std::chrono::minutes(n);
-  else return false;
-  return true;
-}
-
-bool parse_size(std::string_view text, std::uint64_t& out) noexcept {
-  std::uint64_t n = 0;
-  std::string_view unit;
-  if (!parse_number(text, n, unit) || n > (1ull << 40)) return false;
-  if (unit.empty() || unit == "B") out = n;
-  else if (unit == "KiB") out = n << 10;
-  else if (unit == "MiB") out = n << 20;
-  else if (unit == "GiB") out = n << 30;
-  else return false;
-  return true;
+  if (rt.path.empty()) r.error(n, "route '" + rt.id + "' needs match.path");
+  r.string_field(n, "service", rt.service);
+  std::string mode = "monolith";
+  if (auto m = n["mode"]; m && r.scalar(m, "mode", mode) && !parse_mode(mode, rt.mode)) {
+    std::string message = "unknown mode '" + mode + "' (monolith, shadow, canary or service)";
+    if (auto hint = closest_match(mode, {"monolith", "shadow", "canary", "service"}); !hint.empty())
+      message += "; did you mean '" + hint + "'?";
+    r.error(m, message);
+  }
+  std::string percent;
+  if (auto p = n["percent"]; p && r.scalar(p, "percent", percent) && !parse_percent(percent, rt.percent_bp))
+    r.error(p, "percent must be a number from 0 to 100 (at most two decimals), got '" + percent + "'");
+  if (auto k = n["canary_key"]) {
+    std::string text;
+    if (k.IsScalar() && k.Scalar() == "client_address") {
+      rt.key.from = canary_key::source::client_address;
+    } else if (k.IsMap()) {
+      r.check_keys(k, {"header", "cookie"}, "canary_key");
+      if (auto h = k["header"]; h && r.scalar(h, "header", text)) rt.key = {canary_key::source::header, text};
+      else if (auto c = k["cookie"]; c && r.scalar(c, "cookie", text)) rt.key = {canary_key::source::cookie, text};
+      else r.error(k, "canary_key needs a header or a cookie name");
+    } else {
+      r.error(k, "canary_key is client_address, {header: NAME} or {cookie: NAME}");
+    }
+  }
 }
 
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    diags.error(name, e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg);
-    return false;
-  }
-  reader r(name, diags);
+  if (!load_yaml(text, name, root, diags)) return false;
+  yaml_reader r(name, diags);
   if (!root.IsMap()) {
     diags.error(name, 1, 1, "the configuration must be a YAML mapping");
     return false;
@@ -238,7 +117,7 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     else
       for (const auto& n : routes) {
         route rt;
-        r.route_field(n, rt);
+        read_route(r, n, rt, {"id", "match", "service", "mode", "percent", "canary_key"});
         if (!rt.service.empty() && !out.services.contains(rt.service)) {
           std::vector<std::string_view> names;
           for (const auto& [k, v] : out.services) names.push_back(k);

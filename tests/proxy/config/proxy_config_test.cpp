@@ -91,17 +91,3 @@ routes:
   CHECK(diags_of(yaml) ==
         "proxy.yaml:6:5: error: route 'b' ties with route 'a' on /api/products/{} (same pattern, overlapping methods)\n");
 }
-
-TEST_CASE("durations and sizes", "[config]") {
-  std::chrono::milliseconds d{};
-  CHECK((parse_duration("10s", d) && d == std::chrono::seconds(10)));
-  CHECK((parse_duration("250ms", d) && d.count() == 250));
-  CHECK((parse_duration("2m", d) && d == std::chrono::minutes(2)));
-  CHECK((parse_duration("75", d) && d.count() == 75));
-  CHECK_FALSE(parse_duration("1h", d));
-  CHECK_FALSE(parse_duration("-1s", d));
-  std::uint64_t s = 0;
-  CHECK((parse_size("16KiB", s) && s == 16384));
-  CHECK((parse_size("2GiB", s) && s == (2ull << 30)));
-  CHECK_FALSE(parse_size("16kb", s));
-}

@@ -1,6 +1,7 @@
 #pragma once
 // banyan-proxy's configuration: a YAML file, and the command-line flags that override it.
 #include "banyan/platform/diagnostics.hpp"
+#include "banyan/platform/yaml_reader.hpp"
 #include "banyan/proxy/data_plane.hpp"
 #include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/route_table.hpp"
@@ -30,9 +31,8 @@ bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& 
 // The same from text (tests, and the admin API's YAML input); `name` labels diagnostics.
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags);
 
-// "10s", "250ms", "2m" or a bare number of milliseconds.
-bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept;
-// "16KiB", "1MiB", "2GiB" or a bare number of bytes.
-bool parse_size(std::string_view text, std::uint64_t& out) noexcept;
+// One route ({id, match: {methods, path}, service, mode, percent, canary_key}) from YAML, allowing
+// only `keys` (the caller may add its own and read them itself). Shared with migration plans.
+void read_route(yaml_reader& r, const YAML::Node& n, route& out, const std::vector<std::string_view>& keys);
 
 }  // namespace banyan::proxy

@@ -1,0 +1,45 @@
+#pragma once
+// Reading a user's YAML file with every problem reported at its position (FILE:LINE:COL), unknown
+// keys with a "did you mean" hint. Shared by the proxy's configuration and migration plans.
+#include "banyan/platform/diagnostics.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace banyan {
+
+class yaml_reader {
+ public:
+  yaml_reader(std::string file, diagnostics& d) : file_(std::move(file)), diags_(d) {}
+
+  const std::string& file() const noexcept { return file_; }
+  void error(const YAML::Node& at, const std::string& message);
+  void warning(const YAML::Node& at, const std::string& message);
+  // Unknown keys are errors, with a hint when one is a likely typo.
+  void check_keys(const YAML::Node& map, const std::vector<std::string_view>& known, std::string_view where);
+  bool is_map(const YAML::Node& n, std::string_view what);
+  bool scalar(const YAML::Node& n, std::string_view what, std::string& out);
+  void string_field(const YAML::Node& map, const char* key, std::string& out);
+  void duration_field(const YAML::Node& map, const char* key, std::chrono::milliseconds& out);
+  void size_field(const YAML::Node& map, const char* key, std::uint64_t& out);
+  void int_field(const YAML::Node& map, const char* key, int& out, int min, int max);
+  void bool_field(const YAML::Node& map, const char* key, bool& out);
+
+ private:
+  std::string file_;
+  diagnostics& diags_;
+};
+
+// Parses YAML text; a syntax error becomes a diagnostic and false.
+bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags);
+// "10s", "250ms", "2m", "1h" or a bare number of milliseconds.
+bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept;
+// "16KiB", "1MiB", "2GiB" or a bare number of bytes.
+bool parse_size(std::string_view text, std::uint64_t& out) noexcept;
+
+}  // namespace banyan
