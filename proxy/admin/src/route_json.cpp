@@ -10,16 +10,6 @@ namespace banyan::proxy {
 
 namespace json = boost::json;
 
-std::string percent_text(std::uint32_t bp) {
-  std::string s = std::to_string(bp / 100);
-  if (bp % 100) {
-    s += '.';
-    s += static_cast<char>('0' + bp % 100 / 10);
-    if (bp % 10) s += static_cast<char>('0' + bp % 10);
-  }
-  return s;
-}
-
 json::object route_to_json(const route& r) {
   json::array methods;
   for (const auto& m : r.methods) methods.push_back(json::string(m));

@@ -42,4 +42,15 @@ bool parse_percent(std::string_view text, std::uint32_t& basis_points) noexcept 
   return true;
 }
 
+std::string percent_text(std::uint32_t bp) {
+  std::string s = std::to_string(bp / 100);
+  if (bp % 100) {
+    s += '.';
+    s += static_cast<char>('0' + bp % 100 / 10);
+    if (bp % 10) s += static_cast<char>('0' + bp % 10);
+  }
+  return s;
+}
+
+
 }  // namespace banyan::proxy

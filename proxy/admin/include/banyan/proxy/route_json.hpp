@@ -14,6 +14,5 @@ namespace banyan::proxy {
 boost::json::object route_to_json(const route& r);
 // Reads one route; problems are appended as "field: message" with the route's index as context.
 bool route_from_json(const boost::json::value& v, route& out, std::vector<std::string>& problems);
-std::string percent_text(std::uint32_t basis_points);  // 1250 → "12.5"
 
 }  // namespace banyan::proxy

@@ -3,6 +3,7 @@
 // ordered buckets. A route at N % sends buckets below N × 100 to the service, so raising N only
 // ever adds buckets: users move from the monolith to the service, never back and forth.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace banyan::proxy {
@@ -17,5 +18,7 @@ inline bool in_canary(std::uint32_t bucket, std::uint32_t percent_bp) noexcept {
 
 // "12.5" → 1250 basis points. False unless 0..100 with at most two decimals.
 bool parse_percent(std::string_view text, std::uint32_t& basis_points) noexcept;
+// 1250 → "12.5", 10000 → "100".
+std::string percent_text(std::uint32_t basis_points);
 
 }  // namespace banyan::proxy

@@ -1,0 +1,30 @@
+// banyan: the operator's CLI for migrations with banyan-proxy.
+#include "commands/global_options.hpp"
+#include "commands/plan_commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  using namespace banyan::cli;
+  CLI::App app{"banyan: move a monolith's routes to extracted services, stage by stage, on evidence"};
+  app.require_subcommand(1);
+  global_options global;
+  app.add_option("--admin", global.admin_url, "the proxy's admin URL")->capture_default_str();
+  app.add_option("--token-file", global.token_file, "file holding the admin bearer token");
+  app.add_option("--output", global.output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  app.footer("Exit codes: 0 success, 1 a gate or check failed, 2 bad input or usage, 3 cannot reach the proxy.");
+
+  int result = exit_ok;
+  setup_plan(app, global, result);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message
+    return exit_bad_input;
+  }
+  return result;
+}

@@ -1,0 +1,93 @@
+#pragma once
+// A migration plan: the services a migration extracts to, the routes that move, and the ordered
+// stages they move through, each gated by evidence; plus what a breach rolls back to. One YAML file
+// per migration (migrations/). Loading validates everything before anything is applied.
+#include "banyan/platform/diagnostics.hpp"
+#include "banyan/proxy/route_table.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banyan::plan {
+
+struct position {
+  int line = 0;
+  int column = 0;
+};
+
+struct service_decl {
+  std::string name;
+  std::string url;
+  std::string health_path = "/healthz";
+  position at;
+};
+
+enum class write_policy { skip, dry_run };
+
+struct compare_rules {
+  std::vector<std::string> ignore;   // JSON paths: $.generated_at, $.items[*].updated_at, $..request_id
+  std::vector<std::string> headers;  // compared besides Content-Type
+};
+
+struct route_decl {
+  proxy::route route;  // id, match, service, canary key; mode and percent come from the stages
+  write_policy writes = write_policy::skip;
+  compare_rules compare;
+  position at;
+};
+
+struct route_setting {
+  std::string route_id;
+  proxy::route_mode mode = proxy::route_mode::monolith;
+  std::uint32_t percent_bp = 0;
+  position at;
+};
+
+enum class no_traffic_policy { wait, pass, fail };
+std::string_view to_string(no_traffic_policy p) noexcept;
+
+struct gates {
+  std::optional<std::uint64_t> min_requests;
+  std::optional<std::chrono::milliseconds> min_duration;
+  std::optional<double> parity_percent;      // shadow parity at least
+  std::optional<double> error_rate_percent;  // service error rate at most
+  std::optional<double> p99_ratio;           // service p99 at most this × the monolith's
+  no_traffic_policy no_traffic = no_traffic_policy::wait;
+  position at;
+};
+
+struct stage {
+  std::string name;
+  std::vector<route_setting> routes;
+  gates gate;
+  position at;
+};
+
+struct rollback_policy {
+  std::vector<std::string> on;  // `on_breach`: gate names whose breach rolls back automatically
+  std::string to;               // stage name; empty: no automatic rollback
+  position at;
+};
+
+struct plan {
+  std::string name;
+  std::string description;
+  std::vector<service_decl> services;
+  std::vector<route_decl> routes;
+  std::vector<stage> stages;
+  rollback_policy rollback;
+
+  const stage* find_stage(std::string_view stage_name) const noexcept;
+  // The routing a stage sets, as proxy routes (mode and percent applied).
+  std::vector<proxy::route> routes_at(const stage& s) const;
+};
+
+// Parses and validates; every problem is a diagnostic (FILE:LINE:COL). True when there is no error
+// (warnings allowed).
+bool parse_plan(const std::string& text, const std::string& name, plan& out, diagnostics& diags);
+bool load_plan(const std::string& path, plan& out, diagnostics& diags);
+
+}  // namespace banyan::plan
