@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 
 namespace banyan {
 
@@ -85,6 +87,18 @@ void yaml_reader::bool_field(const YAML::Node& map, const char* key, bool& out) 
     else if (text == "false") out = false;
     else error(n, std::string(key) + ": expected true or false, got '" + text + "'");
   }
+}
+
+bool read_text_file(const std::string& path, std::string& out, diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error(path, 1, 1, "cannot read the file");
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = std::move(text).str();
+  return true;
 }
 
 bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags) {

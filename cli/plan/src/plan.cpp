@@ -7,10 +7,8 @@
 #include <boost/url/parse.hpp>
 
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace banyan::plan {
 
@@ -372,14 +370,8 @@ bool parse_plan(const std::string& text, const std::string& name, plan& out, dia
 }
 
 bool load_plan(const std::string& path, plan& out, diagnostics& diags) {
-  std::ifstream in(path);
-  if (!in) {
-    diags.error(path, 1, 1, "cannot read the file");
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_plan(text.str(), path, out, diags);
+  std::string text;
+  return read_text_file(path, text, diags) && parse_plan(text, path, out, diags);
 }
 
 }  // namespace banyan::plan

@@ -2,8 +2,6 @@
 
 #include "banyan/proxy/bucket.hpp"
 
-#include <fstream>
-#include <sstream>
 
 namespace banyan::proxy {
 
@@ -147,14 +145,8 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
 }
 
 bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& diags) {
-  std::ifstream in(path);
-  if (!in) {
-    diags.error(path, 1, 1, "cannot read the file");
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_proxy_config(text.str(), path, out, diags);
+  std::string text;
+  return read_text_file(path, text, diags) && parse_proxy_config(text, path, out, diags);
 }
 
 }  // namespace banyan::proxy

@@ -35,6 +35,8 @@ class yaml_reader {
   diagnostics& diags_;
 };
 
+// The whole file as text; "cannot read the file" at 1:1 when it cannot be read.
+bool read_text_file(const std::string& path, std::string& out, diagnostics& diags);
 // Parses YAML text; a syntax error becomes a diagnostic and false.
 bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags);
 // "10s", "250ms", "2m", "1h" or a bare number of milliseconds.
