@@ -1,6 +1,8 @@
 // banyan: the operator's CLI for migrations with banyan-proxy.
+#include "commands/audit_commands.hpp"
 #include "commands/global_options.hpp"
 #include "commands/plan_commands.hpp"
+#include "commands/route_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -10,12 +12,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   global_options global;
   app.add_option("--admin", global.admin_url, "the proxy's admin URL")->capture_default_str();
-  app.add_option("--token-file", global.token_file, "file holding the admin bearer token");
+  app.add_option("--token-file", global.token_file,
+                 "file holding the admin bearer token (default $BANYAN_TOKEN_FILE, else banyan-state/admin.token)");
   app.add_option("--output", global.output, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  app.add_option("--as", global.operator_name, "operator recorded in the audit log (default $USER)");
   app.footer("Exit codes: 0 success, 1 a gate or check failed, 2 bad input or usage, 3 cannot reach the proxy.");
 
   int result = exit_ok;
   setup_plan(app, global, result);
+  setup_routes(app, global, result);
+  setup_audit(app, global, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

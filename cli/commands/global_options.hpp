@@ -15,6 +15,7 @@ struct global_options {
   std::string admin_url = "http://127.0.0.1:9901";
   std::string token_file;
   std::string output = "text";  // text | json
+  std::string operator_name;    // --as; default $USER
   bool json() const noexcept { return output == "json"; }
 };
 

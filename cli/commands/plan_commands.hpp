@@ -13,11 +13,19 @@ struct plan_validate_options {
   std::string file;
 };
 
+struct plan_diff_options {
+  std::string file;
+  std::string stage;  // empty: the first stage
+};
+
 // Adds `plan` and its verbs to the app; the chosen verb's exit code lands in `result`.
 void setup_plan(CLI::App& app, const global_options& global, int& result);
 
 // Validates FILE: 0 when valid (warnings allowed), 2 with FILE:LINE:COL lines when not.
 int run_plan_validate(const plan_validate_options& options, const global_options& global, std::ostream& out,
                       std::ostream& err);
+
+// Shows what applying FILE (at --stage) would change in the live routing; changes nothing.
+int run_plan_diff(const plan_diff_options& options, const global_options& global, std::ostream& out, std::ostream& err);
 
 }  // namespace banyan::cli

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -73,4 +74,104 @@ TEST_CASE("banyan: usage errors and unreadable files exit 2", "[cli]") {
   auto help = run_banyan({"plan", "validate", "--help"}, dir);
   CHECK(help.code == 0);
   CHECK(help.out.find("Example:") != std::string::npos);
+}
+
+namespace {
+// A real banyan-proxy for the CLI to talk to.
+struct running_proxy {
+  temp_dir& dir;
+  std::unique_ptr<child_process> proc;
+  std::string admin;
+  running_proxy(temp_dir& d) : dir(d) {
+    proc = std::make_unique<child_process>(
+        std::vector<std::string>{binary("banyan-proxy"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                 "--monolith", "http://127.0.0.1:1", "--state-dir", dir.file("state"), "--access-log", "off"},
+        dir.file("proxy.log"));
+    wait_for_listening(*proc);
+    auto line = proc->read_line(std::chrono::seconds(10));
+    REQUIRE(line);
+    admin = "http://" + line->substr(line->rfind(' ') + 1);
+  }
+  ~running_proxy() {
+    proc->signal(SIGTERM);
+    proc->wait(std::chrono::seconds(10));
+  }
+  std::vector<std::string> args(std::vector<std::string> verb) const {
+    std::vector<std::string> a{"--admin", admin, "--token-file", dir.file("state/admin.token")};
+    a.insert(a.end(), verb.begin(), verb.end());
+    return a;
+  }
+};
+}  // namespace
+
+TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", "[cli]") {
+  temp_dir dir;
+  running_proxy proxy(dir);
+  const std::string plan = std::string(BANYAN_SOURCE_DIR) + "/migrations/catalog-reads.yaml";
+
+  auto empty = run_banyan(proxy.args({"routes"}), dir);
+  CHECK(empty.code == 0);
+  CHECK(empty.out.find("no routes") != std::string::npos);
+
+  // plan diff shows the change and makes none.
+  auto diff = run_banyan(proxy.args({"plan", "diff", plan, "--stage", "canary-5"}), dir);
+  INFO(diff.err);
+  CHECK(diff.code == 0);
+  CHECK(diff.out.find("service catalog: new → http://127.0.0.1:8082") != std::string::npos);
+  CHECK(diff.out.find("route product-detail: not routed yet → canary 5%") != std::string::npos);
+  CHECK(run_banyan(proxy.args({"routes"}), dir).out.find("no routes") != std::string::npos);
+  auto diff_json = run_banyan(proxy.args({"--output", "json", "plan", "diff", plan}), dir);
+  CHECK(boost::json::parse(diff_json.out).at("changes").as_bool());
+  CHECK(run_banyan(proxy.args({"plan", "diff", plan, "--stage", "canary50"}), dir).code == 2);
+
+  // Put a route in place through the admin API, then drive it with the CLI.
+  {
+    std::ofstream(dir.file("routes.json"))
+        << R"({"services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"product-detail","match":{"methods":["GET"],)"
+           R"("path":"/api/products/{id}"},"service":"catalog","mode":"shadow"}]})";
+  }
+  std::string token;
+  std::ifstream(dir.file("state/admin.token")) >> token;
+  {
+    // The CLI has no `plan apply` yet: the admin API is called the way it will call it.
+    child_process curl({"/usr/bin/curl", "-sf", "-X", "PUT", "-H", "Authorization: Bearer " + token, "-H",
+                        "Content-Type: application/json", "--data-binary", "@" + dir.file("routes.json"),
+                        proxy.admin + "/api/v1/routes"},
+                       dir.file("curl.err"));
+    REQUIRE(curl.wait(std::chrono::seconds(10)) == 0);
+  }
+  auto routes = run_banyan(proxy.args({"routes"}), dir);
+  CHECK(routes.out.find("product-detail        shadow") != std::string::npos);
+  auto json = boost::json::parse(run_banyan(proxy.args({"--output", "json", "routes"}), dir).out);
+  CHECK(json.at("routes").at(0).at("share").as_string() == "0% (mirrored)");
+
+  auto set = run_banyan(proxy.args({"--as", "alice", "route", "set", "product-detail", "canary", "--percent", "5",
+                                    "--reason", "first users"}),
+                        dir);
+  CHECK(set.code == 0);
+  CHECK(set.out == "route product-detail: shadow → canary 5%\n");
+  CHECK(run_banyan(proxy.args({"route", "set", "nope", "service"}), dir).code == 2);
+  CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "sideways"}), dir).code == 2);
+  CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "canary", "--percent", "150"}), dir).code == 2);
+
+  auto audit = boost::json::parse(run_banyan(proxy.args({"--output", "json", "audit"}), dir).out);
+  const auto& last = audit.at("entries").as_array().back();
+  CHECK(last.at("operator").as_string() == "alice");
+  CHECK(last.at("reason").as_string() == "first users");
+  CHECK(last.at("action").as_string() == "route.mode");
+  CHECK(run_banyan(proxy.args({"audit"}), dir).out.find("first users") != std::string::npos);
+}
+
+TEST_CASE("banyan: exit 3 when the proxy cannot be reached, 2 for a bad or missing token", "[cli]") {
+  temp_dir dir;
+  std::ofstream(dir.file("token")) << "0123456789abcdef0123456789abcdef\n";
+  auto down = run_banyan({"--admin", "http://127.0.0.1:1", "--token-file", dir.file("token"), "routes"}, dir);
+  CHECK(down.code == 3);
+  CHECK(down.err.find("cannot reach the proxy's admin API") != std::string::npos);
+  CHECK(run_banyan({"--token-file", dir.file("missing"), "routes"}, dir).code == 2);
+
+  running_proxy proxy(dir);
+  auto wrong = run_banyan({"--admin", proxy.admin, "--token-file", dir.file("token"), "routes"}, dir);
+  CHECK(wrong.code == 2);
+  CHECK(wrong.err.find("401") != std::string::npos);
 }

@@ -46,6 +46,35 @@ std::vector<proxy::route> plan::routes_at(const stage& target) const {
   return out;
 }
 
+bool route_change::changed() const noexcept {
+  if (!before) return true;
+  const auto& b = *before;
+  return b.mode != after.mode || b.percent_bp != after.percent_bp || b.path != after.path ||
+         b.methods != after.methods || b.service != after.service || b.key.from != after.key.from ||
+         b.key.name != after.key.name;
+}
+
+bool routing_diff::empty() const noexcept {
+  return services.empty() && std::none_of(routes.begin(), routes.end(), [](const auto& c) { return c.changed(); });
+}
+
+routing_diff diff(const plan& p, const stage& s, const std::vector<proxy::route>& live_routes,
+                  const std::map<std::string, std::string>& live_services) {
+  routing_diff d;
+  for (const auto& target : p.routes_at(s)) {
+    route_change c{target.id, std::nullopt, target};
+    for (const auto& live : live_routes)
+      if (live.id == target.id) c.before = live;
+    d.routes.push_back(std::move(c));
+  }
+  for (const auto& svc : p.services) {
+    auto it = live_services.find(svc.name);
+    if (it == live_services.end() || it->second != svc.url)
+      d.services.push_back({svc.name, it == live_services.end() ? std::string() : it->second, svc.url});
+  }
+  return d;
+}
+
 namespace {
 
 position at(const YAML::Node& n) {

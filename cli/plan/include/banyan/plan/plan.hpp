@@ -6,6 +6,7 @@
 #include "banyan/proxy/route_table.hpp"
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -84,6 +85,27 @@ struct plan {
   // The routing a stage sets, as proxy routes (mode and percent applied).
   std::vector<proxy::route> routes_at(const stage& s) const;
 };
+
+// What applying a stage would change against the live routing, route by route and service by
+// service. Pure: the CLI fetches the live routing and prints this.
+struct route_change {
+  std::string id;
+  std::optional<proxy::route> before;  // absent: the route is new to the proxy
+  proxy::route after;
+  bool changed() const noexcept;
+};
+struct service_change {
+  std::string name;
+  std::string before;  // empty: new
+  std::string after;
+};
+struct routing_diff {
+  std::vector<route_change> routes;      // every route the plan names, changed or not
+  std::vector<service_change> services;  // only services that are new or change URL
+  bool empty() const noexcept;
+};
+routing_diff diff(const plan& p, const stage& s, const std::vector<proxy::route>& live_routes,
+                  const std::map<std::string, std::string>& live_services);
 
 // Parses and validates; every problem is a diagnostic (FILE:LINE:COL). True when there is no error
 // (warnings allowed).

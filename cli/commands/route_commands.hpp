@@ -1,0 +1,29 @@
+#pragma once
+// banyan routes, banyan route set: the live routing.
+#include "commands/global_options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace banyan::cli {
+
+struct route_set_options {
+  std::string route;
+  std::string mode;
+  std::optional<double> percent;
+  std::string reason;
+};
+
+void setup_routes(CLI::App& app, const global_options& global, int& result);
+
+int run_routes(const global_options& global, std::ostream& out, std::ostream& err);
+int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out, std::ostream& err);
+
+// "canary 12.5%" style summary of a route in admin-API JSON.
+std::string describe_setting(const boost::json::value& route);
+
+}  // namespace banyan::cli
