@@ -154,6 +154,20 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "sideways"}), dir).code == 2);
   CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "canary", "--percent", "150"}), dir).code == 2);
 
+  {
+    // Bash completion offers the live route ids.
+    const std::string script = std::string(BANYAN_SOURCE_DIR) + "/cli/completion/banyan.bash";
+    child_process bash({"/bin/bash", "-c",
+                        "source '" + script + "'; COMP_WORDS=('" + binary("banyan") + "' --admin '" + proxy.admin +
+                            "' --token-file '" + dir.file("state/admin.token") +
+                            "' route set pro); COMP_CWORD=7; _banyan; echo \"${COMPREPLY[*]}\""},
+                       dir.file("bash.err"));
+    auto line = bash.read_line(std::chrono::seconds(10));
+    REQUIRE(line);
+    CHECK(*line == "product-detail");
+    bash.wait(std::chrono::seconds(5));
+  }
+
   auto audit = boost::json::parse(run_banyan(proxy.args({"--output", "json", "audit"}), dir).out);
   const auto& last = audit.at("entries").as_array().back();
   CHECK(last.at("operator").as_string() == "alice");

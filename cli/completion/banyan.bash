@@ -1,0 +1,55 @@
+# bash completion for banyan. Use it with:  source cli/completion/banyan.bash
+# (or copy it to /etc/bash_completion.d/banyan). Route ids come from the live proxy, asked with the
+# same --admin and --token-file as the command line being completed.
+
+_banyan_routes() {
+  local args=() i
+  for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
+    case "${COMP_WORDS[i]}" in
+      --admin|--token-file) args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}");;
+    esac
+  done
+  "${COMP_WORDS[0]}" "${args[@]}" --output json routes 2>/dev/null | grep -o '"id":"[^"]*"' | cut -d'"' -f4
+}
+
+_banyan() {
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+  local globals="--admin --token-file --output --as --help"
+  case "$prev" in
+    --output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return;;
+    --token-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
+    --admin|--as|--reason|--percent|--limit|--after|--stage) COMPREPLY=(); return;;
+  esac
+  # The words so far that are not options: verb, sub-verb, arguments.
+  local words=() i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "${COMP_WORDS[i]}" in
+      --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage) ((i++));;
+      -*) ;;
+      *) words+=("${COMP_WORDS[i]}");;
+    esac
+  done
+  local verb=${words[0]-} sub=${words[1]-}
+  case "$verb" in
+    "") COMPREPLY=($(compgen -W "plan routes route audit $globals" -- "$cur"));;
+    plan)
+      case "$sub" in
+        "") COMPREPLY=($(compgen -W "validate diff --help" -- "$cur"));;
+        validate) COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur"));;
+        diff)
+          if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--stage --help" -- "$cur"))
+          else COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur")); fi;;
+      esac;;
+    route)
+      case "$sub" in
+        "") COMPREPLY=($(compgen -W "set --help" -- "$cur"));;
+        set)
+          if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--percent --reason --help" -- "$cur"))
+          elif [ ${#words[@]} -eq 2 ]; then COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur"))
+          elif [ ${#words[@]} -eq 3 ]; then COMPREPLY=($(compgen -W "monolith shadow canary service" -- "$cur")); fi;;
+      esac;;
+    audit) COMPREPLY=($(compgen -W "--after --limit --help" -- "$cur"));;
+    routes) COMPREPLY=($(compgen -W "--help" -- "$cur"));;
+  esac
+}
+complete -F _banyan banyan
