@@ -12,7 +12,7 @@ namespace banyan::cli {
 namespace json = boost::json;
 
 int run_audit(const audit_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
-  return with_admin(global, err, [&](admin_client& admin) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto reply = admin.call(
         "GET", "/api/v1/audit?after=" + std::to_string(options.after) + "&limit=" + std::to_string(options.limit));
     if (reply.status != 200) {

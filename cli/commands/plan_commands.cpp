@@ -3,6 +3,7 @@
 #include "banyan/plan/plan.hpp"
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/route_json.hpp"
+#include "banyan/platform/yaml_reader.hpp"
 #include "commands/admin_client.hpp"
 
 #include <boost/json/array.hpp>
@@ -10,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <memory>
+#include <set>
 
 namespace banyan::cli {
 
@@ -78,7 +80,7 @@ int run_plan_diff(const plan_diff_options& options, const global_options& global
         << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
     return exit_bad_input;
   }
-  return with_admin(global, err, [&](admin_client& admin) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto reply = admin.call("GET", "/api/v1/routes");
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
@@ -121,6 +123,122 @@ int run_plan_diff(const plan_diff_options& options, const global_options& global
   });
 }
 
+namespace {
+
+// The routing a stage asks for: the live routes the plan does not name stay as they are, the plan's
+// routes take the stage's settings, and the plan's services are added or updated.
+json::object stage_routing(const plan::plan& p, const plan::stage& s, const json::value& live) {
+  std::set<std::string> named;
+  for (const auto& d : p.routes) named.insert(d.route.id);
+  json::array routes;
+  for (const auto& r : live.at("routes").as_array())
+    if (!named.contains(std::string(r.at("id").as_string()))) routes.push_back(r);
+  for (const auto& r : p.routes_at(s)) routes.push_back(proxy::route_to_json(r));
+  json::object services = live.at("services").as_object();
+  for (const auto& svc : p.services) services[svc.name] = svc.url;
+  return {{"routes", std::move(routes)}, {"services", std::move(services)}};
+}
+
+// PUTs the plan's progress with its routing; prints the outcome.
+int put_plan(admin_client& admin, const plan::plan& p, const plan::stage& s, const std::string& document,
+             const json::value& live, const std::string& reason, bool force, bool rollback, const global_options& global,
+             std::ostream& out, std::ostream& err) {
+  json::object body = stage_routing(p, s, live);
+  body["name"] = p.name;
+  body["document"] = document;
+  body["stage"] = s.name;
+  body["reason"] = reason;
+  body["force"] = force;
+  if (rollback) body["action"] = "rollback";
+  const json::value payload = body;
+  const auto reply = admin.call("PUT", "/api/v1/plan", &payload);
+  if (reply.status == 409) {
+    err << "banyan: refused: " << error_text(reply).substr(std::string("the proxy answered 409: ").size()) << '\n';
+    return exit_check_failed;
+  }
+  if (reply.status != 200) {
+    err << "banyan: " << error_text(reply) << '\n';
+    return reply.status == 503 ? exit_check_failed : exit_bad_input;
+  }
+  const bool changed = reply.body.at("changed").as_bool();
+  if (global.json()) out << json::serialize(reply.body) << '\n';
+  else if (!changed) out << "plan " << p.name << " is already at stage " << s.name << ": nothing changed\n";
+  else out << "plan " << p.name << (rollback ? ": rolled back to stage " : ": now at stage ") << s.name << '\n';
+  return exit_ok;
+}
+
+}  // namespace
+
+int run_plan_apply(const plan_apply_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
+  plan::plan p;
+  diagnostics diags;
+  std::string document;
+  if (!read_text_file(options.file, document, diags) || !plan::parse_plan(document, options.file, p, diags)) {
+    err << diags.to_string();
+    return exit_bad_input;
+  }
+  const plan::stage* stage = options.stage.empty() ? &p.stages.front() : p.find_stage(options.stage);
+  if (!stage) {
+    err << "banyan: plan '" << p.name << "' has no stage '" << options.stage << "'\n";
+    return exit_bad_input;
+  }
+  return with_admin(global, err, [&](admin_client& admin) -> int {
+    const auto live = admin.call("GET", "/api/v1/routes");
+    if (live.status != 200) {
+      err << "banyan: " << error_text(live) << '\n';
+      return exit_bad_input;
+    }
+    return put_plan(admin, p, *stage, document, live.body, options.reason, options.force, false, global, out, err);
+  });
+}
+
+int run_plan_rollback(const plan_rollback_options& options, const global_options& global, std::ostream& out,
+                      std::ostream& err) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
+    const auto progress = admin.call("GET", "/api/v1/plan");
+    if (progress.status == 404) {
+      err << "banyan: no plan is in progress: nothing to roll back\n";
+      return exit_bad_input;
+    }
+    if (progress.status != 200) {
+      err << "banyan: " << error_text(progress) << '\n';
+      return exit_bad_input;
+    }
+    plan::plan p;
+    diagnostics diags;
+    const std::string document(progress.body.at("document").as_string());
+    if (!plan::parse_plan(document, "the applied plan", p, diags)) {
+      err << diags.to_string();
+      return exit_bad_input;
+    }
+    const std::string current(progress.body.at("stage").as_string());
+    std::size_t at = 0;
+    while (at < p.stages.size() && p.stages[at].name != current) ++at;
+    const plan::stage* target = nullptr;
+    if (options.to.empty()) {
+      if (at == 0 || at == p.stages.size()) {
+        err << "banyan: plan '" << p.name << "' is at its first stage '" << current
+            << "': nothing earlier to roll back to (banyan route set moves single routes)\n";
+        return exit_bad_input;
+      }
+      target = &p.stages[at - 1];
+    } else {
+      for (std::size_t i = 0; i < at && !target; ++i)
+        if (p.stages[i].name == options.to) target = &p.stages[i];
+      if (!target) {
+        err << "banyan: '" << options.to << "' is not a stage before '" << current << "' in plan '" << p.name << "'\n";
+        return exit_bad_input;
+      }
+    }
+    const auto live = admin.call("GET", "/api/v1/routes");
+    if (live.status != 200) {
+      err << "banyan: " << error_text(live) << '\n';
+      return exit_bad_input;
+    }
+    return put_plan(admin, p, *target, document, live.body, options.reason, false, true, global, out, err);
+  });
+}
+
 void setup_plan(CLI::App& app, const global_options& global, int& result) {
   auto* plan_cmd = app.add_subcommand("plan", "Migration plans: validate, diff, apply, advance, roll back");
   plan_cmd->require_subcommand(1);
@@ -139,6 +257,24 @@ void setup_plan(CLI::App& app, const global_options& global, int& result) {
   diff->add_option("--stage", diff_opts->stage, "the stage to compare (default: the first)");
   diff->footer("Example:\n  banyan plan diff migrations/catalog-reads.yaml --stage canary-5");
   diff->callback([diff_opts, &global, &result] { result = run_plan_diff(*diff_opts, global, std::cout, std::cerr); });
+
+  auto apply_opts = std::make_shared<plan_apply_options>();
+  auto* apply = plan_cmd->add_subcommand("apply", "Put a stage of a plan in force (idempotent; audited)");
+  apply->add_option("FILE", apply_opts->file, "the plan (YAML)")->required();
+  apply->add_option("--stage", apply_opts->stage, "the stage (default: the first)");
+  apply->add_option("--reason", apply_opts->reason, "why, for the audit log");
+  apply->add_flag("--force", apply_opts->force, "replace another plan in progress (recorded as forced)");
+  apply->footer("Exit 1 when another plan is in progress (use --force).\nExample:\n"
+                "  banyan plan apply migrations/catalog-reads.yaml --reason \"start shadowing the catalog\"");
+  apply->callback([apply_opts, &global, &result] { result = run_plan_apply(*apply_opts, global, std::cout, std::cerr); });
+
+  auto rollback_opts = std::make_shared<plan_rollback_options>();
+  auto* rollback = plan_cmd->add_subcommand("rollback", "Move the plan in progress back to an earlier stage");
+  rollback->add_option("--to", rollback_opts->to, "the stage (default: the one before the current)");
+  rollback->add_option("--reason", rollback_opts->reason, "why, for the audit log");
+  rollback->footer("Example:\n  banyan plan rollback --to shadow --reason \"error rate over 1 %\"");
+  rollback->callback(
+      [rollback_opts, &global, &result] { result = run_plan_rollback(*rollback_opts, global, std::cout, std::cerr); });
 }
 
 }  // namespace banyan::cli

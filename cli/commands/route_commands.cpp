@@ -46,7 +46,7 @@ std::string describe_setting(const json::value& route) {
 }
 
 int run_routes(const global_options& global, std::ostream& out, std::ostream& err) {
-  return with_admin(global, err, [&](admin_client& admin) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto reply = admin.call("GET", "/api/v1/routes");
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
@@ -77,7 +77,7 @@ int run_route_set(const route_set_options& options, const global_options& global
   json::object body{{"mode", options.mode}, {"reason", options.reason}};
   if (options.percent) body["percent"] = *options.percent;
   const json::value payload = body;
-  return with_admin(global, err, [&](admin_client& admin) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto before = admin.call("GET", "/api/v1/routes");
     std::string was;
     if (before.status == 200)

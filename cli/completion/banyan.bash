@@ -18,13 +18,13 @@ _banyan() {
   case "$prev" in
     --output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return;;
     --token-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
-    --admin|--as|--reason|--percent|--limit|--after|--stage) COMPREPLY=(); return;;
+    --admin|--as|--reason|--percent|--limit|--after|--stage|--to) COMPREPLY=(); return;;
   esac
   # The words so far that are not options: verb, sub-verb, arguments.
   local words=() i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage) ((i++));;
+      --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage|--to) ((i++));;
       -*) ;;
       *) words+=("${COMP_WORDS[i]}");;
     esac
@@ -34,11 +34,15 @@ _banyan() {
     "") COMPREPLY=($(compgen -W "plan routes route audit $globals" -- "$cur"));;
     plan)
       case "$sub" in
-        "") COMPREPLY=($(compgen -W "validate diff --help" -- "$cur"));;
+        "") COMPREPLY=($(compgen -W "validate diff apply rollback --help" -- "$cur"));;
         validate) COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur"));;
-        diff)
-          if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--stage --help" -- "$cur"))
+        diff|apply)
+          if [[ "$cur" == -* ]]; then
+            local opts="--stage --help"
+            [ "$sub" = apply ] && opts="--stage --reason --force --help"
+            COMPREPLY=($(compgen -W "$opts" -- "$cur"))
           else COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur")); fi;;
+        rollback) COMPREPLY=($(compgen -W "--to --reason --help" -- "$cur"));;
       esac;;
     route)
       case "$sub" in

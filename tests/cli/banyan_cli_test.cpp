@@ -189,3 +189,51 @@ TEST_CASE("banyan: exit 3 when the proxy cannot be reached, 2 for a bad or missi
   CHECK(wrong.code == 2);
   CHECK(wrong.err.find("401") != std::string::npos);
 }
+
+TEST_CASE("banyan plan apply and rollback: stages in force, idempotent, refused for another plan", "[cli]") {
+  temp_dir dir;
+  running_proxy proxy(dir);
+  const std::string reads = std::string(BANYAN_SOURCE_DIR) + "/migrations/catalog-reads.yaml";
+  const std::string writes = std::string(BANYAN_SOURCE_DIR) + "/migrations/catalog-writes.yaml";
+  auto mode_of = [&](const std::string& id) {
+    auto routes = boost::json::parse(run_banyan(proxy.args({"--output", "json", "routes"}), dir).out);
+    for (const auto& r : routes.at("routes").as_array())
+      if (r.at("id").as_string() == id) return std::string(r.at("mode").as_string()) + " " + std::string(r.at("share").as_string());
+    return std::string("absent");
+  };
+
+  auto apply = run_banyan(proxy.args({"plan", "apply", reads, "--reason", "start"}), dir);
+  INFO(apply.err);
+  CHECK(apply.code == 0);
+  CHECK(apply.out == "plan catalog-reads: now at stage shadow\n");
+  CHECK(mode_of("product-detail") == "shadow 0% (mirrored)");
+  CHECK(run_banyan(proxy.args({"plan", "apply", reads}), dir).out ==
+        "plan catalog-reads is already at stage shadow: nothing changed\n");
+
+  CHECK(run_banyan(proxy.args({"plan", "apply", reads, "--stage", "canary-50"}), dir).code == 0);
+  CHECK(mode_of("product-list") == "canary 50%");
+
+  auto refused = run_banyan(proxy.args({"plan", "apply", writes}), dir);
+  CHECK(refused.code == 1);
+  CHECK(refused.err.find("plan 'catalog-reads' is in progress at stage 'canary-50'") != std::string::npos);
+  CHECK(mode_of("product-create") == "absent");
+
+  auto back = run_banyan(proxy.args({"plan", "rollback", "--reason", "error spike"}), dir);
+  CHECK(back.code == 0);
+  CHECK(back.out == "plan catalog-reads: rolled back to stage canary-5\n");
+  CHECK(mode_of("product-list") == "canary 5%");
+  CHECK(run_banyan(proxy.args({"plan", "rollback", "--to", "shadow"}), dir).code == 0);
+  CHECK(mode_of("product-detail") == "shadow 0% (mirrored)");
+  CHECK(run_banyan(proxy.args({"plan", "rollback"}), dir).code == 2);           // already at the first stage
+  CHECK(run_banyan(proxy.args({"plan", "rollback", "--to", "cut-over"}), dir).code == 2);  // not before
+
+  CHECK(run_banyan(proxy.args({"plan", "apply", writes, "--force", "--reason", "switch"}), dir).code == 0);
+  CHECK(mode_of("product-create") == "shadow 0% (mirrored)");
+  CHECK(mode_of("product-list") == "shadow 0% (mirrored)");  // another plan's routes stay as they were
+
+  auto audit = boost::json::parse(run_banyan(proxy.args({"--output", "json", "audit"}), dir).out).at("entries").as_array();
+  std::vector<std::string> actions;
+  for (const auto& e : audit) actions.emplace_back(e.at("action").as_string());
+  CHECK(actions == std::vector<std::string>{"routes.bootstrap", "plan.apply", "plan.apply", "plan.rollback",
+                                            "plan.rollback", "plan.apply.forced"});
+}

@@ -18,6 +18,8 @@ expect "banyan " "plan routes route audit --admin --token-file --output --as --h
 expect "banyan --output j" "json"
 expect "banyan --output json pl" "plan"
 expect "banyan plan v" "validate"
+expect "banyan plan r" "rollback"
+expect "banyan plan apply x.yaml --f" "--force"
 expect "banyan plan diff x.yaml --st" "--stage"
 expect "banyan route s" "set"
 expect "banyan route set --admin http://127.0.0.1:1 product-detail ca" "canary"

@@ -130,6 +130,16 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
   });
   router_.add("PUT", "/api/v1/routes", [this](http::request& req) { return replace_routes(req); });
   router_.add("POST", "/api/v1/routes/{id}/mode", [this](http::request& req) { return set_mode(req); });
+  router_.add("GET", "/api/v1/plan", [this](http::request&) {
+    const auto progress = ctx_.store.plan();
+    if (!progress) return http::error_response(404, "no_plan", "no migration plan has been applied");
+    return http::json_response(200, json::object{{"name", progress->name},
+                                                 {"stage", progress->stage},
+                                                 {"applied_at", progress->applied_at},
+                                                 {"stage_entered_at", progress->stage_entered_at},
+                                                 {"document", progress->document}});
+  });
+  router_.add("PUT", "/api/v1/plan", [this](http::request& req) { return put_plan(req); });
   router_.add("GET", "/api/v1/services", [this](http::request&) {
     const auto snap = ctx_.routing.load();
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -208,7 +218,8 @@ http::response admin_api::handle(http::request& req) {
 }
 
 http::response admin_api::apply(std::vector<route> routes, std::map<std::string, std::string> services,
-                                const http::request& req, std::string action, std::string target, std::string reason) {
+                                const http::request& req, std::string action, std::string target, std::string reason,
+                                const plan_progress* progress) {
   const auto current = ctx_.routing.load();
   std::vector<route_error> errors;
   auto snap = ctx_.routing.prepare(routes, services, ctx_.monolith_url, errors);
@@ -221,7 +232,12 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   json::object after = routing_json(*snap);
   after["version"] = before.contains("version") ? before.at("version").as_uint64() + 1 : 1;
   auto same = [&] {
-    return current && before.at("routes") == after.at("routes") && before.at("services") == after.at("services");
+    if (!current || before.at("routes") != after.at("routes") || before.at("services") != after.at("services"))
+      return false;
+    if (!progress) return true;
+    const auto stored = ctx_.store.plan();
+    return stored && stored->name == progress->name && stored->document == progress->document &&
+           stored->stage == progress->stage;
   };
   if (same()) return http::json_response(200, json::object{{"changed", false}, {"routing", before}});
   audit_entry entry;
@@ -234,13 +250,55 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   entry.reason = std::move(reason);
   try {
     // Durable first: a change that is live was also saved, with its audit entry.
-    ctx_.store.save({std::move(routes), std::move(services)}, std::move(entry));
+    ctx_.store.save({std::move(routes), std::move(services)}, std::move(entry), progress);
   } catch (const std::exception& e) {
     return http::error_response(503, "state_store_unavailable",
                                 std::string("the change was not applied: cannot save state: ") + e.what());
   }
   ctx_.routing.commit(snap);
   return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
+}
+
+http::response admin_api::put_plan(http::request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  auto text = [&](std::string_view key) {
+    const auto* v = body->if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  plan_progress progress{text("name"), text("document"), text("stage"), {}, {}};
+  if (progress.name.empty() || progress.document.empty() || progress.stage.empty())
+    return invalid({"name, document and stage are required"});
+  const auto* force_v = body->if_contains("force");
+  const bool force = force_v && force_v->is_bool() && force_v->as_bool();
+  const bool rollback = text("action") == "rollback";
+  std::vector<std::string> problems;
+  const auto* list = body->if_contains("routes");
+  if (!list || !list->is_array()) return invalid({"routes must be an array"});
+  std::vector<route> routes;
+  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+    route r;
+    std::vector<std::string> route_problems;
+    if (!route_from_json(list->as_array()[i], r, route_problems))
+      for (const auto& p : route_problems) problems.push_back("routes[" + std::to_string(i) + "]: " + p);
+    routes.push_back(std::move(r));
+  }
+  std::lock_guard lock(change_mutex_);
+  const auto current = ctx_.routing.load();
+  std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
+  parse_services(*body, services, problems);
+  if (!problems.empty()) return invalid(problems);
+  // Another plan (or another version of this one) is in progress: only --force replaces it.
+  const auto stored = ctx_.store.plan();
+  const bool other_plan = stored && (stored->name != progress.name || stored->document != progress.document);
+  if (other_plan && !force)
+    return http::error_response(409, "plan_in_progress",
+                                "plan '" + stored->name + "' is in progress at stage '" + stored->stage +
+                                    (stored->name == progress.name ? "' with different contents" : "'") +
+                                    "; apply with --force to replace it");
+  const std::string action = rollback ? "plan.rollback" : other_plan ? "plan.apply.forced" : "plan.apply";
+  return apply(std::move(routes), std::move(services), req, action, progress.name + "@" + progress.stage,
+               text("reason"), &progress);
 }
 
 http::response admin_api::replace_routes(http::request& req) {

@@ -14,13 +14,16 @@ namespace banyan::proxy {
 using banyan::sqlite::open_options;
 
 namespace {
-const std::array<banyan::sqlite::migration, 1> migrations{{
+const std::array<banyan::sqlite::migration, 2> migrations{{
     {1, "routing and audit",
      "CREATE TABLE proxy_routing (id INTEGER PRIMARY KEY CHECK (id = 1), routes TEXT NOT NULL,"
      " services TEXT NOT NULL, saved_at TEXT NOT NULL);"
      "CREATE TABLE proxy_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
      " operator TEXT NOT NULL, token_id TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
      " before TEXT NOT NULL, after TEXT NOT NULL, reason TEXT NOT NULL);"},
+    {2, "plan progress",
+     "CREATE TABLE proxy_plan (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, document TEXT NOT NULL,"
+     " stage TEXT NOT NULL, applied_at TEXT NOT NULL, stage_entered_at TEXT NOT NULL);"},
 }};
 
 std::string make_dir(const std::string& dir) {
@@ -51,7 +54,14 @@ std::optional<stored_routing> state_store::load() {
   return out;
 }
 
-void state_store::save(const stored_routing& routing, audit_entry entry) {
+std::optional<plan_progress> state_store::plan() {
+  std::lock_guard lock(mutex_);
+  auto st = db_.prepare("SELECT name, document, stage, applied_at, stage_entered_at FROM proxy_plan WHERE id = 1");
+  if (!st.step()) return std::nullopt;
+  return plan_progress{st.get_text(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4)};
+}
+
+void state_store::save(const stored_routing& routing, audit_entry entry, const plan_progress* progress) {
   boost::json::array routes;
   for (const auto& r : routing.routes) routes.push_back(route_to_json(r));
   boost::json::object services;
@@ -68,6 +78,13 @@ void state_store::save(const stored_routing& routing, audit_entry entry) {
       .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
                 entry.reason)
       .run();
+  if (progress)
+    db_.prepare("INSERT INTO proxy_plan(id, name, document, stage, applied_at, stage_entered_at)"
+                " VALUES (1, ?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO UPDATE SET name = ?1, document = ?2, stage = ?3,"
+                " applied_at = CASE WHEN name = ?1 AND document = ?2 THEN applied_at ELSE ?4 END,"
+                " stage_entered_at = CASE WHEN stage = ?3 AND name = ?1 THEN stage_entered_at ELSE ?4 END")
+        .bind_all(progress->name, progress->document, progress->stage, now)
+        .run();
   tx.commit();
 }
 

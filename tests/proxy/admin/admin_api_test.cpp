@@ -158,3 +158,45 @@ TEST_CASE("readiness reports a state store that cannot be written", "[admin]") {
   other.exec("ROLLBACK");
   CHECK(f.call("GET", "/readyz", "", "").status == 200);
 }
+
+TEST_CASE("plan progress: applied with its routing, idempotent, another plan only with force", "[admin]") {
+  admin_fixture f;
+  CHECK(f.call("GET", "/api/v1/plan").status == 404);
+  auto body = [](std::string name, std::string document, std::string stage, std::string mode, bool force = false) {
+    return R"({"name":")" + name + R"(","document":")" + document + R"(","stage":")" + stage +
+           R"(","reason":"go","force":)" + (force ? "true" : "false") +
+           R"(,"services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog","mode":")" +
+           mode + R"("}]})";
+  };
+  auto first = f.call("PUT", "/api/v1/plan", body("reads", "v1", "shadow", "shadow"));
+  REQUIRE(first.status == 200);
+  CHECK(f.routing.load()->table->find("p")->mode == route_mode::shadow);
+  auto progress = f.json("GET", "/api/v1/plan");
+  CHECK(progress.at("name").as_string() == "reads");
+  CHECK(progress.at("stage").as_string() == "shadow");
+  const auto entered = progress.at("stage_entered_at");
+
+  // The same plan at the same stage again: nothing changes, nothing is audited.
+  CHECK_FALSE(f.json("PUT", "/api/v1/plan", body("reads", "v1", "shadow", "shadow")).at("changed").as_bool());
+  CHECK(f.json("GET", "/api/v1/plan").at("stage_entered_at") == entered);
+
+  // The next stage of the same plan.
+  REQUIRE(f.call("PUT", "/api/v1/plan", body("reads", "v1", "canary", "service")).status == 200);
+  CHECK(f.json("GET", "/api/v1/plan").at("stage").as_string() == "canary");
+
+  // Another plan, or this plan changed, is refused without force.
+  auto other = f.call("PUT", "/api/v1/plan", body("writes", "w1", "shadow", "monolith"));
+  CHECK(other.status == 409);
+  CHECK(other.body.find("plan 'reads' is in progress at stage 'canary'") != std::string::npos);
+  CHECK(f.call("PUT", "/api/v1/plan", body("reads", "v2", "shadow", "shadow")).status == 409);
+  CHECK(f.routing.load()->table->find("p")->mode == route_mode::service);
+
+  REQUIRE(f.call("PUT", "/api/v1/plan", body("writes", "w1", "shadow", "monolith", true)).status == 200);
+  CHECK(f.json("GET", "/api/v1/plan").at("name").as_string() == "writes");
+  const auto entries = f.json("GET", "/api/v1/audit").at("entries").as_array();
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].at("action").as_string() == "plan.apply");
+  CHECK(entries[0].at("target").as_string() == "reads@shadow");
+  CHECK(entries[2].at("action").as_string() == "plan.apply.forced");
+  CHECK(f.call("PUT", "/api/v1/plan", R"({"name":"x"})").status == 422);
+}

@@ -34,7 +34,9 @@ class admin_api {
   http::response replace_routes(http::request& req);
   http::response set_mode(http::request& req);
   http::response apply(std::vector<route> routes, std::map<std::string, std::string> services,
-                       const http::request& req, std::string action, std::string target, std::string reason);
+                       const http::request& req, std::string action, std::string target, std::string reason,
+                       const plan_progress* progress = nullptr);
+  http::response put_plan(http::request& req);
   std::string token_id() const;
 
   admin_context ctx_;

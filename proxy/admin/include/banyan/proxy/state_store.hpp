@@ -30,6 +30,15 @@ struct stored_routing {
   std::map<std::string, std::string> services;
 };
 
+// The migration plan in progress: which plan (its text, as applied) and which stage.
+struct plan_progress {
+  std::string name;
+  std::string document;  // the plan file's text
+  std::string stage;
+  std::string applied_at;
+  std::string stage_entered_at;
+};
+
 class state_store {
  public:
   // Creates the directory and database when missing. Throws on failure (startup is an edge).
@@ -37,8 +46,10 @@ class state_store {
 
   // What was saved last; nullopt before the first save.
   std::optional<stored_routing> load();
-  // Saves the routing and its audit entry in one transaction. Throws sqlite::error on failure.
-  void save(const stored_routing& routing, audit_entry entry);
+  // Saves the routing and its audit entry (and, when given, the plan progress) in one transaction.
+  // Throws sqlite::error on failure.
+  void save(const stored_routing& routing, audit_entry entry, const plan_progress* progress = nullptr);
+  std::optional<plan_progress> plan();
   std::vector<audit_entry> audit(std::int64_t after, int limit);
   // Whether a change could be saved now (takes and releases the write lock); the reason if not.
   bool writable(std::string& why);
