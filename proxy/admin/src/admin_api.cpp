@@ -95,6 +95,23 @@ bool parse_services(const json::object& body, std::map<std::string, std::string>
   return problems.empty();
 }
 
+// The body's "routes" array; every problem is collected, prefixed with the route's index.
+bool parse_routes(const json::object& body, std::vector<route>& out, std::vector<std::string>& problems) {
+  const auto* list = body.if_contains("routes");
+  if (!list || !list->is_array()) {
+    problems.push_back("routes must be an array");
+    return false;
+  }
+  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+    route r;
+    std::vector<std::string> route_problems;
+    if (!route_from_json(list->as_array()[i], r, route_problems))
+      for (const auto& p : route_problems) problems.push_back("routes[" + std::to_string(i) + "]: " + p);
+    out.push_back(std::move(r));
+  }
+  return true;
+}
+
 http::response invalid(const std::vector<std::string>& problems) {
   json::array list;
   for (const auto& p : problems) list.push_back(json::string(p));
@@ -273,16 +290,8 @@ http::response admin_api::put_plan(http::request& req) {
   const bool force = force_v && force_v->is_bool() && force_v->as_bool();
   const bool rollback = text("action") == "rollback";
   std::vector<std::string> problems;
-  const auto* list = body->if_contains("routes");
-  if (!list || !list->is_array()) return invalid({"routes must be an array"});
   std::vector<route> routes;
-  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-    route r;
-    std::vector<std::string> route_problems;
-    if (!route_from_json(list->as_array()[i], r, route_problems))
-      for (const auto& p : route_problems) problems.push_back("routes[" + std::to_string(i) + "]: " + p);
-    routes.push_back(std::move(r));
-  }
+  if (!parse_routes(*body, routes, problems)) return invalid(problems);
   std::lock_guard lock(change_mutex_);
   const auto current = ctx_.routing.load();
   std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
@@ -305,16 +314,8 @@ http::response admin_api::replace_routes(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
   std::vector<std::string> problems;
-  const auto* list = body->if_contains("routes");
-  if (!list || !list->is_array()) return invalid({"routes must be an array"});
   std::vector<route> routes;
-  for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-    route r;
-    std::vector<std::string> route_problems;
-    if (!route_from_json(list->as_array()[i], r, route_problems))
-      for (const auto& p : route_problems) problems.push_back("routes[" + std::to_string(i) + "]: " + p);
-    routes.push_back(std::move(r));
-  }
+  if (!parse_routes(*body, routes, problems)) return invalid(problems);
   std::lock_guard lock(change_mutex_);
   const auto current = ctx_.routing.load();
   std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
