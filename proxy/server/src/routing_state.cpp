@@ -122,11 +122,6 @@ std::vector<std::shared_ptr<route_stats>> routing_state::all_stats() const {
   return out;
 }
 
-std::size_t routing_state::upstream_count() const {
-  std::lock_guard lock(mutex_);
-  return upstreams_.size();
-}
-
 std::vector<std::shared_ptr<upstream>> routing_state::upstreams() const {
   std::lock_guard lock(mutex_);
   return upstreams_;

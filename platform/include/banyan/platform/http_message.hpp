@@ -67,8 +67,6 @@ struct response {
 bool parse_target(std::string_view target, std::string& path,
                   std::vector<std::pair<std::string, std::string>>& query);
 
-std::string_view reason_phrase(int status) noexcept;
-
 response json_response(int status, const boost::json::value& body);
 // Every error in Banyan has this shape: {"error":{"code":"...","message":"..."}}.
 response error_response(int status, std::string_view code, std::string_view message);

@@ -101,7 +101,6 @@ class routing_state {
   // The one upstream object for a name+URL (kept for the process lifetime so pooled connections stay
   // valid). Throws std::invalid_argument when the URL is not http://HOST:PORT or cannot be resolved.
   std::shared_ptr<upstream> upstream_for(const std::string& name, const std::string& url);
-  std::size_t upstream_count() const;
   std::vector<std::shared_ptr<upstream>> upstreams() const;
   // Every route's figures seen so far (also of routes since removed), unmatched first.
   std::vector<std::shared_ptr<route_stats>> all_stats() const;
