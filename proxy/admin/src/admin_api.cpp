@@ -276,6 +276,15 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
 }
 
+bool admin_api::read_routing(const json::object& body, std::vector<route>& routes,
+                             std::map<std::string, std::string>& services, std::vector<std::string>& problems) const {
+  if (!parse_routes(body, routes, problems)) return false;
+  const auto current = ctx_.routing.load();
+  services = current ? current->services : std::map<std::string, std::string>{};
+  parse_services(body, services, problems);
+  return problems.empty();
+}
+
 http::response admin_api::put_plan(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
@@ -289,14 +298,10 @@ http::response admin_api::put_plan(http::request& req) {
   const auto* force_v = body->if_contains("force");
   const bool force = force_v && force_v->is_bool() && force_v->as_bool();
   const bool rollback = text("action") == "rollback";
-  std::vector<std::string> problems;
-  std::vector<route> routes;
-  if (!parse_routes(*body, routes, problems)) return invalid(problems);
   std::lock_guard lock(change_mutex_);
-  const auto current = ctx_.routing.load();
-  std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
-  parse_services(*body, services, problems);
-  if (!problems.empty()) return invalid(problems);
+  std::vector<route> routes;
+  std::map<std::string, std::string> services;
+  if (std::vector<std::string> problems; !read_routing(*body, routes, services, problems)) return invalid(problems);
   // Another plan (or another version of this one) is in progress: only --force replaces it.
   const auto stored = ctx_.store.plan();
   const bool other_plan = stored && (stored->name != progress.name || stored->document != progress.document);
@@ -313,14 +318,10 @@ http::response admin_api::put_plan(http::request& req) {
 http::response admin_api::replace_routes(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
-  std::vector<std::string> problems;
-  std::vector<route> routes;
-  if (!parse_routes(*body, routes, problems)) return invalid(problems);
   std::lock_guard lock(change_mutex_);
-  const auto current = ctx_.routing.load();
-  std::map<std::string, std::string> services = current ? current->services : std::map<std::string, std::string>{};
-  parse_services(*body, services, problems);
-  if (!problems.empty()) return invalid(problems);
+  std::vector<route> routes;
+  std::map<std::string, std::string> services;
+  if (std::vector<std::string> problems; !read_routing(*body, routes, services, problems)) return invalid(problems);
   return apply(std::move(routes), std::move(services), req, "routes.replace", "*", reason_of(*body));
 }
 

@@ -6,6 +6,8 @@
 #include "banyan/proxy/routing_state.hpp"
 #include "banyan/proxy/state_store.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <functional>
 #include <string>
 
@@ -37,6 +39,10 @@ class admin_api {
                        const http::request& req, std::string action, std::string target, std::string reason,
                        const plan_progress* progress = nullptr);
   http::response put_plan(http::request& req);
+  // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
+  // change_mutex_ held. False with every problem when something is wrong.
+  bool read_routing(const boost::json::object& body, std::vector<route>& routes,
+                    std::map<std::string, std::string>& services, std::vector<std::string>& problems) const;
   std::string token_id() const;
 
   admin_context ctx_;
