@@ -5,12 +5,14 @@
 #include "banyan/proxy/route_json.hpp"
 #include "banyan/platform/yaml_reader.hpp"
 #include "commands/admin_client.hpp"
+#include "commands/route_commands.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace banyan::cli {
@@ -57,43 +59,50 @@ int run_plan_validate(const plan_validate_options& options, const global_options
 }
 
 namespace {
-std::string setting(const proxy::route& r) {
-  std::string s(proxy::to_string(r.mode));
-  if (r.mode == proxy::route_mode::canary) s += " " + proxy::percent_text(r.percent_bp) + "%";
-  return s;
+// The proxy's routing in force ({version, routes, services}); nullopt after telling err why not.
+std::optional<json::value> live_routing(admin_client& admin, std::ostream& err) {
+  auto reply = admin.call("GET", "/api/v1/routes");
+  if (reply.status == 200) return std::move(reply.body);
+  err << "banyan: " << error_text(reply) << '\n';
+  return std::nullopt;
+}
+
+// Loads FILE and picks its stage (the first when none is named); problems go to err.
+bool load_plan_stage(const std::string& file, const std::string& stage_name, plan::plan& p, std::string& document,
+                     const plan::stage*& stage, std::ostream& err) {
+  diagnostics diags;
+  if (!read_text_file(file, document, diags) || !plan::parse_plan(document, file, p, diags)) {
+    err << diags.to_string();
+    return false;
+  }
+  stage = stage_name.empty() ? &p.stages.front() : p.find_stage(stage_name);
+  if (!stage) {
+    std::vector<std::string_view> names;
+    for (const auto& s : p.stages) names.push_back(s.name);
+    const auto hint = closest_match(stage_name, names);
+    err << "banyan: plan '" << p.name << "' has no stage '" << stage_name << "'"
+        << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
+  }
+  return stage != nullptr;
 }
 }  // namespace
 
 int run_plan_diff(const plan_diff_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
   plan::plan p;
-  diagnostics diags;
-  if (!plan::load_plan(options.file, p, diags)) {
-    err << diags.to_string();
-    return exit_bad_input;
-  }
-  const plan::stage* stage = options.stage.empty() ? &p.stages.front() : p.find_stage(options.stage);
-  if (!stage) {
-    std::vector<std::string_view> names;
-    for (const auto& s : p.stages) names.push_back(s.name);
-    const auto hint = closest_match(options.stage, names);
-    err << "banyan: plan '" << p.name << "' has no stage '" << options.stage << "'"
-        << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
-    return exit_bad_input;
-  }
+  std::string document;
+  const plan::stage* stage = nullptr;
+  if (!load_plan_stage(options.file, options.stage, p, document, stage, err)) return exit_bad_input;
   return with_admin(global, err, [&](admin_client& admin) -> int {
-    const auto reply = admin.call("GET", "/api/v1/routes");
-    if (reply.status != 200) {
-      err << "banyan: " << error_text(reply) << '\n';
-      return exit_bad_input;
-    }
+    const auto reply = live_routing(admin, err);
+    if (!reply) return exit_bad_input;
     std::vector<proxy::route> live;
-    for (const auto& v : reply.body.at("routes").as_array()) {
+    for (const auto& v : reply->at("routes").as_array()) {
       proxy::route r;
       std::vector<std::string> problems;
       if (proxy::route_from_json(v, r, problems)) live.push_back(std::move(r));
     }
     std::map<std::string, std::string> services;
-    for (const auto& kv : reply.body.at("services").as_object())
+    for (const auto& kv : reply->at("services").as_object())
       services[std::string(kv.key())] = std::string(kv.value().as_string());
     const auto d = plan::diff(p, *stage, live, services);
     if (global.json()) {
@@ -115,8 +124,8 @@ int run_plan_diff(const plan_diff_options& options, const global_options& global
       out << "  service " << c.name << ": " << (c.before.empty() ? "new" : c.before) << " → " << c.after << '\n';
     for (const auto& c : d.routes)
       out << "  route " << c.id << ": "
-          << (!c.changed() ? "unchanged (" + setting(c.after) + ")"
-                           : (c.before ? setting(*c.before) : std::string("not routed yet")) + " → " + setting(c.after))
+          << (!c.changed() ? "unchanged (" + describe_setting(c.after) + ")"
+                           : (c.before ? describe_setting(*c.before) : std::string("not routed yet")) + " → " + describe_setting(c.after))
           << '\n';
     if (d.empty()) out << "  nothing to change\n";
     return exit_ok;
@@ -171,24 +180,13 @@ int put_plan(admin_client& admin, const plan::plan& p, const plan::stage& s, con
 
 int run_plan_apply(const plan_apply_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
   plan::plan p;
-  diagnostics diags;
   std::string document;
-  if (!read_text_file(options.file, document, diags) || !plan::parse_plan(document, options.file, p, diags)) {
-    err << diags.to_string();
-    return exit_bad_input;
-  }
-  const plan::stage* stage = options.stage.empty() ? &p.stages.front() : p.find_stage(options.stage);
-  if (!stage) {
-    err << "banyan: plan '" << p.name << "' has no stage '" << options.stage << "'\n";
-    return exit_bad_input;
-  }
+  const plan::stage* stage = nullptr;
+  if (!load_plan_stage(options.file, options.stage, p, document, stage, err)) return exit_bad_input;
   return with_admin(global, err, [&](admin_client& admin) -> int {
-    const auto live = admin.call("GET", "/api/v1/routes");
-    if (live.status != 200) {
-      err << "banyan: " << error_text(live) << '\n';
-      return exit_bad_input;
-    }
-    return put_plan(admin, p, *stage, document, live.body, options.reason, options.force, false, global, out, err);
+    const auto live = live_routing(admin, err);
+    if (!live) return exit_bad_input;
+    return put_plan(admin, p, *stage, document, *live, options.reason, options.force, false, global, out, err);
   });
 }
 
@@ -230,12 +228,9 @@ int run_plan_rollback(const plan_rollback_options& options, const global_options
         return exit_bad_input;
       }
     }
-    const auto live = admin.call("GET", "/api/v1/routes");
-    if (live.status != 200) {
-      err << "banyan: " << error_text(live) << '\n';
-      return exit_bad_input;
-    }
-    return put_plan(admin, p, *target, document, live.body, options.reason, false, true, global, out, err);
+    const auto live = live_routing(admin, err);
+    if (!live) return exit_bad_input;
+    return put_plan(admin, p, *target, document, *live, options.reason, false, true, global, out, err);
   });
 }
 

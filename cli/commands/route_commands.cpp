@@ -1,5 +1,7 @@
 #include "commands/route_commands.hpp"
 
+#include "banyan/proxy/bucket.hpp"
+#include "banyan/proxy/route_json.hpp"
 #include "commands/admin_client.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -12,36 +14,35 @@ namespace banyan::cli {
 namespace json = boost::json;
 
 namespace {
-double percent_of(const json::value& route) {
-  const auto& p = route.at("percent");
-  return p.is_double() ? p.as_double() : static_cast<double>(p.to_number<std::int64_t>());
-}
-
-std::string percent_string(double p) {
-  std::ostringstream s;
-  s << p << '%';
-  return s.str();
+// A route as the admin API returns it (its JSON has been validated by the proxy).
+proxy::route to_route(const json::value& v) {
+  proxy::route r;
+  std::vector<std::string> problems;
+  proxy::route_from_json(v, r, problems);
+  return r;
 }
 
 // The share of users the route sends to its service.
-std::string share_of(const json::value& route) {
-  const auto mode = route.at("mode").as_string();
-  if (mode == "service") return "100%";
-  if (mode == "canary") return percent_string(percent_of(route));
-  if (mode == "shadow") return "0% (mirrored)";
+std::string share_of(const proxy::route& r) {
+  switch (r.mode) {
+    case proxy::route_mode::service: return "100%";
+    case proxy::route_mode::canary: return proxy::percent_text(r.percent_bp) + "%";
+    case proxy::route_mode::shadow: return "0% (mirrored)";
+    case proxy::route_mode::monolith: break;
+  }
   return "0%";
 }
 
-std::string match_of(const json::value& route) {
+std::string match_of(const proxy::route& r) {
   std::string methods;
-  for (const auto& m : route.at("match").at("methods").as_array()) methods += (methods.empty() ? "" : ",") + std::string(m.as_string());
-  return (methods.empty() ? "*" : methods) + " " + std::string(route.at("match").at("path").as_string());
+  for (const auto& m : r.methods) methods += (methods.empty() ? "" : ",") + m;
+  return (methods.empty() ? "*" : methods) + " " + r.path;
 }
 }  // namespace
 
-std::string describe_setting(const json::value& route) {
-  std::string s(route.at("mode").as_string());
-  if (s == "canary") s += " " + percent_string(percent_of(route));
+std::string describe_setting(const proxy::route& r) {
+  std::string s(proxy::to_string(r.mode));
+  if (r.mode == proxy::route_mode::canary) s += " " + proxy::percent_text(r.percent_bp) + "%";
   return s;
 }
 
@@ -54,7 +55,7 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
     }
     if (global.json()) {
       json::object o = reply.body.as_object();
-      for (auto& r : o["routes"].as_array()) r.as_object()["share"] = share_of(r);
+      for (auto& r : o["routes"].as_array()) r.as_object()["share"] = share_of(to_route(r));
       out << json::serialize(o) << '\n';
       return exit_ok;
     }
@@ -65,9 +66,11 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
     }
     out << std::left << std::setw(22) << "ROUTE" << std::setw(14) << "MODE" << std::setw(16) << "SERVICE SHARE"
         << std::setw(12) << "SERVICE" << "MATCH\n";
-    for (const auto& r : routes)
-      out << std::setw(22) << std::string(r.at("id").as_string()) << std::setw(14) << describe_setting(r) << std::setw(16)
-          << share_of(r) << std::setw(12) << std::string(r.at("service").as_string()) << match_of(r) << '\n';
+    for (const auto& v : routes) {
+      const auto r = to_route(v);
+      out << std::setw(22) << r.id << std::setw(14) << describe_setting(r) << std::setw(16) << share_of(r)
+          << std::setw(12) << r.service << match_of(r) << '\n';
+    }
     out << "routing version " << reply.body.at("version") << "; unmatched requests go to the monolith\n";
     return exit_ok;
   });
@@ -82,7 +85,7 @@ int run_route_set(const route_set_options& options, const global_options& global
     std::string was;
     if (before.status == 200)
       for (const auto& r : before.body.at("routes").as_array())
-        if (r.at("id").as_string() == options.route) was = describe_setting(r);
+        if (r.at("id").as_string() == options.route) was = describe_setting(to_route(r));
     const auto reply = admin.call("POST", "/api/v1/routes/" + options.route + "/mode", &payload);
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
@@ -94,7 +97,7 @@ int run_route_set(const route_set_options& options, const global_options& global
     } else {
       std::string now;
       for (const auto& r : reply.body.at("routing").at("routes").as_array())
-        if (r.at("id").as_string() == options.route) now = describe_setting(r);
+        if (r.at("id").as_string() == options.route) now = describe_setting(to_route(r));
       out << "route " << options.route << ": " << (changed ? was + " → " + now : "already " + now + ", nothing changed")
           << '\n';
     }

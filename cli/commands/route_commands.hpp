@@ -3,7 +3,7 @@
 #include "commands/global_options.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/json/value.hpp>
+#include "banyan/proxy/route_table.hpp"
 
 #include <optional>
 #include <ostream>
@@ -23,7 +23,7 @@ void setup_routes(CLI::App& app, const global_options& global, int& result);
 int run_routes(const global_options& global, std::ostream& out, std::ostream& err);
 int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out, std::ostream& err);
 
-// "canary 12.5%" style summary of a route in admin-API JSON.
-std::string describe_setting(const boost::json::value& route);
+// "canary 12.5%", "service", …: a route's mode as operators read it.
+std::string describe_setting(const proxy::route& route);
 
 }  // namespace banyan::cli
