@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   using namespace banyan::cli;
   CLI::App app{"banyan: move a monolith's routes to extracted services, stage by stage, on evidence"};
   app.require_subcommand(1);
+  // Global options may come anywhere (`banyan plan apply FILE --token-file F`); subcommands inherit
+  // this, so it is set before they are added.
+  app.fallthrough();
   global_options global;
   app.add_option("--admin", global.admin_url, "the proxy's admin URL")->capture_default_str();
   app.add_option("--token-file", global.token_file,

@@ -202,7 +202,10 @@ TEST_CASE("banyan plan apply and rollback: stages in force, idempotent, refused 
     return std::string("absent");
   };
 
-  auto apply = run_banyan(proxy.args({"plan", "apply", reads, "--reason", "start"}), dir);
+  // Global options work after the verb too.
+  auto apply = run_banyan({"plan", "apply", reads, "--reason", "start", "--admin", proxy.admin, "--token-file",
+                           dir.file("state/admin.token")},
+                          dir);
   INFO(apply.err);
   CHECK(apply.code == 0);
   CHECK(apply.out == "plan catalog-reads: now at stage shadow\n");
