@@ -153,6 +153,9 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(run_banyan(proxy.args({"route", "set", "nope", "service"}), dir).code == 2);
   CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "sideways"}), dir).code == 2);
   CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "canary", "--percent", "150"}), dir).code == 2);
+  auto contradictory = run_banyan(proxy.args({"route", "set", "product-detail", "service", "--percent", "5"}), dir);
+  CHECK(contradictory.code == 2);
+  CHECK(contradictory.err.find("percent applies to canary only") != std::string::npos);
 
   {
     // Bash completion offers the live route ids.

@@ -341,6 +341,10 @@ http::response admin_api::set_mode(http::request& req) {
   if (body->contains("percent")) patch["percent"] = body->at("percent");
   route parsed;
   if (!route_from_json(patch, parsed, problems)) return invalid(problems);
+  // A percent means a canary share; on another mode it would contradict the mode.
+  if (body->contains("percent") && parsed.mode != route_mode::canary)
+    return invalid({"percent applies to canary only; route '" + id + "' would be " +
+                    std::string(to_string(parsed.mode))});
   r.mode = parsed.mode;
   if (body->contains("percent")) r.percent_bp = parsed.percent_bp;
   else if (r.mode == route_mode::service) r.percent_bp = 10'000;

@@ -120,6 +120,10 @@ TEST_CASE("setting one route's mode is audited with before and after", "[admin]"
   CHECK(f.call("POST", "/api/v1/routes/missing/mode", R"({"mode":"service"})").status == 404);
   CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"everywhere"})").status == 422);
   CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"canary","percent":-3})").status == 422);
+  auto contradictory = f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"shadow","percent":5})");
+  CHECK(contradictory.status == 422);
+  CHECK(contradictory.body.find("percent applies to canary only") != std::string::npos);
+  CHECK(f.routing.load()->table->find("product")->mode == route_mode::service);  // unchanged
 
   auto entries = f.json("GET", "/api/v1/audit?after=1").at("entries").as_array();
   REQUIRE(entries.size() == 2);
