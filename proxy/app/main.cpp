@@ -105,6 +105,13 @@ int main(int argc, char** argv) {
     std::cerr << "banyan-proxy: no monolith: give --monolith URL or 'monolith:' in the config file\n";
     return 2;
   }
+  if (std::string host, why; !monolith.empty()) {  // the file's value was checked where it stands
+    std::uint16_t port = 0;
+    if (!proxy::split_upstream_url(monolith, host, port, why)) {
+      std::cerr << "banyan-proxy: --monolith: " << why << '\n';
+      return 2;
+    }
+  }
   if (!http::parse_listen_address(config.listen, config.data_plane.address, config.data_plane.port)) {
     std::cerr << "banyan-proxy: listen: expected ADDR:PORT, got '" << config.listen << "'\n";
     return 2;

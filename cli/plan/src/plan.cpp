@@ -3,8 +3,7 @@
 #include "banyan/platform/yaml_reader.hpp"
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/proxy_config.hpp"
-
-#include <boost/url/parse.hpp>
+#include "banyan/proxy/routing_state.hpp"
 
 #include <charconv>
 #include <map>
@@ -149,10 +148,10 @@ class plan_reader {
         if (s.health_path.empty() || s.health_path.front() != '/')
           err(v["health"], "service '" + s.name + "': health must be a path starting with '/'");
       }
-      auto url = boost::urls::parse_absolute_uri(s.url);
-      if (!url || url->scheme() != "http" || url->host().empty() || !url->has_port() ||
-          (!url->encoded_path().empty() && url->encoded_path() != "/"))
-        err(v.IsMap() ? v["url"] : v, "service '" + s.name + "': url must be http://HOST:PORT, got '" + s.url + "'");
+      std::string host, why;
+      std::uint16_t port = 0;
+      if (!proxy::split_upstream_url(s.url, host, port, why))
+        err(v.IsMap() ? v["url"] : v, "service '" + s.name + "': " + why);
       p.services.push_back(std::move(s));
     }
   }

@@ -104,10 +104,19 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     r.duration_field(h, "timeout", out.health_checks.timeout);
     r.int_field(h, "unhealthy_after", out.health_checks.unhealthy_after, 1, 100);
   }
+  // Upstream URLs are checked here, at their place in the file, before anything is started.
+  auto check_url = [&](const YAML::Node& at, const std::string& url, const std::string& what) {
+    std::string host, why;
+    std::uint16_t port = 0;
+    if (!split_upstream_url(url, host, port, why)) r.error(at, what + ": " + why);
+  };
+  if (auto m = root["monolith"]; m && !out.monolith.empty()) check_url(m, out.monolith, "monolith");
   if (auto services = root["services"]; services && r.is_map(services, "services")) {
     for (const auto& kv : services) {
       std::string url;
-      if (r.scalar(kv.second, "a service URL", url)) out.services[kv.first.as<std::string>()] = url;
+      if (!r.scalar(kv.second, "a service URL", url)) continue;
+      check_url(kv.second, url, "service '" + kv.first.as<std::string>() + "'");
+      out.services[kv.first.as<std::string>()] = url;
     }
   }
   if (auto routes = root["routes"]) {

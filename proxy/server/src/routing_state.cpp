@@ -68,18 +68,31 @@ void route_stats::record(route_mode mode, bool service, int status, double secon
   latency_sum_us[kind].fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
+bool split_upstream_url(const std::string& url, std::string& host, std::uint16_t& port, std::string& why) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty()) {
+    why = "upstream URL must be http://HOST:PORT, got '" + url + "'";
+    return false;
+  }
+  if (!u->encoded_path().empty() && u->encoded_path() != "/") {
+    why = "upstream URL must not have a path: '" + url + "'";
+    return false;
+  }
+  port = u->has_port() ? u->port_number() : 80;
+  if (u->has_port() && port == 0) {
+    why = "upstream URL has no valid port: '" + url + "'";
+    return false;
+  }
+  host = u->host();
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return true;
+}
+
 namespace {
 // http://HOST[:PORT] → numeric host and port. Resolution happens here, off the request path.
 void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u || u->scheme() != "http" || u->host().empty())
-    throw std::invalid_argument("upstream URL must be http://HOST:PORT, got '" + url + "'");
-  if (!u->encoded_path().empty() && u->encoded_path() != "/")
-    throw std::invalid_argument("upstream URL must not have a path: '" + url + "'");
-  port = u->has_port() ? u->port_number() : 80;
-  if (u->has_port() && port == 0) throw std::invalid_argument("upstream URL has no valid port: '" + url + "'");
-  std::string name = u->host();
-  if (name.size() > 2 && name.front() == '[') name = name.substr(1, name.size() - 2);
+  std::string name, why;
+  if (!split_upstream_url(url, name, port, why)) throw std::invalid_argument(why);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

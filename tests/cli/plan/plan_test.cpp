@@ -94,7 +94,7 @@ TEST_CASE("plan mistakes are reported at their line and column", "[plan]") {
   CHECK(check(with("no_traffic: wait", "no_traffic: skip")) ==
         "plan.yaml:15:78: error: no_traffic must be wait, pass or fail, got 'skip'\n");
   CHECK(check(with("http://127.0.0.1:8082", "ftp://127.0.0.1")) ==
-        "plan.yaml:3:18: error: service 'catalog': url must be http://HOST:PORT, got 'ftp://127.0.0.1'\n");
+        "plan.yaml:3:18: error: service 'catalog': upstream URL must be http://HOST:PORT, got 'ftp://127.0.0.1'\n");
   CHECK(check(with("error_rate: 1%, p99_ratio: 1.5", "error_rate: 1%, p99_ratio: 0")) ==
         "plan.yaml:20:40: error: p99_ratio of 0 can never be met: latency is never below zero\n");
 }

@@ -78,6 +78,13 @@ routes:
   CHECK(out.find("proxy.yaml:7:14: error: percent must be a number from 0 to 100") != std::string::npos);
 }
 
+TEST_CASE("upstream URLs are checked where they stand", "[config]") {
+  CHECK(diags_of("monolith: localhost:8081\n") ==
+        "proxy.yaml:1:11: error: monolith: upstream URL must be http://HOST:PORT, got 'localhost:8081'\n");
+  CHECK(diags_of("monolith: http://127.0.0.1:1\nservices:\n  catalog: http://127.0.0.1:2/api\n") ==
+        "proxy.yaml:3:12: error: service 'catalog': upstream URL must not have a path: 'http://127.0.0.1:2/api'\n");
+}
+
 TEST_CASE("route-set problems point at the route", "[config]") {
   const std::string yaml = R"(services: {catalog: http://127.0.0.1:1}
 routes:
