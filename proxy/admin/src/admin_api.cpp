@@ -162,11 +162,14 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
+    // The upstreams the routing in force uses: the monolith, then each service once.
+    std::vector<const upstream*> in_use;
+    if (snap && snap->monolith) in_use.push_back(snap->monolith.get());
+    if (snap)
+      for (const auto& u : snap->service_of)
+        if (u && std::find(in_use.begin(), in_use.end(), u.get()) == in_use.end()) in_use.push_back(u.get());
     json::array out;
-    for (const auto& u : ctx_.routing.upstreams()) {
-      if (u->name != "monolith" && (!snap || !snap->services.contains(u->name) || snap->services.at(u->name) != u->url))
-        continue;  // an old URL no route uses any more
-      if (u->name == "monolith" && snap && snap->monolith != u) continue;
+    for (const upstream* u : in_use) {
       const auto state = u->breaker.current(now);
       out.push_back(json::object{{"name", u->name},
                                  {"url", u->url},

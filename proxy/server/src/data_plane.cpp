@@ -281,6 +281,9 @@ struct data_plane::impl {
       return x;
     }
     void give_exchange(std::unique_ptr<exchange> x) {
+      // A pooled exchange must not keep an old routing snapshot (and its tables) alive.
+      x->snap.reset();
+      x->target_upstream.reset();
       if (x->upbuf.has_storage()) {
         if (x->upbuf.size() != 0) x->upbuf.consume(x->upbuf.size());
         give_buffer(x->upbuf);
