@@ -50,7 +50,7 @@ bool route_change::changed() const noexcept {
   const auto& b = *before;
   return b.mode != after.mode || b.percent_bp != after.percent_bp || b.path != after.path ||
          b.methods != after.methods || b.service != after.service || b.key.from != after.key.from ||
-         b.key.name != after.key.name;
+         b.key.name != after.key.name || b.shadow != after.shadow;
 }
 
 bool routing_diff::empty() const noexcept {

@@ -107,6 +107,8 @@ std::shared_ptr<const route_table> route_table::build(std::vector<route> routes,
     table->method_masks_.push_back(mask);
     if (r.mode != route_mode::monolith && r.service.empty()) err("mode " + std::string(to_string(r.mode)) + " needs a service");
     if (r.percent_bp > 10'000) err("percent must be between 0 and 100");
+    if (r.shadow.sample_bp > 10'000) err("shadow sample must be between 0 and 100 %");
+    if (r.shadow.compare.tolerance < 0) err("compare tolerance must not be negative");
     if (r.key.from != canary_key::source::client_address && r.key.name.empty()) err("canary key needs a name");
     std::string shape, why;
     if (!pattern_shape(r.path, shape, why)) {

@@ -21,6 +21,30 @@ struct canary_key {
   std::string name;
 };
 
+// How a route's shadow copies are compared (see proxy/shadow). Plain data here; the shadow library
+// compiles and checks the JSON paths.
+struct compare_settings {
+  std::vector<std::string> ignore;          // JSON paths: $.generated_at, $.items[*].updated_at, $..request_id
+  std::vector<std::string> headers;         // compared besides Content-Type
+  std::vector<std::string> ignore_headers;  // never compared (may name Content-Type)
+  double tolerance = 0;                     // numbers this close are equal
+  std::vector<std::pair<std::string, std::string>> unordered;  // array path → key field: compared as a set
+  std::vector<std::string> redact;          // JSON paths whose values are never stored
+  std::vector<std::string> redact_headers;  // besides Authorization, Cookie and Set-Cookie
+  bool operator==(const compare_settings&) const = default;
+};
+
+// Which requests of a shadowed route are copied, and how.
+struct shadow_settings {
+  std::uint32_t sample_bp = 10000;  // share copied, in basis points
+  bool sample_by_key = false;       // by the canary key's bucket: one user's whole session or none
+  bool dry_run_writes = false;      // copy writes with X-Banyan-Shadow: dry-run (else skip them)
+  bool reverse = false;             // in service mode, copy to the monolith and compare
+  std::uint64_t max_compare_bytes = 1024 * 1024;  // larger bodies are counted, not compared
+  compare_settings compare;
+  bool operator==(const shadow_settings&) const = default;
+};
+
 struct route {
   std::string id;
   std::vector<std::string> methods;  // empty: every method
@@ -31,6 +55,7 @@ struct route {
   route_mode mode = route_mode::monolith;
   std::uint32_t percent_bp = 0;  // canary share in basis points: 0..10000 (N % = N × 100)
   canary_key key;
+  shadow_settings shadow;
 };
 
 struct route_error {

@@ -1,0 +1,39 @@
+#pragma once
+// The shadow report, built from recorded comparisons: parity per route over a window of recent
+// comparisons (learned noise excluded), the places that differ with samples, learned noise with
+// its evidence, a status confusion matrix, each side's latency, parity over time, and what was
+// not compared and why. Pure: the admin API reads the store and serves this as JSON; the CLI
+// renders it as text, HTML or JUnit.
+#include "banyan/shadow/shadow_store.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace banyan::shadow {
+
+struct report_options {
+  std::string route;          // empty: every route
+  std::int64_t since_ms = 0;  // only comparisons at or after this time
+  std::size_t window = 1000;  // parity over the last N compared requests
+  std::size_t min_compared = 100;  // below this, parity is "not enough data"
+  std::int64_t now_ms = 0;
+  std::size_t timeline_buckets = 24;
+};
+
+struct report_input {
+  std::vector<comparison_record> comparisons;
+  std::vector<sample_record> samples;
+  std::vector<noise_record> noise;
+  std::vector<counter_record> counters;
+};
+
+boost::json::object build_report(const report_input& in, const report_options& options);
+
+// The place part of a recorded "KIND PATH" entry, and its kind.
+std::string_view place_of(std::string_view entry) noexcept;
+std::string_view kind_of(std::string_view entry) noexcept;
+
+}  // namespace banyan::shadow

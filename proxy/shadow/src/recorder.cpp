@@ -1,0 +1,248 @@
+#include "banyan/shadow/recorder.hpp"
+
+#include "banyan/platform/log.hpp"
+
+#include <algorithm>
+
+namespace banyan::shadow {
+
+namespace {
+
+std::string_view outcome_text(comparison::outcome o) {
+  switch (o) {
+    case comparison::outcome::compared: return "compared";
+    case comparison::outcome::too_large: return "too_large";
+    case comparison::outcome::no_answer: return "no_answer";
+  }
+  return "?";
+}
+
+// A request head with sensitive header values replaced.
+std::string redact_head(std::string_view head, const compare_rules& rules) {
+  std::string out;
+  std::size_t pos = 0;
+  bool first = true;
+  while (pos < head.size()) {
+    std::size_t eol = head.find("\r\n", pos);
+    if (eol == std::string_view::npos) eol = head.size();
+    const auto line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (line.empty()) break;
+    const auto colon = line.find(':');
+    if (!first && colon != std::string_view::npos) {
+      std::string name(line.substr(0, colon));
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (is_sensitive_header(name, rules)) {
+        out.append(line.substr(0, colon)).append(": [redacted]\n");
+        continue;
+      }
+    }
+    first = false;
+    out.append(line).push_back('\n');
+  }
+  return out;
+}
+
+std::string render_response(const captured_response& r, const compare_rules& rules, std::size_t max_body) {
+  if (r.status == 0) return "(no answer: " + r.failure + ")";
+  std::string out = std::to_string(r.status) + "\n";
+  for (const auto& [name, value] : r.headers)
+    out.append(name).append(": ").append(is_sensitive_header(name, rules) ? "[redacted]" : value).push_back('\n');
+  out.push_back('\n');
+  json_doc doc;
+  json_parse_error err;
+  if (!r.body.empty() && doc.parse(r.body, err)) {
+    out += redacted_json(doc, rules.json.redact, max_body);
+  } else if (r.body.size() > max_body) {
+    out.append(r.body, 0, max_body).append("…");
+  } else {
+    out += r.body;
+  }
+  return out;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+shadow_recorder::shadow_recorder(const std::string& db_path, recorder_options options)
+    : opt_(options), store_(db_path), reader_(std::make_unique<shadow_store>(db_path)) {
+  sample_counts_ = store_.sample_counts();
+  for (const auto& n : store_.noise("")) noise_[n.route].insert(n.path);
+  thread_ = std::thread([this] { run(); });
+}
+
+shadow_recorder::~shadow_recorder() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+bool shadow_recorder::submit(shadow_exchange&& x) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= opt_.queue_capacity) {
+      ++counts_in_[{x.route, "dropped"}];
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_.push_back(std::move(x));
+    ++submitted_;
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void shadow_recorder::count(const std::string& route, const std::string& name, std::int64_t n) {
+  if (n == 0) return;
+  std::lock_guard lock(mutex_);
+  counts_in_[{route, name}] += n;
+}
+
+bool shadow_recorder::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const auto target = submitted_;
+  wake_.notify_one();
+  return flushed_.wait_for(lock, timeout, [&] { return done_ >= target && store_error_.empty(); });
+}
+
+bool shadow_recorder::writable(std::string& why) const {
+  std::lock_guard lock(mutex_);
+  why = store_error_;
+  return store_error_.empty();
+}
+
+shadow_recorder::figures shadow_recorder::totals() const {
+  return {compared_.load(), matched_.load(), dropped_.load(), lost_.load(), store_failures_.load()};
+}
+
+boost::json::object shadow_recorder::report(report_options options) {
+  flush(std::chrono::milliseconds(2000));
+  if (options.now_ms == 0) options.now_ms = now_ms();
+  std::lock_guard lock(report_mutex_);
+  report_input in;
+  in.comparisons = reader_->comparisons(options.route, options.since_ms);
+  in.samples = reader_->samples(options.route);
+  in.noise = reader_->noise(options.route);
+  in.counters = reader_->counters(options.route);
+  return build_report(in, options);
+}
+
+void shadow_recorder::process(shadow_exchange& x) {
+  const compare_rules& rules = *x.rules;
+  const auto result = compare_responses(x.monolith, x.service, rules);
+  auto& noise = noise_[x.route];
+  if (x.monolith_again) {
+    // The monolith asked twice: whatever differs between its own answers is noise.
+    pending_.counters.push_back({x.route, "noise_probes", 1});
+    const auto again = compare_responses(x.monolith, *x.monolith_again, rules);
+    std::set<std::string> seen;
+    for (const auto& d : again.differences) {
+      if (!seen.insert(d.aggregate).second) continue;
+      noise.insert(d.aggregate);
+      pending_.noise.push_back({x.route, d.aggregate, 1, d.monolith, d.service, x.at_ms, x.at_ms});
+    }
+  }
+  comparison_record rec;
+  rec.route = x.route;
+  rec.at_ms = x.at_ms;
+  rec.request_id = x.request_id;
+  rec.method = x.method;
+  rec.target = x.target;
+  rec.outcome = std::string(outcome_text(result.result));
+  rec.monolith_status = x.monolith.status;
+  rec.service_status = x.service.status;
+  rec.monolith_ms = x.monolith.seconds * 1000.0;
+  rec.service_ms = x.service.seconds * 1000.0;
+  bool matched = result.result == comparison::outcome::compared;
+  std::set<std::string> sampled;
+  for (const auto& d : result.differences) {
+    rec.paths.push_back(std::string(to_string(d.kind)) + " " + d.aggregate);
+    if (noise.count(d.aggregate)) continue;
+    matched = false;
+    auto& n = sample_counts_[{x.route, d.aggregate}];
+    if (static_cast<std::size_t>(n) >= opt_.samples_per_path || !sampled.insert(d.aggregate).second) continue;
+    ++n;
+    sample_record s;
+    s.route = x.route;
+    s.path = d.aggregate;
+    s.where = d.where;
+    s.kind = std::string(to_string(d.kind));
+    s.at_ms = x.at_ms;
+    s.request_id = x.request_id;
+    s.method = x.method;
+    s.target = x.target;
+    s.monolith_value = d.monolith;
+    s.service_value = d.service;
+    s.request = redact_head(x.request_head, rules);
+    s.monolith_response = render_response(x.monolith, rules, opt_.sample_body_bytes);
+    s.service_response = render_response(x.service, rules, opt_.sample_body_bytes);
+    pending_.samples.push_back(std::move(s));
+  }
+  if (result.result == comparison::outcome::compared) {
+    compared_.fetch_add(1, std::memory_order_relaxed);
+    if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
+  }
+  pending_.comparisons.push_back(std::move(rec));
+  // A store that stays unwritable must not grow memory without bound: the oldest go, counted.
+  if (pending_.comparisons.size() > opt_.max_pending_rows) {
+    const std::size_t extra = pending_.comparisons.size() - opt_.max_pending_rows;
+    pending_.comparisons.erase(pending_.comparisons.begin(),
+                               pending_.comparisons.begin() + static_cast<std::ptrdiff_t>(extra));
+    lost_.fetch_add(extra, std::memory_order_relaxed);
+  }
+  if (pending_.samples.size() > 1000) pending_.samples.resize(1000);
+  if (pending_.noise.size() > 10'000) pending_.noise.erase(pending_.noise.begin(), pending_.noise.begin() + 5000);
+}
+
+bool shadow_recorder::write_pending() {
+  if (pending_.empty()) return true;
+  try {
+    store_.write(pending_, opt_.max_rows_per_route);
+    pending_ = {};
+    return true;
+  } catch (const std::exception& e) {
+    store_failures_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    if (store_error_.empty())
+      banyan::log::warn("shadow results cannot be saved; kept in memory until they can",
+                        {{"error", e.what()}});
+    store_error_ = std::string("shadow results cannot be saved: ") + e.what();
+    return false;
+  }
+}
+
+void shadow_recorder::run() {
+  std::deque<shadow_exchange> work;
+  for (;;) {
+    std::uint64_t taken = 0;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, opt_.flush_interval, [&] { return stop_ || !queue_.empty(); });
+      stopping = stop_;
+      work.swap(queue_);
+      taken = done_ + work.size();
+      for (auto& [key, n] : counts_in_) pending_.counters.push_back({key.first, key.second, n});
+      counts_in_.clear();
+    }
+    for (auto& x : work) process(x);
+    work.clear();
+    const bool ok = write_pending();
+    {
+      std::lock_guard lock(mutex_);
+      done_ = taken;
+      if (ok) store_error_.clear();
+    }
+    flushed_.notify_all();
+    if (stopping) return;
+  }
+}
+
+}  // namespace banyan::shadow

@@ -1,0 +1,168 @@
+#include "banyan/shadow/recorder.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace banyan::shadow;
+namespace json = boost::json;
+
+namespace {
+
+std::shared_ptr<const compare_rules> rules(banyan::proxy::compare_settings s = {}) {
+  auto r = std::make_shared<compare_rules>();
+  std::vector<std::string> problems;
+  REQUIRE(compare_rules::compile(s, *r, problems));
+  return r;
+}
+
+captured_response json_answer(int status, const std::string& body, double ms) {
+  captured_response r;
+  r.status = status;
+  r.headers = {{"content-type", "application/json"}};
+  r.body = body;
+  r.seconds = ms / 1000.0;
+  return r;
+}
+
+shadow_exchange exchange(const std::string& route, int i, const std::string& mono, const std::string& svc,
+                         std::shared_ptr<const compare_rules> r) {
+  shadow_exchange x;
+  x.route = route;
+  x.rules = std::move(r);
+  x.at_ms = 1'000'000 + i;
+  x.request_id = "req-" + std::to_string(i);
+  x.method = "GET";
+  x.target = "/api/products/" + std::to_string(i);
+  x.request_head = "GET /api/products/1 HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer secret\r\n\r\n";
+  x.monolith = json_answer(200, mono, 2);
+  x.service = json_answer(200, svc, 3);
+  return x;
+}
+
+const json::object& route_of(const json::object& report, const std::string& id) {
+  for (const auto& r : report.at("routes").as_array())
+    if (r.at("route").as_string() == id) return r.as_object();
+  FAIL("route " << id << " not in the report: " << json::serialize(report));
+  throw 0;
+}
+
+}  // namespace
+
+TEST_CASE("the recorder compares, learns noise from monolith re-asks, and reports parity") {
+  banyan::test::temp_dir dir;
+  shadow_recorder rec(dir.file("banyan.db"));
+  auto r = rules();
+  for (int i = 0; i < 40; ++i) {
+    const std::string stamp = std::to_string(i);
+    auto x = exchange("detail", i, R"({"id":1,"price":100,"generated_at":"a)" + stamp + R"("})",
+                      R"({"id":1,"price":)" + std::string(i < 10 ? "101" : "100") + R"(,"generated_at":"b)" + stamp + R"("})",
+                      r);
+    if (i % 5 == 0) x.monolith_again = json_answer(200, R"({"id":1,"price":100,"generated_at":"c"})", 2);
+    REQUIRE(rec.submit(std::move(x)));
+  }
+  rec.count("detail", "skipped_writes", 3);
+  report_options o;
+  o.min_compared = 20;
+  const auto report = rec.report(o);
+  const auto& d = route_of(report, "detail");
+  // generated_at differs between two monolith answers: noise, excluded. Price differs in 10 of 40.
+  CHECK(d.at("parity").at("compared").as_uint64() == 40);
+  CHECK(d.at("parity").at("matched").as_uint64() == 30);
+  CHECK(d.at("parity").at("percent").as_double() == 75.0);
+  CHECK(d.at("parity").at("enough").as_bool());
+  const auto& paths = d.at("paths").as_array();
+  REQUIRE(paths.size() == 1);
+  CHECK(paths[0].at("path").as_string() == "$.price");
+  CHECK(paths[0].at("count").as_uint64() == 10);
+  const auto& samples = paths[0].at("samples").as_array();
+  CHECK(samples.size() == 5);  // capped per path
+  CHECK(samples[0].at("monolith").as_string() == "100");
+  CHECK(samples[0].at("service").as_string() == "101");
+  CHECK(std::string(samples[0].at("request").as_string()).find("Authorization: [redacted]") != std::string::npos);
+  CHECK(std::string(samples[0].at("request").as_string()).find("secret") == std::string::npos);
+  const auto& noise = d.at("noise").as_array();
+  REQUIRE(noise.size() == 1);
+  CHECK(noise[0].at("path").as_string() == "$.generated_at");
+  CHECK(noise[0].at("seen").as_int64() == 8);
+  CHECK(d.at("counts").at("skipped_writes").as_int64() == 3);
+  CHECK(d.at("counts").at("noise_probes").as_int64() == 8);
+  CHECK(d.at("status").at("2xx").at("2xx").as_uint64() == 40);
+  CHECK(d.at("latency_ms").at("monolith").at("p99").as_double() == 2.0);
+  CHECK(d.at("latency_ms").at("service").at("p50").as_double() == 3.0);
+  // Parity over a window: the last 30 comparisons all match.
+  o.window = 30;
+  CHECK(route_of(rec.report(o), "detail").at("parity").at("percent").as_double() == 100.0);
+  o.min_compared = 100;
+  CHECK_FALSE(route_of(rec.report(o), "detail").at("parity").at("enough").as_bool());
+}
+
+TEST_CASE("results survive a restart of the recorder") {
+  banyan::test::temp_dir dir;
+  auto r = rules();
+  {
+    shadow_recorder rec(dir.file("banyan.db"));
+    rec.submit(exchange("list", 1, R"({"a":1})", R"({"a":2})", r));
+    REQUIRE(rec.flush(std::chrono::seconds(5)));
+  }
+  shadow_recorder rec(dir.file("banyan.db"));
+  const auto report = rec.report({});
+  CHECK(route_of(report, "list").at("counts").at("compared").as_uint64() == 1);
+  CHECK(route_of(report, "list").at("paths").at(0).at("path").as_string() == "$.a");
+}
+
+TEST_CASE("oversized and unanswered exchanges are counted, not compared") {
+  banyan::test::temp_dir dir;
+  shadow_recorder rec(dir.file("banyan.db"));
+  auto r = rules();
+  auto big = exchange("list", 1, "{}", "{}", r);
+  big.service.too_large = true;
+  rec.submit(std::move(big));
+  auto down = exchange("list", 2, "{}", "{}", r);
+  down.service = {};
+  down.service.failure = "connection refused";
+  rec.submit(std::move(down));
+  rec.count("list", "too_large", 2);  // request bodies the data plane did not copy
+  const auto report = rec.report({});
+  const auto& d = route_of(report, "list");
+  CHECK(d.at("counts").at("compared").as_uint64() == 0);
+  CHECK(d.at("counts").at("too_large").as_uint64() == 3);
+  CHECK(d.at("counts").at("no_answer").as_uint64() == 1);
+  CHECK(d.at("parity").at("percent").is_null());
+  CHECK(d.at("status").at("2xx").at("none").as_uint64() == 1);
+}
+
+TEST_CASE("a full queue drops exchanges and counts them") {
+  banyan::test::temp_dir dir;
+  recorder_options o;
+  o.queue_capacity = 0;
+  shadow_recorder rec(dir.file("banyan.db"), o);
+  CHECK_FALSE(rec.submit(exchange("list", 1, "{}", "{}", rules())));
+  CHECK(rec.totals().dropped == 1);
+  CHECK(route_of(rec.report({}), "list").at("counts").at("dropped").as_int64() == 1);
+}
+
+TEST_CASE("an unwritable store keeps traffic figures in memory and says so") {
+  banyan::test::temp_dir dir;
+  shadow_recorder rec(dir.file("banyan.db"));
+  {
+    // Another writer holds the database lock past the busy timeout's patience.
+    banyan::sqlite::connection other(dir.file("banyan.db"));
+    other.set_busy_timeout(0);
+    other.exec("BEGIN IMMEDIATE");
+    rec.submit(exchange("list", 1, R"({"a":1})", R"({"a":1})", rules()));
+    CHECK_FALSE(rec.flush(std::chrono::milliseconds(7000)));
+    std::string why;
+    CHECK_FALSE(rec.writable(why));
+    CHECK(why.find("shadow results cannot be saved") == 0);
+    CHECK(rec.totals().store_failures >= 1);
+    other.exec("ROLLBACK");
+  }
+  REQUIRE(rec.flush(std::chrono::seconds(10)));
+  std::string why;
+  CHECK(rec.writable(why));
+  CHECK(route_of(rec.report({}), "list").at("counts").at("compared").as_uint64() == 1);
+}
