@@ -93,7 +93,6 @@ bool shadow_recorder::submit(shadow_exchange&& x) {
       return false;
     }
     queue_.push_back(std::move(x));
-    ++submitted_;
   }
   wake_.notify_one();
   return true;
@@ -107,9 +106,13 @@ void shadow_recorder::count(const std::string& route, const std::string& name, s
 
 bool shadow_recorder::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  const auto target = submitted_;
+  // A cycle already running may have missed what came just before this call: wait for the next one.
+  const auto target = cycles_ + 2;
+  ++flush_requests_;
   wake_.notify_one();
-  return flushed_.wait_for(lock, timeout, [&] { return done_ >= target && store_error_.empty(); });
+  const bool ok = flushed_.wait_for(lock, timeout, [&] { return cycles_ >= target && store_error_.empty(); });
+  --flush_requests_;
+  return ok;
 }
 
 bool shadow_recorder::writable(std::string& why) const {
@@ -221,14 +224,12 @@ bool shadow_recorder::write_pending() {
 void shadow_recorder::run() {
   std::deque<shadow_exchange> work;
   for (;;) {
-    std::uint64_t taken = 0;
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, opt_.flush_interval, [&] { return stop_ || !queue_.empty(); });
+      wake_.wait_for(lock, opt_.flush_interval, [&] { return stop_ || !queue_.empty() || flush_requests_ > 0; });
       stopping = stop_;
       work.swap(queue_);
-      taken = done_ + work.size();
       for (auto& [key, n] : counts_in_) pending_.counters.push_back({key.first, key.second, n});
       counts_in_.clear();
     }
@@ -237,7 +238,7 @@ void shadow_recorder::run() {
     const bool ok = write_pending();
     {
       std::lock_guard lock(mutex_);
-      done_ = taken;
+      ++cycles_;
       if (ok) store_error_.clear();
     }
     flushed_.notify_all();

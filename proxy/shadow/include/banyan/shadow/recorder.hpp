@@ -82,7 +82,8 @@ class shadow_recorder {
   std::condition_variable wake_, flushed_;
   std::deque<shadow_exchange> queue_;
   std::map<std::pair<std::string, std::string>, std::int64_t> counts_in_;  // from count(), not yet taken
-  std::uint64_t submitted_ = 0, done_ = 0;  // sequence numbers for flush()
+  std::uint64_t cycles_ = 0;  // completed take-compare-write cycles, for flush()
+  int flush_requests_ = 0;
   bool stop_ = false;
   std::string store_error_;
 
