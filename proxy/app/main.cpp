@@ -4,6 +4,8 @@
 #include "banyan/platform/metrics.hpp"
 #include "banyan/proxy/admin_api.hpp"
 #include "banyan/proxy/data_plane.hpp"
+#include "banyan/proxy/shadow_mirror.hpp"
+#include "banyan/shadow/recorder.hpp"
 #include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/proxy_config.hpp"
 #include "banyan/proxy/state_store.hpp"
@@ -23,8 +25,22 @@ namespace {
 using namespace banyan;
 
 // The data plane's figures in Prometheus text (rendered on scrape, off the request path).
-std::string render_metrics(proxy::routing_state& routing, const proxy::data_plane& plane) {
+std::string render_metrics(proxy::routing_state& routing, const proxy::data_plane& plane,
+                           const shadow::shadow_recorder& recorder, const proxy::shadow_mirror& mirror) {
   metrics::registry r;
+  {
+    const auto t = recorder.totals();
+    std::string why;
+    r.get_gauge("banyan_shadow_store_writable", "0 while shadow results cannot be saved").set(recorder.writable(why) ? 1 : 0);
+    r.get_counter("banyan_shadow_compared_total", "Shadow exchanges compared").inc(static_cast<double>(t.compared));
+    r.get_counter("banyan_shadow_matched_total", "Shadow exchanges whose answers matched (before noise learning)")
+        .inc(static_cast<double>(t.matched));
+    r.get_counter("banyan_shadow_results_lost_total", "Shadow results dropped while the store could not be written")
+        .inc(static_cast<double>(t.lost + t.dropped));
+    r.get_counter("banyan_shadow_store_failures_total", "Failed writes of shadow results")
+        .inc(static_cast<double>(t.store_failures));
+    r.get_gauge("banyan_shadow_in_flight", "Shadow copies on the wire").set(static_cast<double>(mirror.in_flight()));
+  }
   r.get_gauge("banyan_active_connections", "Open client connections").set(static_cast<double>(plane.active_connections()));
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now().time_since_epoch())
@@ -57,6 +73,16 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
                          {"class", classes[c]}})
               .inc(static_cast<double>(n));
         }
+    const std::pair<const char*, const std::atomic<std::uint64_t>*> shadow_counts[] = {
+        {"copied", &st->shadow_copied},
+        {"skipped_write", &st->shadow_skipped_writes},
+        {"too_large", &st->shadow_too_large},
+        {"dropped", &st->shadow_dropped}};
+    for (const auto& [outcome, counter] : shadow_counts)
+      if (const auto n = counter->load())
+        r.get_counter("banyan_shadow_copies_total", "Shadow copies by route: copied, or why not",
+                      {{"route", route}, {"outcome", outcome}})
+            .inc(static_cast<double>(n));
     for (std::size_t k = 0; k < proxy::route_stats::upstream_kinds; ++k) {
       if (st->latency_count[k].load() == 0) continue;
       auto& h = r.get_histogram("banyan_request_duration_seconds", "Time from request head to the end of the response",
@@ -156,8 +182,12 @@ int main(int argc, char** argv) {
       config.data_plane.access_log_fd = ::open(config.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
       if (config.data_plane.access_log_fd < 0) throw std::runtime_error("cannot open access log " + config.access_log);
     }
+    shadow::shadow_recorder recorder((std::filesystem::path(config.state_dir) / "banyan.db").string());
+    proxy::shadow_mirror mirror(state, recorder);
+    config.data_plane.mirror = &mirror;
     proxy::data_plane plane(config.data_plane, state);
-    proxy::admin_api api({state, store, token, config.monolith, [&] { return render_metrics(state, plane); }});
+    proxy::admin_api api({state, store, token, config.monolith,
+                          [&] { return render_metrics(state, plane, recorder, mirror); }, &recorder});
     admin_options.threads = 1;
     admin_options.server_name = "banyan-proxy-admin";
     admin_options.handle_signals = false;  // the data plane owns the drain; the admin plane follows it

@@ -166,26 +166,13 @@ class plan_reader {
     for (const auto& rn : n) {
       route_decl d;
       d.at = at(rn);
-      proxy::read_route(r_, rn, d.route, {"id", "match", "service", "canary_key", "writes", "compare"});
+      proxy::read_route(r_, rn, d.route, {"id", "match", "service", "canary_key", "writes", "shadow", "compare"});
       if (!rn.IsMap()) continue;
       if (!d.route.id.empty() && !ids.insert(d.route.id).second) err(rn["id"], "duplicate route id '" + d.route.id + "'");
       if (d.route.service.empty()) err(rn, "route '" + d.route.id + "' needs a service");
       else if (std::find(services.begin(), services.end(), d.route.service) == services.end())
         err(rn["service"], "route '" + d.route.id + "' names unknown service '" + d.route.service + "'" +
                                hint(d.route.service, services));
-      std::string writes = "skip";
-      if (auto w = rn["writes"]; w && r_.scalar(w, "writes", writes)) {
-        if (writes == "dry-run") d.writes = write_policy::dry_run;
-        else if (writes != "skip") err(w, "writes must be skip or dry-run, got '" + writes + "'");
-      }
-      if (auto c = rn["compare"]; c && r_.is_map(c, "compare")) {
-        r_.check_keys(c, {"ignore", "headers"}, "compare");
-        read_list(c["ignore"], "compare.ignore", d.compare.ignore);
-        read_list(c["headers"], "compare.headers", d.compare.headers);
-        for (std::size_t i = 0; i < d.compare.ignore.size(); ++i)
-          if (d.compare.ignore[i].empty() || d.compare.ignore[i].front() != '$')
-            err(c["ignore"][i], "a JSON path starts with '$', such as $.generated_at or $..request_id");
-      }
       d.route.mode = proxy::route_mode::service;  // the table checks below need a mode that uses the service
       p.routes.push_back(std::move(d));
     }

@@ -1,5 +1,7 @@
 #include "banyan/proxy/admin_api.hpp"
 
+#include "banyan/shadow/recorder.hpp"
+
 #include "banyan/proxy/route_json.hpp"
 
 #include <boost/json/array.hpp>
@@ -133,6 +135,10 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     // Traffic still flows without a writable store, but no change could be saved: not ready.
     if (std::string why; !ctx_.store.writable(why))
       return http::error_response(503, "state_store_unavailable", "the state store cannot be written: " + why);
+    // Shadow results that cannot be saved do not stop traffic either, but the evidence gates
+    // depend on is being lost: not ready, and saying why.
+    if (std::string why; ctx_.recorder && !ctx_.recorder->writable(why))
+      return http::error_response(503, "shadow_store_unavailable", why);
     return http::json_response(200, json::object{{"status", "ready"}, {"version", snap->version}});
   });
   router_.add("GET", "/metrics", [this](http::request&) {
@@ -182,6 +188,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     }
     return http::json_response(200, json::object{{"services", std::move(out)}});
   });
+  router_.add("GET", "/api/v1/shadow/report", [this](http::request& req) { return shadow_report(req); });
   router_.add("GET", "/api/v1/audit", [this](http::request& req) {
     std::int64_t after = 0, limit = 100;
     auto number = [](std::optional<std::string_view> v, std::int64_t& out, std::int64_t max) {
@@ -208,6 +215,32 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     }
     return http::json_response(200, json::object{{"entries", std::move(entries)}, {"next", next}});
   });
+}
+
+http::response admin_api::shadow_report(http::request& req) {
+  if (!ctx_.recorder) return http::error_response(404, "no_shadow_recorder", "this proxy records no shadow results");
+  shadow::report_options o;
+  std::int64_t window = 1000, min_compared = 100, since = 0;
+  auto number = [](std::optional<std::string_view> v, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
+    if (!v) return true;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    return ec == std::errc() && end == v->data() + v->size() && out >= lo && out <= hi;
+  };
+  if (!number(req.query_param("window"), window, 1, 1'000'000))
+    return http::error_response(400, "invalid_query", "window must be a number of comparisons from 1 to 1000000");
+  if (!number(req.query_param("min_compared"), min_compared, 0, 1'000'000))
+    return http::error_response(400, "invalid_query", "min_compared must be a number from 0 to 1000000");
+  if (!number(req.query_param("since_ms"), since, 0, INT64_MAX))
+    return http::error_response(400, "invalid_query", "since_ms must be a Unix time in milliseconds");
+  if (auto r = req.query_param("route")) o.route = std::string(*r);
+  o.window = static_cast<std::size_t>(window);
+  o.min_compared = static_cast<std::size_t>(min_compared);
+  o.since_ms = since;
+  try {
+    return http::json_response(200, ctx_.recorder->report(o));
+  } catch (const std::exception& e) {
+    return http::error_response(503, "shadow_store_unavailable", std::string("cannot read shadow results: ") + e.what());
+  }
 }
 
 std::string admin_api::token_id() const {

@@ -1,9 +1,88 @@
 #include "banyan/proxy/proxy_config.hpp"
 
 #include "banyan/proxy/bucket.hpp"
+#include "banyan/shadow/json_path.hpp"
+
+#include <cstdlib>
 
 
 namespace banyan::proxy {
+
+namespace {
+
+void read_strings(yaml_reader& r, const YAML::Node& n, std::string_view what, std::vector<std::string>& out) {
+  if (!n) return;
+  if (!n.IsSequence()) {
+    r.error(n, std::string(what) + " must be a list");
+    return;
+  }
+  for (const auto& item : n) {
+    std::string text;
+    if (r.scalar(item, what, text)) out.push_back(text);
+  }
+}
+
+void read_paths(yaml_reader& r, const YAML::Node& n, std::string_view what, std::vector<std::string>& out) {
+  read_strings(r, n, what, out);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    shadow::path_pattern p;
+    std::string why;
+    if (!shadow::path_pattern::parse(out[i], p, why)) r.error(n[i], std::string(what) + ": " + why);
+  }
+}
+
+// writes, shadow and compare: how a shadowed route's copies are taken and compared.
+void read_shadow(yaml_reader& r, const YAML::Node& n, shadow_settings& s) {
+  std::string text;
+  if (auto w = n["writes"]; w && r.scalar(w, "writes", text)) {
+    if (text == "dry-run") s.dry_run_writes = true;
+    else if (text != "skip") r.error(w, "writes must be skip or dry-run, got '" + text + "'");
+  }
+  if (auto sh = n["shadow"]; sh && r.is_map(sh, "shadow")) {
+    r.check_keys(sh, {"sample", "consistent", "reverse", "max_compare_bytes"}, "shadow");
+    if (auto v = sh["sample"]; v && r.scalar(v, "sample", text) && !parse_percent(text, s.sample_bp))
+      r.error(v, "sample must be a percent from 0 to 100, got '" + text + "'");
+    auto flag = [&](const char* key, bool& out) {
+      if (auto v = sh[key]; v && r.scalar(v, key, text)) {
+        if (text == "true") out = true;
+        else if (text == "false") out = false;
+        else r.error(v, std::string(key) + " must be true or false");
+      }
+    };
+    flag("consistent", s.sample_by_key);
+    flag("reverse", s.reverse);
+    if (auto v = sh["max_compare_bytes"]; v && r.scalar(v, "max_compare_bytes", text) && !parse_size(text, s.max_compare_bytes))
+      r.error(v, "max_compare_bytes must be a size such as 1MiB, got '" + text + "'");
+  }
+  if (auto c = n["compare"]; c && r.is_map(c, "compare")) {
+    auto& cs = s.compare;
+    r.check_keys(c, {"ignore", "headers", "ignore_headers", "tolerance", "unordered", "redact", "redact_headers"},
+                 "compare");
+    read_paths(r, c["ignore"], "compare.ignore", cs.ignore);
+    read_paths(r, c["redact"], "compare.redact", cs.redact);
+    read_strings(r, c["headers"], "compare.headers", cs.headers);
+    read_strings(r, c["ignore_headers"], "compare.ignore_headers", cs.ignore_headers);
+    read_strings(r, c["redact_headers"], "compare.redact_headers", cs.redact_headers);
+    if (auto t = c["tolerance"]; t && r.scalar(t, "tolerance", text)) {
+      char* end = nullptr;
+      cs.tolerance = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !(cs.tolerance >= 0))
+        r.error(t, "tolerance must be a number of at least 0, got '" + text + "'");
+    }
+    if (auto u = c["unordered"]; u && r.is_map(u, "compare.unordered")) {
+      for (const auto& kv : u) {
+        std::string path, key;
+        if (!r.scalar(kv.first, "an array path", path) || !r.scalar(kv.second, "a key field", key)) continue;
+        shadow::path_pattern p;
+        std::string why;
+        if (!shadow::path_pattern::parse(path, p, why)) r.error(kv.first, "compare.unordered: " + why);
+        cs.unordered.emplace_back(path, key);
+      }
+    }
+  }
+}
+
+}  // namespace
 
 void read_route(yaml_reader& r, const YAML::Node& n, route& rt, const std::vector<std::string_view>& keys) {
   if (!r.is_map(n, "a route")) return;
@@ -50,6 +129,7 @@ void read_route(yaml_reader& r, const YAML::Node& n, route& rt, const std::vecto
       r.error(k, "canary_key is client_address, {header: NAME} or {cookie: NAME}");
     }
   }
+  read_shadow(r, n, rt.shadow);
 }
 
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
@@ -124,7 +204,7 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     else
       for (const auto& n : routes) {
         route rt;
-        read_route(r, n, rt, {"id", "match", "service", "mode", "percent", "canary_key"});
+        read_route(r, n, rt, {"id", "match", "service", "mode", "percent", "canary_key", "writes", "shadow", "compare"});
         if (!rt.service.empty() && !out.services.contains(rt.service)) {
           std::vector<std::string_view> names;
           for (const auto& [k, v] : out.services) names.push_back(k);

@@ -3,6 +3,7 @@
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/forward_headers.hpp"
 #include "banyan/proxy/http1.hpp"
+#include "banyan/proxy/shadow_mirror.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -156,6 +157,25 @@ std::string_view canary_key_value(const route& r, const http1::request_head& req
   return client;
 }
 
+// Bytes of a message kept for its shadow copy, up to a limit; past it only the fact is kept.
+struct capture {
+  std::string bytes;
+  std::uint64_t limit = 0;
+  bool active = false;
+  bool overflow = false;
+  void start(std::string_view head, std::uint64_t body_limit) {
+    bytes.assign(head);
+    limit = head.size() + body_limit;
+    active = true;
+    overflow = false;
+  }
+  void take(std::string_view b) {
+    if (!active || overflow) return;
+    if (bytes.size() + b.size() > limit) overflow = true;
+    else bytes.append(b);
+  }
+};
+
 // Per-request state, pooled per worker: an idle keep-alive connection holds none of it.
 struct exchange {
   http1::request_head req;
@@ -184,6 +204,11 @@ struct exchange {
   const char* failure_code = "";
   const char* failure_message = "";
   bool client_broken = false;
+  // Shadow copy of this request (shadow routes, and service routes with reverse shadow).
+  bool shadow_copy = false, shadow_dry_run = false, shadow_primary_monolith = true;
+  std::uint32_t shadow_route = 0;
+  std::string shadow_method, shadow_target;
+  capture req_cap, res_cap;
   tcp::socket up;  // the upstream connection while it serves this request
   explicit exchange(asio::io_context& ioc) : up(ioc) { head_out.reserve(4096); }
 };
@@ -228,6 +253,7 @@ struct data_plane::impl {
     std::list<connection_ctl*> connections;
     bool stopping = false;
     std::thread thread;
+    std::uint64_t rng = 0x9e3779b97f4a7c15ULL;  // shadow sampling
     std::string log_buf;  // access log lines waiting for the next flush
     std::time_t log_second = 0;
     char log_time[24] = {};
@@ -412,6 +438,83 @@ struct data_plane::impl {
     return asio::async_write(s, bufs, use_tuple);
   }
 
+  // Whether this request gets a shadow copy, decided with the route: sampled, not an upgrade, a
+  // write only when the route copies writes as dry-runs, a body within the compare limit.
+  void decide_copy(worker& w, exchange& x, const route& r, std::uint32_t index, route_stats* stats,
+                   const http1::request_head& req, std::string_view client_addr) {
+    x.shadow_copy = false;
+    if (!opt.mirror) return;
+    const bool forward = r.mode == route_mode::shadow;
+    if (!forward && !(r.mode == route_mode::service && r.shadow.reverse)) return;
+    if (req.connection_upgrade) return;
+    if (r.shadow.sample_bp < 10'000) {
+      std::uint32_t bucket;
+      if (r.shadow.sample_by_key) {
+        bucket = bucket_of(r.service, canary_key_value(r, req, client_addr));
+      } else {
+        w.rng ^= w.rng << 13;
+        w.rng ^= w.rng >> 7;
+        w.rng ^= w.rng << 17;
+        bucket = static_cast<std::uint32_t>(w.rng % 10'000);
+      }
+      if (!in_canary(bucket, r.shadow.sample_bp)) return;
+    }
+    const bool write = !is_safe_method(req.method);
+    // A write copied to the monolith would commit twice: reverse shadows copy reads only.
+    if (write && (!forward || !r.shadow.dry_run_writes)) {
+      if (stats) stats->shadow_skipped_writes.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (req.body == http1::body_kind::length && req.content_length > r.shadow.max_compare_bytes) {
+      if (stats) stats->shadow_too_large.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    x.shadow_copy = true;
+    x.shadow_dry_run = write;
+    x.shadow_primary_monolith = forward;
+    x.shadow_route = index;
+    x.shadow_method.assign(req.method);
+    x.shadow_target.assign(req.target);
+  }
+
+  // The copy's head: the forwarded head, marked.
+  static void start_request_capture(exchange& x, std::uint64_t limit) {
+    std::string_view head = x.head_out;
+    head.remove_suffix(2);  // the blank line
+    x.req_cap.start(head, limit);
+    x.req_cap.bytes += x.shadow_dry_run ? "X-Banyan-Shadow: dry-run\r\n\r\n" : "X-Banyan-Shadow: 1\r\n\r\n";
+    x.req_cap.limit += x.req_cap.bytes.size() - head.size();
+  }
+
+  // Hands a finished exchange's capture to the mirror; counts it dropped when the queue is full.
+  void offer_copy(exchange& x, route_stats* stats, clock_type::time_point started) {
+    x.req_cap.active = x.res_cap.active = false;
+    if (x.req_cap.overflow) {  // a chunked request body past the compare limit
+      if (stats) stats->shadow_too_large.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    mirror_job job;
+    job.snap = x.snap;
+    job.route_index = x.shadow_route;
+    job.primary_is_monolith = x.shadow_primary_monolith;
+    job.safe = !x.shadow_dry_run;
+    job.head_bytes = x.req_cap.bytes.find("\r\n\r\n") + 4;
+    job.request = std::move(x.req_cap.bytes);
+    job.primary = std::move(x.res_cap.bytes);
+    job.primary_too_large = x.res_cap.overflow;
+    job.primary_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    job.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    job.request_id.assign(x.rid.value());
+    job.method = std::move(x.shadow_method);
+    job.target = std::move(x.shadow_target);
+    if (opt.mirror->offer(std::move(job))) {
+      if (stats) stats->shadow_copied.fetch_add(1, std::memory_order_relaxed);
+    } else if (stats) {
+      stats->shadow_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
   // Counts the request on its route and, when enabled, adds its access log line.
   void finish(worker& w, route_stats* stats, route_mode mode, const upstream* target, bool service, int status,
               std::uint64_t bytes, clock_type::time_point started, const exchange& x, std::string_view request_id,
@@ -456,7 +559,8 @@ struct data_plane::impl {
   // (a message head) goes out with the first body bytes in one write.
   asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
                                       std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
-                                      std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0) {
+                                      std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0,
+                                      capture* tee = nullptr) {
     http1::chunked_decoder decoder;
     std::uint64_t remaining = length;
     relayed = 0;
@@ -490,6 +594,7 @@ struct data_plane::impl {
         auto [wec, wn] = co_await write_all(to, dl, opt.body_timeout, prefix, avail.substr(0, take));
         if (wec) co_return relay_result::sink_failed;
         prefix = {};
+        if (tee) tee->take(avail.substr(0, take));
         buf.consume(take);
         relayed += take;
       }
@@ -609,7 +714,7 @@ struct data_plane::impl {
         if (!failure_status) {
           std::uint64_t sent = 0;
           const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
-                                        opt.max_body_bytes);
+                                        opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr);
           if (r == relay_result::too_large) {  // a chunked body past the limit: the upstream never sees its end
             failure_status = 413;
             failure_code = "body_too_large";
@@ -696,6 +801,8 @@ struct data_plane::impl {
     x->rid = {};
     x->trace = {};
     x->method_len = x->target_len = 0;  // a pooled exchange still holds the last request's
+    x->shadow_copy = false;
+    x->req_cap.active = x->res_cap.active = false;
     // The proxy's own error answers all leave through `fail` at the end: one co_await site keeps
     // this frame small enough for Asio's frame recycling (no allocation per request).
     int fail_status = 0;
@@ -766,6 +873,7 @@ struct data_plane::impl {
         }
         if (to_service && service) target = service;
         else to_service = false;
+        decide_copy(w, *x, *r, static_cast<std::uint32_t>(index), stats, req, client_addr);
       }
     }
     if (!target) {
@@ -786,6 +894,7 @@ struct data_plane::impl {
     fwd.traceparent = trace.value();
     x->head_out.clear();
     write_request_head(req, fwd, x->head_out);
+    if (x->shadow_copy) start_request_capture(*x, snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
     const bool is_head = req.method == "HEAD";
     const bool safe = is_safe_method(req.method);
     const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
@@ -875,11 +984,17 @@ struct data_plane::impl {
     const auto res_length = res.content_length;
     x->head_out.clear();
     write_response_head(res, rf, x->head_out);
+    // A reverse shadow's primary must still be the service (not a fallback to the monolith).
+    if (x->shadow_copy && x->shadow_primary_monolith == !to_service)
+      x->res_cap.start(x->upbuf.readable().substr(0, res_head_bytes),
+                       x->snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
     x->upbuf.consume(res_head_bytes);
     std::uint64_t relayed = 0;
     const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
-                                  x->head_out, relayed);
+                                  x->head_out, relayed, 0, x->res_cap.active ? &x->res_cap : nullptr);
     finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
+    if (x->res_cap.active && r == relay_result::ok) offer_copy(*x, stats, started);
+    x->req_cap.active = x->res_cap.active = false;
     if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
       w.give_pooled(*target, std::move(up));
     } else {

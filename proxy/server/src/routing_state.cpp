@@ -1,5 +1,7 @@
 #include "banyan/proxy/routing_state.hpp"
 
+#include "banyan/shadow/compare.hpp"
+
 #include <boost/url/parse.hpp>
 
 #include <arpa/inet.h>
@@ -171,7 +173,15 @@ std::shared_ptr<routing_snapshot> routing_state::prepare(std::vector<route> rout
   }
   if (!errors.empty()) return nullptr;
   snap->services = services;
-  for (const auto& r : snap->table->routes()) snap->stats_of.push_back(stats_for(r.id));
+  for (const auto& r : snap->table->routes()) {
+    snap->stats_of.push_back(stats_for(r.id));
+    auto rules = std::make_shared<shadow::compare_rules>();
+    std::vector<std::string> problems;
+    if (!shadow::compare_rules::compile(r.shadow.compare, *rules, problems))
+      for (auto& p : problems) errors.push_back({r.id, std::move(p)});
+    snap->rules_of.push_back(std::move(rules));
+  }
+  if (!errors.empty()) return nullptr;
   snap->unmatched = stats_for("");  // "" cannot be a route id
   return snap;
 }

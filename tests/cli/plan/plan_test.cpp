@@ -64,7 +64,7 @@ TEST_CASE("a good plan loads, with the routing of each stage", "[plan]") {
   CHECK(canary[0].mode == proxy::route_mode::canary);
   CHECK(canary[0].percent_bp == 1000);
   CHECK(p.routes_at(p.stages[2])[1].mode == proxy::route_mode::service);
-  CHECK(p.routes[0].compare.ignore == std::vector<std::string>{"$.generated_at"});
+  CHECK(p.routes[0].route.shadow.compare.ignore == std::vector<std::string>{"$.generated_at"});
 }
 
 TEST_CASE("plan mistakes are reported at their line and column", "[plan]") {

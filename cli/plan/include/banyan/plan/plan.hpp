@@ -26,17 +26,10 @@ struct service_decl {
   position at;
 };
 
-enum class write_policy { skip, dry_run };
-
-struct compare_rules {
-  std::vector<std::string> ignore;   // JSON paths: $.generated_at, $.items[*].updated_at, $..request_id
-  std::vector<std::string> headers;  // compared besides Content-Type
-};
-
 struct route_decl {
-  proxy::route route;  // id, match, service, canary key; mode and percent come from the stages
-  write_policy writes = write_policy::skip;
-  compare_rules compare;
+  // id, match, service, canary key, shadow settings (writes, sampling, compare rules); mode and
+  // percent come from the stages.
+  proxy::route route;
   position at;
 };
 

@@ -11,6 +11,10 @@
 #include <functional>
 #include <string>
 
+namespace banyan::shadow {
+class shadow_recorder;
+}
+
 namespace banyan::proxy {
 
 // Reads the token from `path`, or creates it there (32 random bytes as hex, mode 0600) when the
@@ -25,6 +29,7 @@ struct admin_context {
   std::string token;
   std::string monolith_url;
   std::function<std::string()> metrics_text;  // Prometheus text of the data plane
+  shadow::shadow_recorder* recorder = nullptr;  // shadow results; null: no shadow report
 };
 
 class admin_api {
@@ -39,6 +44,7 @@ class admin_api {
                        const http::request& req, std::string action, std::string target, std::string reason,
                        const plan_progress* progress = nullptr);
   http::response put_plan(http::request& req);
+  http::response shadow_report(http::request& req);
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,

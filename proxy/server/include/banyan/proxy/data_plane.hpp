@@ -11,6 +11,8 @@
 
 namespace banyan::proxy {
 
+class shadow_mirror;
+
 struct data_plane_options {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: the kernel picks one
@@ -28,6 +30,7 @@ struct data_plane_options {
   bool fallback_to_monolith = true;  // safe requests whose service fails are served by the monolith
   bool handle_signals = true;        // SIGINT/SIGTERM drain
   int access_log_fd = -1;            // JSON line per request, buffered per thread; -1: off
+  shadow_mirror* mirror = nullptr;   // takes shadow copies; null: shadow routes are served, not copied
 };
 
 class data_plane {

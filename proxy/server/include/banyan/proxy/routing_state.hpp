@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace banyan::shadow {
+struct compare_rules;
+}
+
 namespace banyan::proxy {
 
 struct breaker_settings {
@@ -81,6 +85,12 @@ struct route_stats {
   std::array<std::atomic<std::uint64_t>, upstream_kinds*(bounds.size() + 1)> latency_buckets{};
   std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_count{};
   std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_sum_us{};
+  // Shadow copies: taken, and not taken because of the route's write policy, a body over the
+  // compare limit, or a full mirror queue. Cumulative; the mirror passes increments to the recorder.
+  std::atomic<std::uint64_t> shadow_copied{0};
+  std::atomic<std::uint64_t> shadow_skipped_writes{0};
+  std::atomic<std::uint64_t> shadow_too_large{0};
+  std::atomic<std::uint64_t> shadow_dropped{0};
 };
 
 struct routing_snapshot {
@@ -89,6 +99,7 @@ struct routing_snapshot {
   std::vector<std::shared_ptr<upstream>> service_of;  // parallel to table->routes(); null for monolith-only
   std::map<std::string, std::string> services;        // name → URL, as given
   std::vector<std::shared_ptr<route_stats>> stats_of;  // parallel to table->routes()
+  std::vector<std::shared_ptr<const shadow::compare_rules>> rules_of;  // parallel: compiled compare rules
   std::shared_ptr<route_stats> unmatched;              // requests no route matched, and refused ones
   std::uint64_t version = 0;
 };

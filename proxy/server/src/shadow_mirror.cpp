@@ -1,0 +1,267 @@
+#include "banyan/proxy/shadow_mirror.hpp"
+
+#include "banyan/proxy/http1.hpp"
+#include "banyan/shadow/recorder.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <thread>
+
+namespace banyan::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The status of a response whose body was not captured whole.
+void head_only(std::string_view raw, std::string_view method, shadow::captured_response& out) {
+  http1::response_head head;
+  http1::error err;
+  http1::limits lim;
+  lim.max_head_bytes = 64 * 1024;
+  if (http1::parse_response(raw, method, head, err, lim) == http1::parse_state::complete) {
+    out.status = head.status;
+    for (std::size_t i = 0; i < head.header_count; ++i) {
+      std::string name(head.headers[i].name);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers.emplace_back(std::move(name), std::string(head.headers[i].value));
+    }
+  } else {
+    out.failure = "malformed response head";
+  }
+}
+}  // namespace
+
+struct shadow_mirror::impl {
+  routing_state& state;
+  shadow::shadow_recorder& recorder;
+  mirror_options opt;
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::atomic<std::uint64_t> queued{0};  // offered and not finished
+  std::atomic<std::uint64_t> running_now{0};
+  // Mirror thread only:
+  std::deque<mirror_job> waiting;
+  std::size_t running = 0;
+  std::map<std::string, std::uint64_t> copies_by_route;
+  std::map<std::string, std::array<std::uint64_t, 3>> counted;  // last values passed to the recorder
+  std::thread thread;
+
+  impl(routing_state& s, shadow::shadow_recorder& r, mirror_options o) : state(s), recorder(r), opt(o) {}
+
+  void pump() {
+    while (running < opt.max_in_flight && !waiting.empty()) {
+      ++running;
+      running_now.store(running, std::memory_order_relaxed);
+      asio::co_spawn(ioc, copy(std::move(waiting.front())), [this](std::exception_ptr) {
+        --running;
+        running_now.store(running, std::memory_order_relaxed);
+        queued.fetch_sub(1, std::memory_order_relaxed);
+        pump();
+      });
+      waiting.pop_front();
+    }
+  }
+
+  // One request to `u` and its whole response (up to `limit` body bytes), within opt.timeout.
+  asio::awaitable<shadow::captured_response> ask(const upstream& u, const mirror_job& job, std::uint64_t limit) {
+    shadow::captured_response out;
+    const auto started = std::chrono::steady_clock::now();
+    tcp::socket s(ioc);
+    asio::steady_timer deadline(ioc);
+    error_code ec;
+    const auto address = asio::ip::make_address(u.host, ec);
+    if (ec) {
+      out.failure = "bad upstream address";
+      co_return out;
+    }
+    deadline.expires_after(opt.connect_timeout);
+    auto connected = co_await (s.async_connect(tcp::endpoint(address, u.port), use_tuple) || deadline.async_wait(use_tuple));
+    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
+      out.failure = connected.index() != 0 ? "connect timed out" : "cannot connect";
+      co_return out;
+    }
+    s.set_option(tcp::no_delay(true), ec);
+    deadline.expires_after(opt.timeout);
+    auto wrote = co_await (asio::async_write(s, asio::buffer(job.request), use_tuple) || deadline.async_wait(use_tuple));
+    if (wrote.index() != 0 || std::get<0>(std::get<0>(wrote))) {
+      out.failure = wrote.index() != 0 ? "timed out sending the request" : "the connection closed while sending";
+      co_return out;
+    }
+    std::string raw;
+    std::array<char, 16 * 1024> chunk;
+    http1::response_head head;
+    bool have_head = false;
+    http1::chunked_decoder decoder;
+    std::size_t decoded_up_to = 0;
+    for (;;) {
+      if (!have_head) {
+        http1::error err;
+        http1::limits lim;
+        lim.max_head_bytes = 64 * 1024;
+        const auto st = http1::parse_response(raw, job.method, head, err, lim);
+        if (st == http1::parse_state::failed) {
+          out.failure = std::string("malformed response: ") + err.message;
+          co_return out;
+        }
+        if (st == http1::parse_state::complete && head.status >= 100 && head.status < 200) {
+          raw.erase(0, head.head_bytes);  // interim answers are not the response
+          continue;
+        }
+        if (st == http1::parse_state::complete) {
+          have_head = true;
+          decoded_up_to = head.head_bytes;
+        }
+      }
+      bool complete = false;
+      if (have_head) {
+        const std::size_t body = raw.size() - head.head_bytes;
+        switch (head.body) {
+          case http1::body_kind::none: complete = true; break;
+          case http1::body_kind::length: complete = body >= head.content_length; break;
+          case http1::body_kind::chunked: {
+            const auto r = decoder.feed(std::string_view(raw).substr(decoded_up_to));
+            if (r.err) {
+              out.failure = "malformed chunked response body";
+              co_return out;
+            }
+            decoded_up_to += r.consumed;
+            complete = r.done;
+            break;
+          }
+          case http1::body_kind::until_close: break;
+        }
+        if (!complete && body > limit) {
+          head_only(raw, job.method, out);
+          out.too_large = true;
+          out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          co_return out;
+        }
+      }
+      if (complete) break;
+      auto got = co_await (s.async_read_some(asio::buffer(chunk), use_tuple) || deadline.async_wait(use_tuple));
+      if (got.index() != 0) {
+        out.failure = "timed out waiting for the response";
+        co_return out;
+      }
+      const auto [rec, n] = std::get<0>(got);
+      if (rec) {
+        if (rec == asio::error::eof && have_head && head.body == http1::body_kind::until_close) break;
+        out.failure = have_head ? "the connection closed mid-response" : "the connection closed without a response";
+        co_return out;
+      }
+      raw.append(chunk.data(), n);
+    }
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string why;
+    if (!shadow::parse_captured(raw, job.method, out, why)) {
+      out.status = 0;
+      out.failure = why;
+    }
+    co_return out;
+  }
+
+  asio::awaitable<void> copy(mirror_job job) {
+    const auto& snap = *job.snap;
+    const auto& r = snap.table->routes()[job.route_index];
+    const auto& copy_target = job.primary_is_monolith ? snap.service_of[job.route_index] : snap.monolith;
+    if (!copy_target || !snap.monolith) co_return;
+    shadow::shadow_exchange x;
+    x.route = r.id;
+    x.rules = snap.rules_of[job.route_index];
+    x.at_ms = job.at_ms;
+    x.request_id = job.request_id;
+    x.method = job.method;
+    x.target = job.target;
+    x.request_head = job.request.substr(0, job.head_bytes);
+    shadow::captured_response primary;
+    if (job.primary_too_large) {
+      head_only(job.primary, job.method, primary);
+      primary.too_large = true;
+    } else if (std::string why; !shadow::parse_captured(job.primary, job.method, primary, why)) {
+      primary = {};
+      primary.failure = why;
+    }
+    primary.seconds = job.primary_seconds;
+    auto copied = co_await ask(*copy_target, job, r.shadow.max_compare_bytes);
+    const auto n = copies_by_route[r.id]++;
+    if (job.safe && (n < opt.noise_probe_first || (opt.noise_probe_every && n % opt.noise_probe_every == 0)))
+      x.monolith_again = co_await ask(*snap.monolith, job, r.shadow.max_compare_bytes);
+    if (job.primary_is_monolith) {
+      x.monolith = std::move(primary);
+      x.service = std::move(copied);
+    } else {
+      x.monolith = std::move(copied);
+      x.service = std::move(primary);
+    }
+    recorder.submit(std::move(x));
+  }
+
+  // Passes the data plane's counts of copies not taken to the recorder, as increments.
+  asio::awaitable<void> pass_counters() {
+    asio::steady_timer t(ioc);
+    for (;;) {
+      t.expires_after(opt.counter_interval);
+      auto [ec] = co_await t.async_wait(use_tuple);
+      if (ec) co_return;
+      for (const auto& stats : state.all_stats()) {
+        if (stats->route_id.empty()) continue;
+        auto& last = counted[stats->route_id];
+        const std::array<std::uint64_t, 3> now{stats->shadow_skipped_writes.load(std::memory_order_relaxed),
+                                               stats->shadow_too_large.load(std::memory_order_relaxed),
+                                               stats->shadow_dropped.load(std::memory_order_relaxed)};
+        static constexpr std::array<const char*, 3> names{"skipped_writes", "too_large", "dropped"};
+        for (std::size_t i = 0; i < now.size(); ++i)
+          if (now[i] > last[i]) recorder.count(stats->route_id, names[i], static_cast<std::int64_t>(now[i] - last[i]));
+        last = now;
+      }
+    }
+  }
+};
+
+shadow_mirror::shadow_mirror(routing_state& state, shadow::shadow_recorder& recorder, mirror_options options)
+    : impl_(std::make_unique<impl>(state, recorder, options)) {
+  asio::co_spawn(impl_->ioc, impl_->pass_counters(), asio::detached);
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+shadow_mirror::~shadow_mirror() {
+  impl_->work.reset();
+  impl_->ioc.stop();
+  impl_->thread.join();
+}
+
+bool shadow_mirror::offer(mirror_job&& job) {
+  auto& s = *impl_;
+  if (s.queued.fetch_add(1, std::memory_order_relaxed) >= s.opt.queue_capacity + s.opt.max_in_flight) {
+    s.queued.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  asio::post(s.ioc, [&s, j = std::move(job)]() mutable {
+    s.waiting.push_back(std::move(j));
+    s.pump();
+  });
+  return true;
+}
+
+std::uint64_t shadow_mirror::in_flight() const noexcept { return impl_->running_now.load(std::memory_order_relaxed); }
+
+}  // namespace banyan::proxy
