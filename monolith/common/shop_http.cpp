@@ -1,6 +1,7 @@
 #include "common/shop_http.hpp"
 
 #include "banyan/platform/clock.hpp"
+#include "banyan/platform/sqlite.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -8,6 +9,11 @@
 #include <charconv>
 
 namespace shop {
+
+void commit_unless_dry_run(banyan::sqlite::transaction& tx, const banyan::http::request& req) {
+  if (const auto* marker = req.header("X-Banyan-Shadow"); marker && *marker == "dry-run") return;
+  tx.commit();
+}
 
 namespace json = boost::json;
 using banyan::http::response;

@@ -10,7 +10,15 @@
 #include <string_view>
 #include <vector>
 
+namespace banyan::sqlite {
+class transaction;
+}
+
 namespace shop {
+
+// Commits a write, unless the request is a shadow copy sent as a dry run (X-Banyan-Shadow:
+// dry-run): then the transaction rolls back and the answer is the same as if it had committed.
+void commit_unless_dry_run(banyan::sqlite::transaction& tx, const banyan::http::request& req);
 
 // Field-level validation errors, answered as 422 with the list under error.fields.
 class field_errors {

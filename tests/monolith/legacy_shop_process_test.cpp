@@ -2,6 +2,7 @@
 #include "banyan/platform/sqlite.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -17,23 +18,6 @@
 using namespace banyan::test;
 
 namespace {
-
-struct shop_process {
-  child_process proc;
-  std::uint16_t port;
-  shop_process(const std::string& db, const std::string& log, bool seed)
-      : proc(args(db, seed), log), port(wait_for_listening(proc)) {}
-  static std::vector<std::string> args(const std::string& db, bool seed) {
-    std::vector<std::string> a{binary("legacy-shop"), "--listen", "127.0.0.1:0", "--db", db, "--threads", "2"};
-    if (seed) a.push_back("--seed");
-    return a;
-  }
-  int stop() {
-    proc.signal(SIGTERM);
-    auto code = proc.wait(std::chrono::seconds(15));
-    return code ? *code : -1;
-  }
-};
 
 boost::json::value parse(const http_reply& r) { return boost::json::parse(r.body); }
 

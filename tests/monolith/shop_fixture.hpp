@@ -14,8 +14,10 @@ struct shop_fixture {
   banyan::test::temp_dir dir;
   shop::app app{dir.file("shop.db"), 2};
 
-  banyan::http::response call(std::string method, std::string target, std::string body = {}) {
+  banyan::http::response call(std::string method, std::string target, std::string body = {},
+                              std::vector<std::pair<std::string, std::string>> headers = {}) {
     banyan::http::request req;
+    for (auto& [name, value] : headers) req.headers.add(name, value);
     req.method = std::move(method);
     req.target = std::move(target);
     banyan::http::parse_target(req.target, req.path, req.query);

@@ -2,6 +2,7 @@
 #include "banyan/proxy/bucket.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_upstream.hpp"
 
@@ -21,46 +22,6 @@
 using namespace banyan::test;
 
 namespace {
-
-struct proxy_process {
-  temp_dir& dir;
-  std::unique_ptr<child_process> proc;
-  std::uint16_t port = 0, admin_port = 0;
-  std::string token;
-
-  proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml = "") : dir(d) {
-    std::ofstream(dir.file("proxy.yaml")) << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: "
-                                          << monolith_url << "\nstate_dir: " << dir.file("state") << "\n"
-                                          << extra_yaml;
-    start();
-  }
-  void start() {
-    proc = std::make_unique<child_process>(
-        std::vector<std::string>{binary("banyan-proxy"), "--config", dir.file("proxy.yaml")}, dir.file("proxy.log"));
-    port = wait_for_listening(*proc);
-    auto admin_line = proc->read_line(std::chrono::seconds(10));
-    REQUIRE(admin_line);
-    admin_port = static_cast<std::uint16_t>(std::stoi(admin_line->substr(admin_line->rfind(':') + 1)));
-    std::ifstream(dir.file("state/admin.token")) >> token;
-  }
-  int stop() {
-    proc->signal(SIGTERM);
-    auto code = proc->wait(std::chrono::seconds(15));
-    return code ? *code : -1;
-  }
-  http_reply admin(std::string_view method, std::string_view target, std::string_view body = {}) {
-    return http_call(admin_port, method, target, body,
-                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}, {"X-Banyan-Operator", "test"}});
-  }
-  // Peak resident memory of the proxy, from the kernel.
-  long peak_rss_kb() const {
-    std::ifstream status("/proc/" + std::to_string(proc->pid()) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-  }
-};
 
 std::string routes_json(const std::string& service_url, const std::string& mode, int percent = 0,
                         const std::string& path = "/api/x") {

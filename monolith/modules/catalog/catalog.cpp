@@ -168,7 +168,8 @@ http::response sku_conflict(std::string_view sku) {
 
 // Runs a create/update in one transaction, mapping a unique-SKU violation to 409.
 template <class F>
-http::response write_product(banyan::sqlite::pool& db, const product_input& in, int status, F&& change) {
+http::response write_product(banyan::sqlite::pool& db, const http::request& req, const product_input& in, int status,
+                             F&& change) {
   auto conn = db.acquire();
   banyan::sqlite::transaction tx(*conn);
   std::optional<product> p;
@@ -179,7 +180,7 @@ http::response write_product(banyan::sqlite::pool& db, const product_input& in, 
     throw;
   }
   if (!p) return not_found("product");
-  tx.commit();
+  commit_unless_dry_run(tx, req);
   return http::json_response(status, to_json(*p));
 }
 }  // namespace
@@ -215,7 +216,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     field_errors errors;
     auto in = parse_product_input(*body, errors);
     if (!in) return errors.to_response();
-    return write_product(db, *in, 201, [&](connection& c) { return std::optional<product>(create(c, *in)); });
+    return write_product(db, req, *in, 201, [&](connection& c) { return std::optional<product>(create(c, *in)); });
   });
 
   r.add("PUT", "/api/products/{id}", [&db](http::request& req) {
@@ -226,7 +227,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     field_errors errors;
     auto in = parse_product_input(*body, errors);
     if (!in) return errors.to_response();
-    return write_product(db, *in, 200, [&](connection& c) { return update(c, *id, *in); });
+    return write_product(db, req, *in, 200, [&](connection& c) { return update(c, *id, *in); });
   });
 
   r.add("DELETE", "/api/products/{id}", [&db](http::request& req) {
@@ -235,7 +236,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn);
     if (!remove(*conn, *id)) return not_found("product");
-    tx.commit();
+    commit_unless_dry_run(tx, req);
     http::response res;
     res.status = 204;
     return res;

@@ -88,7 +88,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     banyan::sqlite::transaction tx(*conn);
     try {
       auto c = create(*conn, *in);
-      tx.commit();
+      commit_unless_dry_run(tx, req);
       return http::json_response(201, to_json(c));
     } catch (const banyan::sqlite::error& e) {
       if (!e.is_constraint()) throw;

@@ -148,7 +148,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
       below.add("on_hand", "cannot be below the reserved quantity");
       return below.to_response();
     }
-    tx.commit();
+    commit_unless_dry_run(tx, req);
     return http::json_response(200, to_json(*s));
   });
 }

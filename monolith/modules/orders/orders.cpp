@@ -209,7 +209,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
                                                    {"requested", s.requested},
                                                    {"available", s.available}}}});
     }
-    tx.commit();
+    commit_unless_dry_run(tx, req);
     auto res = http::json_response(201, to_json(*result.placed));
     res.headers.set("Location", "/api/orders/" + std::to_string(result.placed->id));
     return res;
@@ -242,7 +242,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
         .run();
     inventory::release(*conn, o->id);
     outbox::append(*conn, "order.cancelled", "order", std::to_string(o->id), to_json(*o));
-    tx.commit();
+    commit_unless_dry_run(tx, req);
     return http::json_response(200, to_json(*o));
   });
 

@@ -40,8 +40,12 @@ void read_shadow(yaml_reader& r, const YAML::Node& n, shadow_settings& s) {
   }
   if (auto sh = n["shadow"]; sh && r.is_map(sh, "shadow")) {
     r.check_keys(sh, {"sample", "consistent", "reverse", "max_compare_bytes"}, "shadow");
-    if (auto v = sh["sample"]; v && r.scalar(v, "sample", text) && !parse_percent(text, s.sample_bp))
-      r.error(v, "sample must be a percent from 0 to 100, got '" + text + "'");
+    if (auto v = sh["sample"]; v && r.scalar(v, "sample", text)) {
+      std::string_view number = text;
+      if (number.ends_with('%')) number.remove_suffix(1);  // "25%" and "25" alike
+      if (!parse_percent(number, s.sample_bp))
+        r.error(v, "sample must be a percent from 0 to 100 (at most two decimals), got '" + text + "'");
+    }
     auto flag = [&](const char* key, bool& out) {
       if (auto v = sh[key]; v && r.scalar(v, key, text)) {
         if (text == "true") out = true;

@@ -82,7 +82,8 @@ struct shadow_mirror::impl {
   }
 
   // One request to `u` and its whole response (up to `limit` body bytes), within opt.timeout.
-  asio::awaitable<shadow::captured_response> ask(const upstream& u, const mirror_job& job, std::uint64_t limit) {
+  asio::awaitable<shadow::captured_response> ask(const upstream& u, const mirror_job& job, std::string_view request,
+                                                 std::uint64_t limit) {
     shadow::captured_response out;
     const auto started = std::chrono::steady_clock::now();
     tcp::socket s(ioc);
@@ -101,7 +102,7 @@ struct shadow_mirror::impl {
     }
     s.set_option(tcp::no_delay(true), ec);
     deadline.expires_after(opt.timeout);
-    auto wrote = co_await (asio::async_write(s, asio::buffer(job.request), use_tuple) || deadline.async_wait(use_tuple));
+    auto wrote = co_await (asio::async_write(s, asio::buffer(request.data(), request.size()), use_tuple) || deadline.async_wait(use_tuple));
     if (wrote.index() != 0 || std::get<0>(std::get<0>(wrote))) {
       out.failure = wrote.index() != 0 ? "timed out sending the request" : "the connection closed while sending";
       co_return out;
@@ -201,10 +202,16 @@ struct shadow_mirror::impl {
       primary.failure = why;
     }
     primary.seconds = job.primary_seconds;
-    auto copied = co_await ask(*copy_target, job, r.shadow.max_compare_bytes);
+    auto copied = co_await ask(*copy_target, job, job.request, r.shadow.max_compare_bytes);
     const auto n = copies_by_route[r.id]++;
-    if (job.safe && (n < opt.noise_probe_first || (opt.noise_probe_every && n % opt.noise_probe_every == 0)))
-      x.monolith_again = co_await ask(*snap.monolith, job, r.shadow.max_compare_bytes);
+    if (job.safe && (n < opt.noise_probe_first || (opt.noise_probe_every && n % opt.noise_probe_every == 0))) {
+      // The probe asks the monolith the very question it already answered, without the copy's
+      // marker: what then differs is the monolith's own nondeterminism.
+      std::string probe = job.request;
+      if (const auto marker = probe.rfind("\r\nX-Banyan-Shadow: ", job.head_bytes); marker != std::string::npos)
+        probe.erase(marker, probe.find("\r\n", marker + 2) - marker);
+      x.monolith_again = co_await ask(*snap.monolith, job, probe, r.shadow.max_compare_bytes);
+    }
     if (job.primary_is_monolith) {
       x.monolith = std::move(primary);
       x.service = std::move(copied);

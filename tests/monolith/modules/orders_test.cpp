@@ -107,3 +107,24 @@ TEST_CASE("refused orders leave no trace", "[orders]") {
   CHECK(shop.call("GET", "/api/orders/1").status == 404);
   CHECK(shop.call("GET", "/api/customers/999/orders").status == 404);
 }
+
+TEST_CASE("shadow dry runs answer as usual and commit nothing", "[orders][shadow]") {
+  shop::test::shop_fixture shop;
+  const auto product = shop.create_product("DRY-1", 500, 3);
+  const auto customer = shop.create_customer("dry@example.com");
+  const std::vector<std::pair<std::string, std::string>> dry{{"X-Banyan-Shadow", "dry-run"}};
+  const std::string order = R"({"customer_id":)" + std::to_string(customer) + R"(,"items":[{"product_id":)" +
+                            std::to_string(product) + R"(,"quantity":2}]})";
+  auto placed = shop.call("POST", "/api/orders", order, dry);
+  REQUIRE(placed.status == 201);
+  const auto id = boost::json::parse(placed.body).at("id").as_int64();
+  CHECK(shop.call("GET", "/api/orders/" + std::to_string(id)).status == 404);
+  CHECK(shop.json("GET", "/api/inventory/DRY-1").at("reserved").as_int64() == 0);
+  CHECK(shop.call("POST", "/api/customers", R"({"email":"x@example.com","name":"X"})", dry).status == 201);
+  CHECK(shop.call("POST", "/api/customers", R"({"email":"x@example.com","name":"X"})").status == 201);  // not taken
+  CHECK(shop.call("DELETE", "/api/products/" + std::to_string(product), {}, dry).status == 204);
+  CHECK(shop.call("GET", "/api/products/" + std::to_string(product)).status == 200);
+  // Anything else in the header is an ordinary copy, which commits.
+  CHECK(shop.call("POST", "/api/orders", order, {{"X-Banyan-Shadow", "1"}}).status == 201);
+  CHECK(shop.json("GET", "/api/inventory/DRY-1").at("reserved").as_int64() == 2);
+}

@@ -1,0 +1,230 @@
+// Shadow traffic as users run it: legacy-shop as the monolith, a deliberately divergent copy of it
+// as the extracted service, banyan-proxy in front, and the report read back from the admin API.
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/servers.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_upstream.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <filesystem>
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace banyan::test;
+namespace json = boost::json;
+
+namespace {
+
+json::value report(proxy_process& proxy, const std::string& query = "") {
+  auto r = proxy.admin("GET", "/api/v1/shadow/report" + query);
+  REQUIRE(r.status == 200);
+  return json::parse(r.body);
+}
+
+const json::object& route_in(const json::value& report, const std::string& id) {
+  for (const auto& r : report.at("routes").as_array())
+    if (r.at("route").as_string() == id) return r.as_object();
+  FAIL("no route " << id << " in " << json::serialize(report));
+  throw 0;
+}
+
+// A copy of a seeded legacy-shop database: the same data in both, as after an extraction.
+void seed_twins(temp_dir& dir) {
+  {
+    shop_process seeding(dir.file("monolith.db"), dir.file("seed.log"), true);
+    REQUIRE(seeding.stop() == 0);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"})
+    if (std::filesystem::exists(dir.file(std::string("monolith.db") + suffix)))
+      std::filesystem::copy_file(dir.file(std::string("monolith.db") + suffix), dir.file(std::string("service.db") + suffix));
+}
+
+// A listener that accepts connections and never answers: the slowest service there is.
+struct silent_service {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::uint16_t port = 0;
+  silent_service() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd, 128);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~silent_service() { ::close(fd); }
+};
+
+}  // namespace
+
+TEST_CASE("shadow: the report names exactly the differing paths and learns legacy-shop's noise", "[shadow]") {
+  temp_dir dir;
+  seed_twins(dir);
+  shop_process monolith(dir.file("monolith.db"), dir.file("monolith.log"), false);
+  shop_process service(dir.file("service.db"), dir.file("service.log"), false);
+  // The service diverges on one product's price (its update also moves updated_at).
+  auto p7 = json::parse(http_call(service.port, "GET", "/api/products/7").body).as_object();
+  const auto price = p7.at("price_cents").as_int64();
+  for (const char* k : {"id", "updated_at", "generated_at", "request_id"}) p7.erase(k);
+  p7["price_cents"] = price + 1;
+  REQUIRE(http_json(service.port, "PUT", "/api/products/7", json::serialize(p7)).status == 200);
+
+  proxy_process proxy(dir, monolith.url(),
+                      "services: {catalog: " + service.url() + "}\n"
+                      "routes:\n"
+                      "  - id: product-detail\n"
+                      "    match: {methods: [GET, HEAD, PUT, DELETE], path: \"/api/products/{id}\"}\n"
+                      "    service: catalog\n"
+                      "    mode: shadow\n"
+                      "  - id: product-list\n"
+                      "    match: {methods: [GET], path: /api/products}\n"
+                      "    service: catalog\n"
+                      "    mode: shadow\n"
+                      "    shadow: {max_compare_bytes: 4KiB}\n");
+  int asked_for_7 = 0;
+  for (int i = 0; i < 60; ++i) {
+    const int id = i % 12 + 1;
+    asked_for_7 += id == 7;
+    auto r = http_call(proxy.port, "GET", "/api/products/" + std::to_string(id));
+    REQUIRE(r.status == 200);
+    CHECK(json::parse(r.body).at("price_cents").as_int64() != price + 1);  // the monolith answered
+  }
+  for (int i = 0; i < 3; ++i)  // writes are not copied by default: skipped, counted
+    CHECK(http_call(proxy.port, "DELETE", "/api/products/99999").status == 404);
+  for (int i = 0; i < 4; ++i)  // a page of 100 products is over the 4 KiB compare limit
+    CHECK(http_call(proxy.port, "GET", "/api/products?page_size=100").status == 200);
+  CHECK(http_call(proxy.port, "GET", "/api/products?page_size=1").status == 200);
+
+  // Results arrive asynchronously; the report flushes what the recorder has, the mirror may lag.
+  json::value rep;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    rep = report(proxy);
+    const auto& d = route_in(rep, "product-detail");
+    if (d.at("counts").at("compared").to_number<std::int64_t>() == 60 && d.at("counts").at("skipped_writes").as_int64() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto& d = route_in(rep, "product-detail");
+  INFO(json::serialize(d));
+  CHECK(d.at("counts").at("compared").to_number<std::int64_t>() == 60);
+  CHECK(d.at("counts").at("skipped_writes").as_int64() == 3);
+  const auto& paths = d.at("paths").as_array();
+  REQUIRE(paths.size() == 2);
+  std::set<std::string> named;
+  for (const auto& p : paths) {
+    named.insert(std::string(p.at("path").as_string()));
+    CHECK(p.at("count").to_number<std::int64_t>() == std::int64_t{asked_for_7});
+    const auto& sample = p.at("samples").at(0);
+    CHECK(sample.at("target").as_string() == "/api/products/7");
+    CHECK(!sample.at("request_id").as_string().empty());
+  }
+  CHECK(named == std::set<std::string>{"$.price_cents", "$.updated_at"});
+  const auto& price_sample = paths[0].at("path").as_string() == "$.price_cents" ? paths[0] : paths[1];
+  CHECK(price_sample.at("samples").at(0).at("monolith").as_string() == std::to_string(price));
+  CHECK(price_sample.at("samples").at(0).at("service").as_string() == std::to_string(price + 1));
+  // generated_at differs on every call, even between two monolith answers: learned noise, with
+  // its evidence. (request_id never differs: the copy keeps the original's X-Request-Id.)
+  bool generated_at_is_noise = false;
+  for (const auto& n : d.at("noise").as_array())
+    if (n.at("path").as_string() == "$.generated_at") {
+      generated_at_is_noise = true;
+      CHECK(n.at("seen").as_int64() > 0);
+      CHECK(n.at("example").as_array().size() == 2);
+    }
+  CHECK(generated_at_is_noise);
+  // Parity: everything but product 7 matched.
+  CHECK(d.at("parity").at("matched").to_number<std::int64_t>() == 60 - asked_for_7);
+  CHECK(d.at("status").at("2xx").at("2xx").to_number<std::int64_t>() == 60);
+  CHECK(d.at("latency_ms").at("service").at("count").to_number<std::int64_t>() == 60);
+
+  const auto& list = route_in(rep, "product-list");
+  CHECK(list.at("counts").at("too_large").to_number<std::int64_t>() == 4);
+  CHECK(list.at("counts").at("compared").to_number<std::int64_t>() == 1);
+
+  // A route filter, and the metrics.
+  CHECK(report(proxy, "?route=product-list").at("routes").as_array().size() == 1);
+  const auto metrics = http_call(proxy.admin_port, "GET", "/metrics").body;
+  CHECK(metrics.find("banyan_shadow_copies_total{route=\"product-detail\",outcome=\"skipped_write\"} 3") !=
+        std::string::npos);
+  CHECK(metrics.find("banyan_shadow_store_writable 1") != std::string::npos);
+  CHECK(proxy.stop() == 0);
+
+  // Results persist: a restarted proxy reports the same.
+  proxy.start();
+  CHECK(route_in(report(proxy), "product-detail").at("counts").at("compared").to_number<std::int64_t>() == 60);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("shadow: a copy never slows the client, even when the service never answers", "[shadow]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  silent_service service;
+  proxy_process proxy(dir, monolith.url(),
+                      "services: {svc: http://127.0.0.1:" + std::to_string(service.port) + "}\n"
+                      "routes:\n"
+                      "  - {id: x, match: {path: /api/x}, service: svc, mode: shadow}\n");
+  // Each copy waits for the service until the mirror's timeout (10 s); the clients do not.
+  const auto started = std::chrono::steady_clock::now();
+  http_connection c(proxy.port);
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.request("GET", "/api/x");
+    REQUIRE(r.status == 200);
+    CHECK(r.body == "monolith /api/x");
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took < std::chrono::seconds(5));  // 50 answers while not one copy has been answered
+  CHECK(monolith.requests() >= 50);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("shadow: copies are marked, writes go only as dry runs, sampling limits copies", "[shadow]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  test_upstream service("service");
+  proxy_process proxy(dir, monolith.url(),
+                      "services: {svc: " + service.url() + "}\n"
+                      "routes:\n"
+                      "  - {id: echo, match: {path: /echo}, service: svc, mode: shadow, writes: dry-run}\n"
+                      "  - {id: half, match: {path: /half}, service: svc, mode: shadow,\n"
+                      "     shadow: {sample: 50%, consistent: true}, canary_key: {header: X-User}}\n");
+  CHECK(http_call(proxy.port, "GET", "/echo", {}, {{"X-Request-Id", "copy-me-1"}}).status == 200);
+  CHECK(http_call(proxy.port, "POST", "/echo", "{}", {{"X-Request-Id", "copy-me-2"}}).status == 200);
+  // The copies' heads, as the service saw them, are in the report's samples (its /echo answers
+  // differ from the monolith's by exactly those heads).
+  json::value rep;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    rep = report(proxy, "?route=echo");
+    if (!rep.at("routes").as_array().empty() &&
+        route_in(rep, "echo").at("counts").at("compared").to_number<std::int64_t>() == 2)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto& echo = route_in(rep, "echo");
+  REQUIRE(echo.at("paths").as_array().size() == 1);
+  std::string seen;
+  for (const auto& s : echo.at("paths").at(0).at("samples").as_array()) seen += s.at("service_response").as_string();
+  CHECK(seen.find("X-Banyan-Shadow: 1\r\n") != std::string::npos);
+  CHECK(seen.find("X-Banyan-Shadow: dry-run\r\n") != std::string::npos);
+  CHECK(seen.find("X-Request-Id: copy-me-1\r\n") != std::string::npos);
+  CHECK(seen.find("X-Request-Id: copy-me-2\r\n") != std::string::npos);
+
+  // Consistent sampling: a user is always copied or never.
+  const int before = service.requests();
+  for (int round = 0; round < 3; ++round)
+    for (int user = 0; user < 40; ++user)
+      CHECK(http_call(proxy.port, "GET", "/half", {}, {{"X-User", "user-" + std::to_string(user)}}).status == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const int copies = service.requests() - before;
+  CHECK(copies % 3 == 0);  // each sampled user three times
+  CHECK(copies > 0);
+  CHECK(copies < 120);
+  CHECK(proxy.stop() == 0);
+}

@@ -1,0 +1,63 @@
+#include "support/servers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+
+namespace banyan::test {
+
+namespace {
+std::vector<std::string> shop_args(const std::string& db, bool seed) {
+  std::vector<std::string> a{binary("legacy-shop"), "--listen", "127.0.0.1:0", "--db", db, "--threads", "2"};
+  if (seed) a.push_back("--seed");
+  return a;
+}
+}  // namespace
+
+shop_process::shop_process(const std::string& db, const std::string& log, bool seed)
+    : proc(shop_args(db, seed), log), port(wait_for_listening(proc)) {}
+
+int shop_process::stop() {
+  proc.signal(SIGTERM);
+  auto code = proc.wait(std::chrono::seconds(15));
+  return code ? *code : -1;
+}
+
+proxy_process::proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml) : dir(d) {
+  std::ofstream(dir.file("proxy.yaml")) << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: " << monolith_url
+                                        << "\nstate_dir: " << dir.file("state") << "\n"
+                                        << extra_yaml;
+  start();
+}
+
+void proxy_process::start() {
+  proc = std::make_unique<child_process>(
+      std::vector<std::string>{binary("banyan-proxy"), "--config", dir.file("proxy.yaml")}, dir.file("proxy.log"));
+  port = wait_for_listening(*proc);
+  auto admin_line = proc->read_line(std::chrono::seconds(10));
+  REQUIRE(admin_line);
+  admin_port = static_cast<std::uint16_t>(std::stoi(admin_line->substr(admin_line->rfind(':') + 1)));
+  std::ifstream(dir.file("state/admin.token")) >> token;
+}
+
+int proxy_process::stop() {
+  proc->signal(SIGTERM);
+  auto code = proc->wait(std::chrono::seconds(15));
+  return code ? *code : -1;
+}
+
+http_reply proxy_process::admin(std::string_view method, std::string_view target, std::string_view body) {
+  return http_call(admin_port, method, target, body,
+                   {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}, {"X-Banyan-Operator", "test"}});
+}
+
+long proxy_process::peak_rss_kb() const {
+  std::ifstream status("/proc/" + std::to_string(proc->pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+}  // namespace banyan::test

@@ -1,0 +1,35 @@
+#pragma once
+// The project's own servers as integration tests run them: real binaries on port 0.
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <memory>
+#include <string>
+
+namespace banyan::test {
+
+// legacy-shop on a database file, optionally seeded.
+struct shop_process {
+  child_process proc;
+  std::uint16_t port;
+  shop_process(const std::string& db, const std::string& log, bool seed);
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  int stop();  // SIGTERM; the exit status
+};
+
+// banyan-proxy from a config file written into `dir` (listeners on port 0, state in dir/state).
+struct proxy_process {
+  temp_dir& dir;
+  std::unique_ptr<child_process> proc;
+  std::uint16_t port = 0, admin_port = 0;
+  std::string token;
+
+  proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml = "");
+  void start();
+  int stop();  // SIGTERM; the exit status
+  http_reply admin(std::string_view method, std::string_view target, std::string_view body = {});
+  long peak_rss_kb() const;  // from the kernel
+};
+
+}  // namespace banyan::test
