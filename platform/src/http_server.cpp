@@ -344,7 +344,18 @@ struct server::impl {
 };
 
 server::server(server_options options, handler h, metrics::registry* metrics)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(h), metrics)) {}
+    : impl_(std::make_unique<impl>(std::move(options), std::move(h), metrics)) {
+  // Before anyone can learn the address: a SIGTERM sent right after "listening on" must drain,
+  // not kill. Asio keeps a signal that arrives before run() for the wait below.
+  impl& s = *impl_;
+  if (s.opt.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([&s](const error_code& ec, int) {
+      if (!ec) s.begin_stop();
+    });
+  }
+}
 
 server::~server() = default;
 
@@ -358,13 +369,6 @@ std::string server::local_address() const {
 
 void server::run() {
   impl& s = *impl_;
-  if (s.opt.handle_signals) {
-    s.signals.add(SIGINT);
-    s.signals.add(SIGTERM);
-    s.signals.async_wait([&s](const error_code& ec, int) {
-      if (!ec) s.begin_stop();
-    });
-  }
   asio::co_spawn(s.control, s.accept_loop(), asio::detached);
   std::vector<std::thread> extra;
   for (int i = 1; i < s.opt.threads; ++i) extra.emplace_back([&s] { s.ioc.run(); });

@@ -1068,7 +1068,16 @@ struct data_plane::impl {
 };
 
 data_plane::data_plane(data_plane_options options, routing_state& state)
-    : impl_(std::make_unique<impl>(std::move(options), state)) {}
+    : impl_(std::make_unique<impl>(std::move(options), state)) {
+  // Before anyone can learn the address: a SIGTERM right after "listening on" must drain, not kill.
+  impl& s = *impl_;
+  if (s.opt.handle_signals) {
+    s.signals = std::make_unique<asio::signal_set>(s.signal_ctx, SIGINT, SIGTERM);
+    s.signals->async_wait([this](const error_code& ec, int) {
+      if (!ec) stop();
+    });
+  }
+}
 
 data_plane::~data_plane() = default;
 
@@ -1089,13 +1098,7 @@ void data_plane::run() {
     asio::co_spawn(w->ioc, s.housekeeping(*w), asio::detached);
   }
   std::thread signal_thread;
-  if (s.opt.handle_signals) {
-    s.signals = std::make_unique<asio::signal_set>(s.signal_ctx, SIGINT, SIGTERM);
-    s.signals->async_wait([this](const error_code& ec, int) {
-      if (!ec) stop();
-    });
-    signal_thread = std::thread([&s] { s.signal_ctx.run(); });
-  }
+  if (s.signals) signal_thread = std::thread([&s] { s.signal_ctx.run(); });
   for (std::size_t i = 1; i < s.workers.size(); ++i) {
     auto* w = s.workers[i].get();
     w->thread = std::thread([w] { w->ioc.run(); });
