@@ -3,6 +3,7 @@
 #include "commands/global_options.hpp"
 #include "commands/plan_commands.hpp"
 #include "commands/route_commands.hpp"
+#include "commands/shadow_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   setup_plan(app, global, result);
   setup_routes(app, global, result);
   setup_audit(app, global, result);
+  setup_shadow(app, global, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

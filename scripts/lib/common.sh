@@ -8,6 +8,7 @@ banyan_packages=(
   g++ cmake ninja-build ccache pkg-config curl python3 python3-yaml python3-jsonschema
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libcli11-dev libyaml-cpp-dev catch2
+  chromium  # renders the HTML shadow report in a test
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

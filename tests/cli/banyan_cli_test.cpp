@@ -1,5 +1,6 @@
 // The banyan binary as operators run it.
 #include "support/process.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -12,26 +13,6 @@
 
 using namespace banyan::test;
 
-namespace {
-struct run_result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-run_result run_banyan(std::vector<std::string> args, const temp_dir& dir) {
-  args.insert(args.begin(), binary("banyan"));
-  child_process p(args, dir.file("stderr.txt"));
-  std::string out;
-  while (auto line = p.read_line(std::chrono::seconds(10))) out += *line + "\n";
-  const auto code = p.wait(std::chrono::seconds(10));
-  std::ifstream e(dir.file("stderr.txt"));
-  std::stringstream err;
-  err << e.rdbuf();
-  std::ofstream(dir.file("stderr.txt"), std::ios::trunc);
-  return {code ? *code : -1, out, err.str()};
-}
-}  // namespace
 
 TEST_CASE("banyan plan validate: the plans in migrations/ are valid", "[cli]") {
   temp_dir dir;

@@ -36,17 +36,6 @@ const json::object& route_in(const json::value& report, const std::string& id) {
   throw 0;
 }
 
-// A copy of a seeded legacy-shop database: the same data in both, as after an extraction.
-void seed_twins(temp_dir& dir) {
-  {
-    shop_process seeding(dir.file("monolith.db"), dir.file("seed.log"), true);
-    REQUIRE(seeding.stop() == 0);
-  }
-  for (const char* suffix : {"", "-wal", "-shm"})
-    if (std::filesystem::exists(dir.file(std::string("monolith.db") + suffix)))
-      std::filesystem::copy_file(dir.file(std::string("monolith.db") + suffix), dir.file(std::string("service.db") + suffix));
-}
-
 // A listener that accepts connections and never answers: the slowest service there is.
 struct silent_service {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -68,7 +57,7 @@ struct silent_service {
 
 TEST_CASE("shadow: the report names exactly the differing paths and learns legacy-shop's noise", "[shadow]") {
   temp_dir dir;
-  seed_twins(dir);
+  seed_twin_databases(dir);
   shop_process monolith(dir.file("monolith.db"), dir.file("monolith.log"), false);
   shop_process service(dir.file("service.db"), dir.file("service.log"), false);
   // The service diverges on one product's price (its update also moves updated_at).

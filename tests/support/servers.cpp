@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace banyan::test {
 
@@ -58,6 +60,29 @@ long proxy_process::peak_rss_kb() const {
   while (std::getline(status, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+void seed_twin_databases(temp_dir& dir) {
+  {
+    shop_process seeding(dir.file("monolith.db"), dir.file("seed.log"), true);
+    REQUIRE(seeding.stop() == 0);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"})
+    if (std::filesystem::exists(dir.file(std::string("monolith.db") + suffix)))
+      std::filesystem::copy_file(dir.file(std::string("monolith.db") + suffix), dir.file(std::string("service.db") + suffix));
+}
+
+run_result run_banyan(std::vector<std::string> args, const temp_dir& dir) {
+  args.insert(args.begin(), binary("banyan"));
+  child_process p(args, dir.file("stderr.txt"));
+  std::string out;
+  while (auto line = p.read_line(std::chrono::seconds(10))) out += *line + "\n";
+  const auto code = p.wait(std::chrono::seconds(10));
+  std::ifstream e(dir.file("stderr.txt"));
+  std::stringstream err;
+  err << e.rdbuf();
+  std::ofstream(dir.file("stderr.txt"), std::ios::trunc);
+  return {code ? *code : -1, out, err.str()};
 }
 
 }  // namespace banyan::test

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace banyan::test {
 
@@ -31,5 +32,17 @@ struct proxy_process {
   http_reply admin(std::string_view method, std::string_view target, std::string_view body = {});
   long peak_rss_kb() const;  // from the kernel
 };
+
+// Seeds a legacy-shop database in dir/monolith.db and copies it to dir/service.db: the same data
+// on both sides, as right after an extraction.
+void seed_twin_databases(temp_dir& dir);
+
+// The banyan CLI run to completion: exit status, stdout and stderr.
+struct run_result {
+  int code;
+  std::string out;
+  std::string err;
+};
+run_result run_banyan(std::vector<std::string> args, const temp_dir& dir);
 
 }  // namespace banyan::test
