@@ -281,16 +281,30 @@ class differ {
     }
     const std::size_t before = out_.size();
     const std::size_t common = std::min(ea.size(), eb.size());
+    std::vector<std::uint32_t> differing;  // positions whose elements differ
     for (std::size_t k = 0; k < common && !full(); ++k) {
+      const std::size_t was = out_.size();
       path_.push_index(static_cast<std::uint32_t>(k));
       compare(ea[k], eb[k], depth + 1);
       path_.pop();
+      if (out_.size() > was) differing.push_back(static_cast<std::uint32_t>(k));
     }
-    // Equal elements in another order: one finding instead of one per moved element.
-    if (out_.size() > before && na.count == nb.count && na.count > 1) {
-      std::vector<std::uint64_t> ha, hb;
+    // Equal elements in another order: one finding instead of one per moved element. Positions
+    // that match hold equal elements, so it is a reorder exactly when the differing positions hold
+    // the same elements on both sides; only those are hashed. One differing position never is.
+    if (full() && na.count == nb.count) {
+      // The listing stopped early: find the differing positions by hash instead.
+      differing.clear();
       for (std::size_t k = 0; k < common; ++k) {
         path_.push_index(static_cast<std::uint32_t>(k));
+        if (hash(a_, ea[k]) != hash(b_, eb[k])) differing.push_back(static_cast<std::uint32_t>(k));
+        path_.pop();
+      }
+    }
+    if (differing.size() >= 2 && na.count == nb.count) {
+      std::vector<std::uint64_t> ha, hb;
+      for (const auto k : differing) {
+        path_.push_index(k);
         ha.push_back(hash(a_, ea[k]));
         hb.push_back(hash(b_, eb[k]));
         path_.pop();

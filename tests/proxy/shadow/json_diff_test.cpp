@@ -180,6 +180,19 @@ TEST_CASE("redaction hides values in differences and in stored documents") {
         R"({"user":{"email":"[redacted]","n":1},"list":[{"email":"[redacted]"}]})");
 }
 
+TEST_CASE("a long reorder is still one order_only finding past max_differences") {
+  std::string a = "[", b = "[";
+  for (int i = 0; i < 200; ++i) {
+    a += (i ? "," : "") + std::to_string(i);
+    b += (i ? "," : "") + std::to_string(199 - i);
+  }
+  json_diff_options o;
+  o.max_differences = 5;
+  const auto d = diff_of(a + "]", b + "]", o);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].kind == diff_kind::order_only);
+}
+
 TEST_CASE("a comparison lists at most max_differences") {
   json_diff_options o;
   o.max_differences = 3;
