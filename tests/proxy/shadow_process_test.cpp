@@ -217,3 +217,41 @@ TEST_CASE("shadow: copies are marked, writes go only as dry runs, sampling limit
   CHECK(copies < 120);
   CHECK(proxy.stop() == 0);
 }
+
+TEST_CASE("shadow: a service route's reverse shadow compares the monolith with the service that answered", "[shadow]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  test_upstream service("service");
+  proxy_process proxy(dir, monolith.url(),
+                      "services: {svc: " + service.url() + "}\n"
+                      "routes:\n"
+                      "  - {id: x, match: {path: /api/x}, service: svc, mode: service, shadow: {reverse: true},\n"
+                      "     writes: dry-run}\n");
+  for (int i = 0; i < 5; ++i) {
+    auto r = http_call(proxy.port, "GET", "/api/x");
+    REQUIRE(r.status == 200);
+    CHECK(r.body == "service /api/x");  // the service answers the client
+  }
+  // A write is never copied to the monolith, not even as a dry run: it would commit there.
+  CHECK(http_call(proxy.port, "POST", "/api/x", "{}").status == 200);
+  json::value rep;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    rep = report(proxy, "?route=x");
+    if (!rep.at("routes").as_array().empty() && route_in(rep, "x").at("counts").at("compared").to_number<int>() == 5 &&
+        route_in(rep, "x").at("counts").at("skipped_writes").to_number<int>() == 1)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto& x = route_in(rep, "x");
+  INFO(json::serialize(x));
+  CHECK(x.at("counts").at("compared").to_number<int>() == 5);
+  CHECK(x.at("counts").at("skipped_writes").to_number<int>() == 1);
+  REQUIRE(x.at("paths").as_array().size() == 1);
+  const auto& body = x.at("paths").at(0);
+  CHECK(body.at("path").as_string() == "body");
+  CHECK(body.at("kinds").at(0).as_string() == "bytes_differ");
+  const auto& sample = body.at("samples").at(0);
+  CHECK(std::string(sample.at("monolith_response").as_string()).find("monolith /api/x") != std::string::npos);
+  CHECK(std::string(sample.at("service_response").as_string()).find("service /api/x") != std::string::npos);
+  CHECK(proxy.stop() == 0);
+}

@@ -116,3 +116,47 @@ TEST_CASE("a plan that lacks its parts says what is missing", "[plan]") {
   CHECK(out.find("the plan needs 'routes'") != std::string::npos);
   CHECK(out.find("the plan needs 'stages'") != std::string::npos);
 }
+
+TEST_CASE("shadow settings of a route: loaded, and each mistake at its line and column", "[plan]") {
+  plan::plan p;
+  diagnostics d;
+  REQUIRE(plan::parse_plan(with("    compare: {ignore: [$.generated_at]}",
+                                "    writes: dry-run\n"
+                                "    shadow: {sample: 12.5%, consistent: true, reverse: true, max_compare_bytes: 64KiB}\n"
+                                "    compare:\n"
+                                "      ignore: [$.generated_at, \"$..request_id\"]\n"
+                                "      headers: [Cache-Control]\n"
+                                "      ignore_headers: [Content-Type]\n"
+                                "      tolerance: 0.01\n"
+                                "      unordered: {$.items: id}\n"
+                                "      redact: [$..email]\n"
+                                "      redact_headers: [X-Api-Key]"),
+                           "plan.yaml", p, d));
+  const auto& s = p.routes[0].route.shadow;
+  CHECK(s.dry_run_writes);
+  CHECK(s.sample_bp == 1250);
+  CHECK(s.sample_by_key);
+  CHECK(s.reverse);
+  CHECK(s.max_compare_bytes == 64 * 1024);
+  CHECK(s.compare.ignore == std::vector<std::string>{"$.generated_at", "$..request_id"});
+  CHECK(s.compare.tolerance == 0.01);
+  CHECK(s.compare.unordered == std::vector<std::pair<std::string, std::string>>{{"$.items", "id"}});
+  CHECK(s.compare.redact_headers == std::vector<std::string>{"X-Api-Key"});
+  // The stages' routing carries them to the proxy.
+  CHECK(p.routes_at(p.stages[0])[0].shadow == s);
+
+  CHECK(check(with("ignore: [$.generated_at]", "ignore: [generated_at]")) ==
+        "plan.yaml:8:24: error: compare.ignore: a JSON path starts with '$', such as $.generated_at or $..request_id\n");
+  CHECK(check(with("ignore: [$.generated_at]", "ignore: [\"$.items[abc]\"]")) ==
+        "plan.yaml:8:24: error: compare.ignore: '[abc]' is not a JSON path step: use [*], [N] or ['name']\n");
+  CHECK(check(with("compare: {ignore: [$.generated_at]}", "compare: {ignor: [$.generated_at]}")) ==
+        "plan.yaml:8:15: error: unknown key 'ignor' in compare (did you mean 'ignore'?)\n");
+  CHECK(check(with("compare: {ignore: [$.generated_at]}", "shadow: {sample: 150%}")) ==
+        "plan.yaml:8:22: error: sample must be a percent from 0 to 100 (at most two decimals), got '150%'\n");
+  CHECK(check(with("compare: {ignore: [$.generated_at]}", "writes: maybe")) ==
+        "plan.yaml:8:13: error: writes must be skip or dry-run, got 'maybe'\n");
+  CHECK(check(with("compare: {ignore: [$.generated_at]}", "compare: {tolerance: -1}")) ==
+        "plan.yaml:8:26: error: tolerance must be a number of at least 0, got '-1'\n");
+  CHECK(check(with("compare: {ignore: [$.generated_at]}", "shadow: {reverse: yes}")) ==
+        "plan.yaml:8:23: error: reverse must be true or false\n");
+}

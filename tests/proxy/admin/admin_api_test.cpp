@@ -1,4 +1,5 @@
 #include "banyan/proxy/admin_api.hpp"
+#include "banyan/shadow/recorder.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -203,4 +204,57 @@ TEST_CASE("plan progress: applied with its routing, idempotent, another plan onl
   CHECK(entries[0].at("target").as_string() == "reads@shadow");
   CHECK(entries[2].at("action").as_string() == "plan.apply.forced");
   CHECK(f.call("PUT", "/api/v1/plan", R"({"name":"x"})").status == 422);
+}
+
+TEST_CASE("a route's shadow settings go through the API and back, and bad ones are refused", "[admin]") {
+  admin_fixture f;
+  const std::string body = R"({"reason":"shadow with rules","services":{"catalog":"http://127.0.0.1:2"},
+    "routes":[{"id":"products","match":{"path":"/api/products"},"service":"catalog","mode":"shadow",
+               "writes":"dry-run","shadow":{"sample":12.5,"consistent":true,"reverse":false,"max_compare_bytes":65536},
+               "compare":{"ignore":["$..request_id"],"headers":["Cache-Control"],"ignore_headers":[],"tolerance":0.5,
+                          "unordered":{"$.items":"id"},"redact":["$..email"],"redact_headers":["X-Api-Key"]}}]})";
+  REQUIRE(f.call("PUT", "/api/v1/routes", body).status == 200);
+  const auto live = f.json("GET", "/api/v1/routes").at("routes").at(0);
+  CHECK(live.at("writes").as_string() == "dry-run");
+  CHECK(live.at("shadow").at("sample").as_double() == 12.5);
+  CHECK(live.at("shadow").at("consistent").as_bool());
+  CHECK(live.at("compare").at("unordered").at("$.items").as_string() == "id");
+  CHECK(live.at("compare").at("tolerance").as_double() == 0.5);
+  const auto snap = f.routing.load();
+  CHECK(snap->table->routes()[0].shadow.compare.redact == std::vector<std::string>{"$..email"});
+  // The same settings survive a restart (the store keeps the route JSON).
+  const auto saved = f.store.load();
+  REQUIRE(saved);
+  CHECK(saved->routes[0].shadow == snap->table->routes()[0].shadow);
+
+  auto bad = f.call("PUT", "/api/v1/routes", R"({"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog",
+    "mode":"shadow","writes":"sometimes","shadow":{"sample":101,"colour":1},"compare":{"ignore":["name"]}}]})");
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find("writes must be") != std::string::npos);
+  CHECK(bad.body.find("shadow.sample must be") != std::string::npos);
+  CHECK(bad.body.find("unknown field 'shadow.colour'") != std::string::npos);
+  auto bad_path = f.call("PUT", "/api/v1/routes", R"({"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog",
+    "mode":"shadow","compare":{"ignore":["name"]}}]})");
+  CHECK(bad_path.status == 422);
+  CHECK(bad_path.body.find("compare.ignore 'name': a JSON path starts with '$'") != std::string::npos);
+}
+
+TEST_CASE("the shadow report endpoint checks its query and needs a recorder", "[admin]") {
+  admin_fixture f;
+  CHECK(f.call("GET", "/api/v1/shadow/report").status == 404);  // this fixture records nothing
+  shadow::shadow_recorder recorder(f.dir.file("state/banyan.db"));
+  admin_api api{{f.routing, f.store, token, "http://127.0.0.1:1", {}, &recorder}};
+  auto call = [&](const std::string& target) {
+    http::request req;
+    req.method = "GET";
+    req.target = target;
+    http::parse_target(req.target, req.path, req.query);
+    req.headers.add("Authorization", "Bearer " + token);
+    return api.handle(req);
+  };
+  CHECK(call("/api/v1/shadow/report?window=0").status == 400);
+  CHECK(call("/api/v1/shadow/report?since_ms=yesterday").status == 400);
+  const auto ok = call("/api/v1/shadow/report?window=50&min_compared=5");
+  CHECK(ok.status == 200);
+  CHECK(boost::json::parse(ok.body).at("window").as_int64() == 50);
 }
