@@ -2,11 +2,13 @@
 
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/route_json.hpp"
+#include "banyan/report/render.hpp"
 #include "commands/admin_client.hpp"
 
 #include <boost/json/serialize.hpp>
 
 #include <iomanip>
+#include <map>
 #include <memory>
 
 namespace banyan::cli {
@@ -46,6 +48,18 @@ std::string describe_setting(const proxy::route& r) {
   return s;
 }
 
+namespace {
+// Each route's shadow parity so far (over the report's default window), by route id.
+std::map<std::string, json::value> parity_by_route(admin_client& admin) {
+  std::map<std::string, json::value> out;
+  const auto reply = admin.call("GET", "/api/v1/shadow/report?min_compared=1");
+  if (reply.status != 200 || !reply.body.is_object()) return out;  // an older proxy, or no results
+  for (const auto& r : reply.body.at("routes").as_array())
+    out[std::string(r.at("route").as_string())] = r.at("parity");
+  return out;
+}
+}  // namespace
+
 int run_routes(const global_options& global, std::ostream& out, std::ostream& err) {
   return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto reply = admin.call("GET", "/api/v1/routes");
@@ -53,9 +67,20 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
       err << "banyan: " << error_text(reply) << '\n';
       return reply.status == 401 ? exit_bad_input : exit_check_failed;
     }
+    const auto parity = parity_by_route(admin);
+    auto parity_text = [&](const std::string& id) -> std::string {
+      const auto it = parity.find(id);
+      if (it == parity.end() || it->second.at("percent").is_null()) return "—";
+      return report::format_percent(it->second.at("percent")) + " of " +
+             std::to_string(it->second.at("compared").to_number<std::int64_t>());
+    };
     if (global.json()) {
       json::object o = reply.body.as_object();
-      for (auto& r : o["routes"].as_array()) r.as_object()["share"] = share_of(to_route(r));
+      for (auto& r : o["routes"].as_array()) {
+        r.as_object()["share"] = share_of(to_route(r));
+        const auto it = parity.find(std::string(r.at("id").as_string()));
+        r.as_object()["parity"] = it == parity.end() ? json::value() : it->second;
+      }
       out << json::serialize(o) << '\n';
       return exit_ok;
     }
@@ -65,11 +90,14 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
       return exit_ok;
     }
     out << std::left << std::setw(22) << "ROUTE" << std::setw(14) << "MODE" << std::setw(16) << "SERVICE SHARE"
-        << std::setw(12) << "SERVICE" << "MATCH\n";
+        << std::setw(12) << "SERVICE" << std::setw(20) << "PARITY" << "MATCH\n";
     for (const auto& v : routes) {
       const auto r = to_route(v);
+      const auto p = parity_text(r.id);
+      // setw counts bytes; "—" is three of them but one column.
+      const int parity_width = 20 + (p == "—" ? 2 : 0);
       out << std::setw(22) << r.id << std::setw(14) << describe_setting(r) << std::setw(16) << share_of(r)
-          << std::setw(12) << r.service << match_of(r) << '\n';
+          << std::setw(12) << r.service << std::setw(parity_width) << p << match_of(r) << '\n';
     }
     out << "routing version " << reply.body.at("version") << "; unmatched requests go to the monolith\n";
     return exit_ok;
