@@ -81,34 +81,68 @@ struct shadow_mirror::impl {
     }
   }
 
-  // One request to `u` and its whole response (up to `limit` body bytes), within opt.timeout.
+  std::vector<std::vector<tcp::socket>> idle;  // by upstream id: keep-alive connections for copies
+
+  tcp::socket take_idle(const upstream& u) {
+    if (idle.size() <= u.id) idle.resize(u.id + 1);
+    auto& pool = idle[u.id];
+    if (pool.empty()) return tcp::socket(ioc);
+    tcp::socket s = std::move(pool.back());
+    pool.pop_back();
+    return s;
+  }
+  void give_idle(const upstream& u, tcp::socket s) {
+    if (idle.size() <= u.id) idle.resize(u.id + 1);
+    if (idle[u.id].size() < opt.max_in_flight) idle[u.id].push_back(std::move(s));
+  }
+
+  // One request to `u` and its whole response (up to `limit` body bytes), within opt.timeout, on
+  // a pooled connection when there is one (and once more on a fresh one when that had gone stale).
   asio::awaitable<shadow::captured_response> ask(const upstream& u, const mirror_job& job, std::string_view request,
                                                  std::uint64_t limit) {
     shadow::captured_response out;
+    for (int attempt = 0;; ++attempt) {
+      out = {};
+      tcp::socket s = attempt == 0 ? take_idle(u) : tcp::socket(ioc);
+      const bool reused = s.is_open();
+      bool answered = false;  // some response bytes arrived
+      bool keep = false;
+      co_await ask_on(s, u, job, request, limit, out, answered, keep);
+      if (out.status == 0 && reused && !answered && attempt == 0) continue;  // closed while pooled
+      if (keep) give_idle(u, std::move(s));
+      co_return out;
+    }
+  }
+
+  asio::awaitable<void> ask_on(tcp::socket& s, const upstream& u, const mirror_job& job, std::string_view request,
+                               std::uint64_t limit, shadow::captured_response& out, bool& answered, bool& keep) {
     const auto started = std::chrono::steady_clock::now();
-    tcp::socket s(ioc);
     asio::steady_timer deadline(ioc);
     error_code ec;
-    const auto address = asio::ip::make_address(u.host, ec);
-    if (ec) {
-      out.failure = "bad upstream address";
-      co_return out;
+    if (!s.is_open()) {
+      const auto address = asio::ip::make_address(u.host, ec);
+      if (ec) {
+        out.failure = "bad upstream address";
+        co_return;
+      }
+      deadline.expires_after(opt.connect_timeout);
+      auto connected =
+          co_await (s.async_connect(tcp::endpoint(address, u.port), use_tuple) || deadline.async_wait(use_tuple));
+      if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
+        out.failure = connected.index() != 0 ? "connect timed out" : "cannot connect";
+        co_return;
+      }
+      s.set_option(tcp::no_delay(true), ec);
     }
-    deadline.expires_after(opt.connect_timeout);
-    auto connected = co_await (s.async_connect(tcp::endpoint(address, u.port), use_tuple) || deadline.async_wait(use_tuple));
-    if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) {
-      out.failure = connected.index() != 0 ? "connect timed out" : "cannot connect";
-      co_return out;
-    }
-    s.set_option(tcp::no_delay(true), ec);
     deadline.expires_after(opt.timeout);
-    auto wrote = co_await (asio::async_write(s, asio::buffer(request.data(), request.size()), use_tuple) || deadline.async_wait(use_tuple));
+    auto wrote = co_await (asio::async_write(s, asio::buffer(request.data(), request.size()), use_tuple) ||
+                           deadline.async_wait(use_tuple));
     if (wrote.index() != 0 || std::get<0>(std::get<0>(wrote))) {
       out.failure = wrote.index() != 0 ? "timed out sending the request" : "the connection closed while sending";
-      co_return out;
+      co_return;
     }
-    std::string raw;
-    std::array<char, 16 * 1024> chunk;
+    std::string raw;  // read into directly: a 16 KiB array here would make every frame a malloc
+    raw.reserve(4096);
     http1::response_head head;
     bool have_head = false;
     http1::chunked_decoder decoder;
@@ -121,7 +155,7 @@ struct shadow_mirror::impl {
         const auto st = http1::parse_response(raw, job.method, head, err, lim);
         if (st == http1::parse_state::failed) {
           out.failure = std::string("malformed response: ") + err.message;
-          co_return out;
+          co_return;
         }
         if (st == http1::parse_state::complete && head.status >= 100 && head.status < 200) {
           raw.erase(0, head.head_bytes);  // interim answers are not the response
@@ -142,7 +176,7 @@ struct shadow_mirror::impl {
             const auto r = decoder.feed(std::string_view(raw).substr(decoded_up_to));
             if (r.err) {
               out.failure = "malformed chunked response body";
-              co_return out;
+              co_return;
             }
             decoded_up_to += r.consumed;
             complete = r.done;
@@ -154,30 +188,39 @@ struct shadow_mirror::impl {
           head_only(raw, job.method, out);
           out.too_large = true;
           out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-          co_return out;
+          co_return;
         }
       }
       if (complete) break;
-      auto got = co_await (s.async_read_some(asio::buffer(chunk), use_tuple) || deadline.async_wait(use_tuple));
+      const std::size_t had = raw.size();
+      raw.resize(had + std::max<std::size_t>(4096, raw.capacity() - had));
+      auto got = co_await (s.async_read_some(asio::buffer(raw.data() + had, raw.size() - had), use_tuple) ||
+                           deadline.async_wait(use_tuple));
       if (got.index() != 0) {
+        raw.resize(had);
         out.failure = "timed out waiting for the response";
-        co_return out;
+        co_return;
       }
       const auto [rec, n] = std::get<0>(got);
+      raw.resize(had + n);
       if (rec) {
         if (rec == asio::error::eof && have_head && head.body == http1::body_kind::until_close) break;
         out.failure = have_head ? "the connection closed mid-response" : "the connection closed without a response";
-        co_return out;
+        co_return;
       }
-      raw.append(chunk.data(), n);
+      answered = true;
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string why;
     if (!shadow::parse_captured(raw, job.method, out, why)) {
       out.status = 0;
       out.failure = why;
+      co_return;
     }
-    co_return out;
+    // Exactly one response read, nothing after it: the connection can carry the next copy.
+    keep = head.keep_alive && head.body != http1::body_kind::until_close &&
+           (head.body != http1::body_kind::chunked || decoded_up_to == raw.size()) &&
+           (head.body != http1::body_kind::length || raw.size() == head.head_bytes + head.content_length);
   }
 
   asio::awaitable<void> copy(mirror_job job) {

@@ -61,6 +61,17 @@ std::string render_response(const captured_response& r, const compare_rules& rul
   return out;
 }
 
+const char* status_class(int status) {
+  switch (status / 100) {
+    case 1: return "1xx";
+    case 2: return "2xx";
+    case 3: return "3xx";
+    case 4: return "4xx";
+    case 5: return "5xx";
+    default: return "none";
+  }
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -85,6 +96,7 @@ shadow_recorder::~shadow_recorder() {
 }
 
 bool shadow_recorder::submit(shadow_exchange&& x) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= opt_.queue_capacity) {
@@ -93,8 +105,11 @@ bool shadow_recorder::submit(shadow_exchange&& x) {
       return false;
     }
     queue_.push_back(std::move(x));
+    // Woken for a full batch, else by its own tick: a wake-up per exchange costs more than the
+    // comparison itself at high rates.
+    wake = queue_.size() == opt_.batch;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
@@ -130,7 +145,9 @@ boost::json::object shadow_recorder::report(report_options options) {
   if (options.now_ms == 0) options.now_ms = now_ms();
   std::lock_guard lock(report_mutex_);
   report_input in;
-  in.comparisons = reader_->comparisons(options.route, options.since_ms);
+  const std::int64_t since_second = options.since_ms / 1000;
+  in.results = reader_->results(options.route, since_second);
+  in.latency = reader_->latency(options.route, since_second);
   in.samples = reader_->samples(options.route);
   in.noise = reader_->noise(options.route);
   in.counters = reader_->counters(options.route);
@@ -152,21 +169,17 @@ void shadow_recorder::process(shadow_exchange& x) {
       pending_.noise.push_back({x.route, d.aggregate, 1, d.monolith, d.service, x.at_ms, x.at_ms});
     }
   }
-  comparison_record rec;
-  rec.route = x.route;
-  rec.at_ms = x.at_ms;
-  rec.request_id = x.request_id;
-  rec.method = x.method;
-  rec.target = x.target;
-  rec.outcome = std::string(outcome_text(result.result));
-  rec.monolith_status = x.monolith.status;
-  rec.service_status = x.service.status;
-  rec.monolith_ms = x.monolith.seconds * 1000.0;
-  rec.service_ms = x.service.seconds * 1000.0;
+  result_key key;
+  key.route = x.route;
+  key.second = x.at_ms / 1000;
+  key.outcome = std::string(outcome_text(result.result));
+  key.monolith_class = status_class(x.monolith.status);
+  key.service_class = status_class(x.service.status);
+  std::vector<std::string> entries;
   bool matched = result.result == comparison::outcome::compared;
   std::set<std::string> sampled;
   for (const auto& d : result.differences) {
-    rec.paths.push_back(std::string(to_string(d.kind)) + " " + d.aggregate);
+    entries.push_back(std::string(to_string(d.kind)) + " " + d.aggregate);
     if (noise.count(d.aggregate)) continue;
     matched = false;
     auto& n = sample_counts_[{x.route, d.aggregate}];
@@ -192,13 +205,17 @@ void shadow_recorder::process(shadow_exchange& x) {
     compared_.fetch_add(1, std::memory_order_relaxed);
     if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
   }
-  pending_.comparisons.push_back(std::move(rec));
-  // A store that stays unwritable must not grow memory without bound: the oldest go, counted.
-  if (pending_.comparisons.size() > opt_.max_pending_rows) {
-    const std::size_t extra = pending_.comparisons.size() - opt_.max_pending_rows;
-    pending_.comparisons.erase(pending_.comparisons.begin(),
-                               pending_.comparisons.begin() + static_cast<std::ptrdiff_t>(extra));
-    lost_.fetch_add(extra, std::memory_order_relaxed);
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  for (const auto& e : entries) key.paths += (key.paths.empty() ? "" : "\n") + e;
+  if (x.monolith.status) ++pending_.latency[{x.route, key.second, "monolith", latency_bucket(x.monolith.seconds * 1000.0)}];
+  if (x.service.status) ++pending_.latency[{x.route, key.second, "service", latency_bucket(x.service.seconds * 1000.0)}];
+  ++pending_.results[std::move(key)];
+  // A store that stays unwritable must not grow memory without bound: past the limit, new
+  // results are dropped, counted (rows are per route, second and outcome: the limit is hours).
+  if (pending_.results.size() > opt_.max_pending_rows) {
+    pending_.results.erase(std::prev(pending_.results.end()));
+    lost_.fetch_add(1, std::memory_order_relaxed);
   }
   if (pending_.samples.size() > 1000) pending_.samples.resize(1000);
   if (pending_.noise.size() > 10'000) pending_.noise.erase(pending_.noise.begin(), pending_.noise.begin() + 5000);
@@ -207,7 +224,7 @@ void shadow_recorder::process(shadow_exchange& x) {
 bool shadow_recorder::write_pending() {
   if (pending_.empty()) return true;
   try {
-    store_.write(pending_, opt_.max_rows_per_route);
+    store_.write(pending_, opt_.retention_seconds);
     pending_ = {};
     return true;
   } catch (const std::exception& e) {
@@ -227,7 +244,8 @@ void shadow_recorder::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, opt_.flush_interval, [&] { return stop_ || !queue_.empty() || flush_requests_ > 0; });
+      wake_.wait_for(lock, opt_.flush_interval,
+                     [&] { return stop_ || queue_.size() >= opt_.batch || flush_requests_ > 0; });
       stopping = stop_;
       work.swap(queue_);
       for (auto& [key, n] : counts_in_) pending_.counters.push_back({key.first, key.second, n});

@@ -23,27 +23,22 @@ std::string_view kind_of(std::string_view entry) noexcept {
 
 namespace {
 
-const char* status_class(int status) {
-  switch (status / 100) {
-    case 1: return "1xx";
-    case 2: return "2xx";
-    case 3: return "3xx";
-    case 4: return "4xx";
-    case 5: return "5xx";
-    default: return "none";
-  }
-}
 
-json::value percentile(std::vector<double> v, double p) {
-  if (v.empty()) return nullptr;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return std::round(v[std::min(rank, v.size() - 1)] * 1000.0) / 1000.0;
-}
-
-json::object latency(const std::vector<double>& v) {
-  return {{"p50", percentile(v, 0.50)}, {"p90", percentile(v, 0.90)}, {"p99", percentile(v, 0.99)},
-          {"count", static_cast<std::uint64_t>(v.size())}};
+// Percentiles from a latency histogram (bucket → count).
+json::object latency(const std::map<int, std::int64_t>& histogram) {
+  std::int64_t total = 0;
+  for (const auto& [b, n] : histogram) total += n;
+  auto at = [&](double p) -> json::value {
+    if (total == 0) return nullptr;
+    const auto rank = static_cast<std::int64_t>(std::ceil(p * static_cast<double>(total)));
+    std::int64_t seen = 0;
+    for (const auto& [b, n] : histogram) {
+      seen += n;
+      if (seen >= rank) return std::round(latency_bucket_ms(b) * 1000.0) / 1000.0;
+    }
+    return std::round(latency_bucket_ms(histogram.rbegin()->first) * 1000.0) / 1000.0;
+  };
+  return {{"p50", at(0.50)}, {"p90", at(0.90)}, {"p99", at(0.99)}, {"count", total}};
 }
 
 json::value percent(std::uint64_t part, std::uint64_t whole) {
@@ -54,13 +49,15 @@ json::value percent(std::uint64_t part, std::uint64_t whole) {
 }  // namespace
 
 boost::json::object build_report(const report_input& in, const report_options& o) {
-  // Group by route, keeping store order (oldest first).
-  std::map<std::string, std::vector<const comparison_record*>> by_route;
+  // Group by route, keeping store order (oldest second first).
+  std::map<std::string, std::vector<const result_row*>> by_route;
   std::set<std::string> routes;
-  for (const auto& c : in.comparisons) {
-    by_route[c.route].push_back(&c);
-    routes.insert(c.route);
+  for (const auto& r : in.results) {
+    by_route[r.key.route].push_back(&r);
+    routes.insert(r.key.route);
   }
+  std::map<std::string, std::map<std::string, std::map<int, std::int64_t>>> histograms;  // route → side → bucket
+  for (const auto& l : in.latency) histograms[l.key.route][l.key.side][l.key.bucket] += l.count;
   std::map<std::string, std::set<std::string, std::less<>>> noise_paths;
   for (const auto& n : in.noise) {
     noise_paths[n.route].insert(n.path);
@@ -76,59 +73,64 @@ boost::json::object build_report(const report_input& in, const report_options& o
     if (!o.route.empty() && route != o.route) continue;
     const auto& rows = by_route[route];
     const auto& noise = noise_paths[route];
-    auto matches = [&](const comparison_record& c) {
-      return std::all_of(c.paths.begin(), c.paths.end(),
-                         [&](const std::string& e) { return noise.count(place_of(e)) != 0; });
+    // Learned noise applies to every comparison, also those recorded before it was learned.
+    auto matches = [&](const result_row& r) {
+      const auto list = r.path_list();
+      return std::all_of(list.begin(), list.end(), [&](const std::string& e) { return noise.count(place_of(e)) != 0; });
     };
-    std::uint64_t compared = 0, matched = 0, too_large = 0, no_answer = 0;
-    std::vector<double> lat_m, lat_s;
-    std::map<std::string, std::map<std::string, std::uint64_t>> confusion;
-    std::map<std::string, std::pair<std::uint64_t, std::set<std::string>>> places;  // place → count, kinds
-    for (const auto* c : rows) {
-      if (c->outcome == "compared") {
-        ++compared;
-        if (matches(*c)) ++matched;
+    std::int64_t compared = 0, matched = 0, too_large = 0, no_answer = 0;
+    std::map<std::string, std::map<std::string, std::int64_t>> confusion;
+    std::map<std::string, std::pair<std::int64_t, std::set<std::string>>> places;  // place → count, kinds
+    for (const auto* r : rows) {
+      const auto n = r->count;
+      if (r->key.outcome == "compared") {
+        compared += n;
+        if (matches(*r)) matched += n;
         std::set<std::string_view> seen;  // a place counts once per comparison
-        for (const auto& e : c->paths) {
+        const auto list = r->path_list();
+        for (const auto& e : list) {
           const auto place = place_of(e);
           if (noise.count(place) || !seen.insert(place).second) continue;
           auto& p = places[std::string(place)];
-          ++p.first;
+          p.first += n;
           p.second.insert(std::string(kind_of(e)));
         }
-      } else if (c->outcome == "too_large") {
-        ++too_large;
+      } else if (r->key.outcome == "too_large") {
+        too_large += n;
       } else {
-        ++no_answer;
+        no_answer += n;
       }
-      if (c->monolith_status) lat_m.push_back(c->monolith_ms);
-      if (c->service_status) lat_s.push_back(c->service_ms);
-      ++confusion[status_class(c->monolith_status)][status_class(c->service_status)];
+      confusion[r->key.monolith_class][r->key.service_class] += n;
     }
-    // Parity: the last `window` compared requests.
-    std::uint64_t win = 0, win_matched = 0;
-    for (auto it = rows.rbegin(); it != rows.rend() && win < o.window; ++it) {
-      if ((*it)->outcome != "compared") continue;
-      ++win;
-      if (matches(**it)) ++win_matched;
+    // Parity over the last `window` compared requests: whole seconds from the newest back, the
+    // oldest second taken in proportion when it crosses the window's edge.
+    double win = 0, win_matched = 0;
+    for (auto it = rows.rbegin(); it != rows.rend() && win < static_cast<double>(o.window); ++it) {
+      if ((*it)->key.outcome != "compared") continue;
+      const double n = static_cast<double>((*it)->count);
+      const double take = std::min(n, static_cast<double>(o.window) - win);
+      win += take;
+      if (matches(**it)) win_matched += take;
     }
-    json::object parity{{"percent", percent(win_matched, win)},
-                        {"matched", win_matched},
-                        {"compared", win},
+    const auto win_n = static_cast<std::int64_t>(std::llround(win));
+    const auto win_m = static_cast<std::int64_t>(std::llround(win_matched));
+    json::object parity{{"percent", win_n ? json::value(std::round(10000.0 * win_matched / win) / 100.0) : json::value()},
+                        {"matched", win_m},
+                        {"compared", win_n},
                         {"window", static_cast<std::uint64_t>(o.window)},
                         {"min_compared", static_cast<std::uint64_t>(o.min_compared)},
-                        {"enough", win >= o.min_compared && win > 0}};
+                        {"enough", win_n > 0 && static_cast<std::size_t>(win_n) >= o.min_compared}};
     auto& cnt = counters[route];
     json::object counts{{"compared", compared},
                         {"matched", matched},
-                        {"too_large", static_cast<std::uint64_t>(cnt["too_large"]) + too_large},
-                        {"no_answer", static_cast<std::uint64_t>(cnt["no_answer"]) + no_answer},
+                        {"too_large", cnt["too_large"] + too_large},
+                        {"no_answer", cnt["no_answer"] + no_answer},
                         {"skipped_writes", cnt["skipped_writes"]},
                         {"dropped", cnt["dropped"]},
                         {"noise_probes", cnt["noise_probes"]}};
     // Places, most frequent first, each with its samples.
-    std::vector<std::pair<std::string, std::pair<std::uint64_t, std::set<std::string>>>> sorted(places.begin(),
-                                                                                                  places.end());
+    std::vector<std::pair<std::string, std::pair<std::int64_t, std::set<std::string>>>> sorted(places.begin(),
+                                                                                                 places.end());
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
     json::array paths;
@@ -152,7 +154,7 @@ boost::json::object build_report(const report_input& in, const report_options& o
       }
       paths.push_back(json::object{{"path", place},
                                    {"count", info.first},
-                                   {"share", percent(info.first, compared)},
+                                   {"share", percent(static_cast<std::uint64_t>(info.first), static_cast<std::uint64_t>(compared))},
                                    {"kinds", std::move(kinds)},
                                    {"samples", std::move(samples)}});
     }
@@ -172,33 +174,36 @@ boost::json::object build_report(const report_input& in, const report_options& o
       for (const auto& [sc, n] : row) r[sc] = n;
       status[mc] = std::move(r);
     }
-    // Parity over time: equal slices from the first comparison to now.
+    // Parity over time: equal slices from the first second with results to now.
     json::array timeline;
     if (!rows.empty() && o.timeline_buckets > 0) {
-      const std::int64_t start = rows.front()->at_ms;
-      const std::int64_t end = std::max(o.now_ms, rows.back()->at_ms) + 1;
-      const std::int64_t width = std::max<std::int64_t>(1, (end - start + static_cast<std::int64_t>(o.timeline_buckets) - 1) /
-                                                             static_cast<std::int64_t>(o.timeline_buckets));
-      std::vector<std::pair<std::uint64_t, std::uint64_t>> buckets(o.timeline_buckets);
-      for (const auto* c : rows) {
-        if (c->outcome != "compared") continue;
-        const auto b = std::min<std::size_t>(static_cast<std::size_t>((c->at_ms - start) / width), buckets.size() - 1);
-        ++buckets[b].first;
-        if (matches(*c)) ++buckets[b].second;
+      const std::int64_t start = rows.front()->key.second;
+      const std::int64_t end = std::max(o.now_ms / 1000, rows.back()->key.second) + 1;
+      const auto slices = static_cast<std::int64_t>(o.timeline_buckets);
+      const std::int64_t width = std::max<std::int64_t>(1, (end - start + slices - 1) / slices);
+      std::vector<std::pair<std::int64_t, std::int64_t>> buckets(o.timeline_buckets);
+      for (const auto* r : rows) {
+        if (r->key.outcome != "compared") continue;
+        const auto b = std::min<std::size_t>(static_cast<std::size_t>((r->key.second - start) / width), buckets.size() - 1);
+        buckets[b].first += r->count;
+        if (matches(*r)) buckets[b].second += r->count;
       }
       for (std::size_t b = 0; b < buckets.size(); ++b)
-        timeline.push_back(json::object{{"at_ms", start + static_cast<std::int64_t>(b) * width},
+        timeline.push_back(json::object{{"at_ms", (start + static_cast<std::int64_t>(b) * width) * 1000},
                                         {"compared", buckets[b].first},
                                         {"matched", buckets[b].second},
-                                        {"parity", percent(buckets[b].second, buckets[b].first)}});
+                                        {"parity", percent(static_cast<std::uint64_t>(buckets[b].second),
+                                                           static_cast<std::uint64_t>(buckets[b].first))}});
     }
+    auto& hist = histograms[route];
     out_routes.push_back(json::object{{"route", route},
                                       {"parity", std::move(parity)},
                                       {"counts", std::move(counts)},
                                       {"paths", std::move(paths)},
                                       {"noise", std::move(noise_out)},
                                       {"status", std::move(status)},
-                                      {"latency_ms", json::object{{"monolith", latency(lat_m)}, {"service", latency(lat_s)}}},
+                                      {"latency_ms", json::object{{"monolith", latency(hist["monolith"])},
+                                                                  {"service", latency(hist["service"])}}},
                                       {"timeline", std::move(timeline)}});
   }
   return {{"generated_at_ms", o.now_ms},

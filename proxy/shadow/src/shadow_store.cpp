@@ -1,17 +1,19 @@
 #include "banyan/shadow/shadow_store.hpp"
 
 #include <array>
+#include <chrono>
+#include <cmath>
 
 namespace banyan::shadow {
 
 namespace {
 const std::array<banyan::sqlite::migration, 1> migrations{{
     {1, "shadow results",
-     "CREATE TABLE shadow_comparisons (id INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL,"
-     " at_ms INTEGER NOT NULL, request_id TEXT NOT NULL, method TEXT NOT NULL, target TEXT NOT NULL,"
-     " outcome TEXT NOT NULL, monolith_status INTEGER NOT NULL, service_status INTEGER NOT NULL,"
-     " monolith_ms REAL NOT NULL, service_ms REAL NOT NULL, paths TEXT NOT NULL);"
-     "CREATE INDEX shadow_comparisons_route_at ON shadow_comparisons(route, at_ms);"
+     "CREATE TABLE shadow_results (route TEXT NOT NULL, second INTEGER NOT NULL, outcome TEXT NOT NULL,"
+     " paths TEXT NOT NULL, monolith_class TEXT NOT NULL, service_class TEXT NOT NULL, count INTEGER NOT NULL,"
+     " PRIMARY KEY (route, second, outcome, paths, monolith_class, service_class)) WITHOUT ROWID;"
+     "CREATE TABLE shadow_latency (route TEXT NOT NULL, second INTEGER NOT NULL, side TEXT NOT NULL,"
+     " bucket INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (route, second, side, bucket)) WITHOUT ROWID;"
      "CREATE TABLE shadow_samples (id INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, path TEXT NOT NULL,"
      " place TEXT NOT NULL, kind TEXT NOT NULL, at_ms INTEGER NOT NULL, request_id TEXT NOT NULL,"
      " method TEXT NOT NULL, target TEXT NOT NULL, monolith_value TEXT NOT NULL, service_value TEXT NOT NULL,"
@@ -23,15 +25,6 @@ const std::array<banyan::sqlite::migration, 1> migrations{{
      "CREATE TABLE shadow_counters (route TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,"
      " PRIMARY KEY (route, name));"},
 }};
-
-std::string join_lines(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out.push_back('\n');
-    out += s;
-  }
-  return out;
-}
 
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
@@ -48,15 +41,38 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 shadow_store::shadow_store(const std::string& path) : db_(path) { banyan::sqlite::migrate(db_, "shadow", migrations); }
 
-void shadow_store::write(const store_batch& batch, std::size_t max_rows_per_route) {
+std::vector<std::string> result_row::path_list() const { return split_lines(key.paths); }
+
+// 0.01 ms × 1.1^bucket: 10 % wide buckets from 10 µs to beyond an hour.
+int latency_bucket(double ms) noexcept {
+  if (!(ms > 0.01)) return 0;
+  const int b = static_cast<int>(std::log(ms / 0.01) / std::log(1.1)) + 1;
+  return b > 250 ? 250 : b;
+}
+
+double latency_bucket_ms(int bucket) noexcept {
+  if (bucket <= 0) return 0.01;
+  return 0.01 * std::pow(1.1, bucket - 0.5);  // the middle of the bucket, geometrically
+}
+
+void shadow_store::write(const store_batch& batch, std::int64_t retention_seconds) {
   banyan::sqlite::transaction tx(db_);
-  if (!batch.comparisons.empty()) {
+  if (!batch.results.empty()) {
     auto st = db_.prepare(
-        "INSERT INTO shadow_comparisons(route, at_ms, request_id, method, target, outcome, monolith_status,"
-        " service_status, monolith_ms, service_ms, paths) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& c : batch.comparisons) {
-      st.bind_all(c.route, c.at_ms, c.request_id, c.method, c.target, c.outcome, c.monolith_status, c.service_status,
-                  c.monolith_ms, c.service_ms, join_lines(c.paths));
+        "INSERT INTO shadow_results(route, second, outcome, paths, monolith_class, service_class, count)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO UPDATE SET count = count + ?7");
+    for (const auto& [k, n] : batch.results) {
+      st.bind_all(k.route, k.second, k.outcome, k.paths, k.monolith_class, k.service_class, n);
+      st.run();
+      st.reset();
+    }
+  }
+  if (!batch.latency.empty()) {
+    auto st = db_.prepare(
+        "INSERT INTO shadow_latency(route, second, side, bucket, count) VALUES (?1,?2,?3,?4,?5)"
+        " ON CONFLICT DO UPDATE SET count = count + ?5");
+    for (const auto& [k, n] : batch.latency) {
+      st.bind_all(k.route, k.second, k.side, k.bucket, n);
       st.run();
       st.reset();
     }
@@ -93,41 +109,37 @@ void shadow_store::write(const store_batch& batch, std::size_t max_rows_per_rout
       st.reset();
     }
   }
-  // Keep each route's newest rows only; parity looks at a recent window anyway.
-  if (++writes_ % 64 == 0 && max_rows_per_route > 0) {
-    auto routes = db_.prepare("SELECT DISTINCT route FROM shadow_comparisons");
-    std::vector<std::string> names;
-    while (routes.step()) names.push_back(routes.get_text(0));
-    for (const auto& r : names)
-      db_.prepare("DELETE FROM shadow_comparisons WHERE route = ?1 AND id <= (SELECT id FROM shadow_comparisons"
-                  " WHERE route = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)")
-          .bind_all(r, static_cast<std::int64_t>(max_rows_per_route))
-          .run();
+  if (++writes_ % 256 == 0 && retention_seconds > 0) {
+    const auto oldest = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count() - retention_seconds;
+    db_.prepare("DELETE FROM shadow_results WHERE second < ?1").bind_all(oldest).run();
+    db_.prepare("DELETE FROM shadow_latency WHERE second < ?1").bind_all(oldest).run();
   }
   tx.commit();
 }
 
-std::vector<comparison_record> shadow_store::comparisons(const std::string& route, std::int64_t since_ms) {
+std::vector<result_row> shadow_store::results(const std::string& route, std::int64_t since_second) {
   auto st = db_.prepare(
-      "SELECT route, at_ms, request_id, method, target, outcome, monolith_status, service_status, monolith_ms,"
-      " service_ms, paths FROM shadow_comparisons WHERE (?1 = '' OR route = ?1) AND at_ms >= ?2 ORDER BY id");
-  st.bind_all(route, since_ms);
-  std::vector<comparison_record> out;
+      "SELECT route, second, outcome, paths, monolith_class, service_class, count FROM shadow_results"
+      " WHERE (?1 = '' OR route = ?1) AND second >= ?2 ORDER BY route, second");
+  st.bind_all(route, since_second);
+  std::vector<result_row> out;
   while (st.step()) {
-    comparison_record c;
-    c.route = st.get_text(0);
-    c.at_ms = st.get_int64(1);
-    c.request_id = st.get_text(2);
-    c.method = st.get_text(3);
-    c.target = st.get_text(4);
-    c.outcome = st.get_text(5);
-    c.monolith_status = static_cast<int>(st.get_int64(6));
-    c.service_status = static_cast<int>(st.get_int64(7));
-    c.monolith_ms = st.get_double(8);
-    c.service_ms = st.get_double(9);
-    c.paths = split_lines(st.get_text(10));
-    out.push_back(std::move(c));
+    result_row r;
+    r.key = {st.get_text(0), st.get_int64(1), st.get_text(2), st.get_text(3), st.get_text(4), st.get_text(5)};
+    r.count = st.get_int64(6);
+    out.push_back(std::move(r));
   }
+  return out;
+}
+
+std::vector<latency_row> shadow_store::latency(const std::string& route, std::int64_t since_second) {
+  auto st = db_.prepare(
+      "SELECT route, second, side, bucket, count FROM shadow_latency WHERE (?1 = '' OR route = ?1) AND second >= ?2");
+  st.bind_all(route, since_second);
+  std::vector<latency_row> out;
+  while (st.step())
+    out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), static_cast<int>(st.get_int64(3))}, st.get_int64(4)});
   return out;
 }
 

@@ -38,10 +38,11 @@ struct shadow_exchange {
 struct recorder_options {
   std::size_t queue_capacity = 4096;        // exchanges waiting for comparison
   std::size_t samples_per_path = 5;         // stored sample pairs per route and differing path
-  std::size_t max_rows_per_route = 100'000;  // comparisons kept per route
-  std::size_t max_pending_rows = 50'000;    // kept in memory while the store cannot be written
+  std::int64_t retention_seconds = 30 * 24 * 3600;  // results kept this long
+  std::size_t max_pending_rows = 100'000;    // result rows kept in memory while the store cannot be written
   std::size_t sample_body_bytes = 64 * 1024;
-  std::chrono::milliseconds flush_interval{200};
+  std::chrono::milliseconds flush_interval{200};  // the recorder's tick
+  std::size_t batch = 256;                         // or sooner, once this many exchanges wait
 };
 
 class shadow_recorder {

@@ -17,14 +17,15 @@ namespace banyan::shadow {
 struct report_options {
   std::string route;          // empty: every route
   std::int64_t since_ms = 0;  // only comparisons at or after this time
-  std::size_t window = 1000;  // parity over the last N compared requests
+  std::size_t window = 1000;  // parity over the last N compared requests (to the second)
   std::size_t min_compared = 100;  // below this, parity is "not enough data"
   std::int64_t now_ms = 0;
   std::size_t timeline_buckets = 24;
 };
 
 struct report_input {
-  std::vector<comparison_record> comparisons;
+  std::vector<result_row> results;  // oldest second first
+  std::vector<latency_row> latency;
   std::vector<sample_record> samples;
   std::vector<noise_record> noise;
   std::vector<counter_record> counters;

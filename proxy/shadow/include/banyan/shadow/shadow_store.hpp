@@ -13,19 +13,39 @@
 
 namespace banyan::shadow {
 
-struct comparison_record {
+// Comparisons are kept aggregated: per route and second, one row per distinct outcome (the set
+// of differing places and the two status classes) with its count. Most comparisons of a route look
+// alike, so a busy route writes a handful of rows per second instead of one per request, and the
+// parity of any window can still be recomputed when noise is learned later.
+struct result_key {
   std::string route;
-  std::int64_t at_ms = 0;  // Unix time
-  std::string request_id;
-  std::string method;
-  std::string target;
-  std::string outcome;  // compared | too_large | no_answer
-  int monolith_status = 0;  // 0: no answer
-  int service_status = 0;
-  double monolith_ms = 0;
-  double service_ms = 0;
-  // Each differing place as "KIND PATH" (aggregate path), kind from to_string(diff_kind).
-  std::vector<std::string> paths;
+  std::int64_t second = 0;  // Unix time
+  std::string outcome;      // compared | too_large | no_answer
+  std::string paths;        // "KIND PATH" lines, sorted; empty: the answers matched
+  std::string monolith_class, service_class;  // 2xx… or "none"
+  auto operator<=>(const result_key&) const = default;
+};
+
+struct result_row {
+  result_key key;
+  std::int64_t count = 0;
+  std::vector<std::string> path_list() const;  // the "KIND PATH" entries
+};
+
+// Each side's latency, as a log-scale histogram per route and second (about 10 % per bucket).
+struct latency_key {
+  std::string route;
+  std::int64_t second = 0;
+  std::string side;  // monolith | service
+  int bucket = 0;
+  auto operator<=>(const latency_key&) const = default;
+};
+int latency_bucket(double ms) noexcept;
+double latency_bucket_ms(int bucket) noexcept;  // the bucket's representative value
+
+struct latency_row {
+  latency_key key;
+  std::int64_t count = 0;
 };
 
 struct sample_record {
@@ -59,11 +79,14 @@ struct counter_record {
 };
 
 struct store_batch {
-  std::vector<comparison_record> comparisons;
+  std::map<result_key, std::int64_t> results;  // increments
+  std::map<latency_key, std::int64_t> latency;
   std::vector<sample_record> samples;
   std::vector<noise_record> noise;      // increments: seen adds, examples replace
   std::vector<counter_record> counters;  // increments
-  bool empty() const noexcept { return comparisons.empty() && samples.empty() && noise.empty() && counters.empty(); }
+  bool empty() const noexcept {
+    return results.empty() && latency.empty() && samples.empty() && noise.empty() && counters.empty();
+  }
 };
 
 class shadow_store {
@@ -71,11 +94,13 @@ class shadow_store {
   // Opens (and migrates) the database at `path`. Throws sqlite::error.
   explicit shadow_store(const std::string& path);
 
-  // One transaction; throws sqlite::error (the caller keeps the batch to retry).
-  void write(const store_batch& batch, std::size_t max_rows_per_route);
+  // One transaction; throws sqlite::error (the caller keeps the batch to retry). Results and
+  // latency older than `retention_seconds` are pruned now and then.
+  void write(const store_batch& batch, std::int64_t retention_seconds);
 
   // Reads, for reports. `route` empty: every route.
-  std::vector<comparison_record> comparisons(const std::string& route, std::int64_t since_ms);
+  std::vector<result_row> results(const std::string& route, std::int64_t since_second);
+  std::vector<latency_row> latency(const std::string& route, std::int64_t since_second);
   std::vector<sample_record> samples(const std::string& route);
   std::vector<noise_record> noise(const std::string& route);
   std::vector<counter_record> counters(const std::string& route);
