@@ -16,22 +16,30 @@ _banyan() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
   local globals="--admin --token-file --output --as --help"
   case "$prev" in
-    --output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return;;
+    --output)
+      # `shadow report --output FILE` writes a file; elsewhere --output is text or json.
+      if [[ " ${COMP_WORDS[*]} " == *" shadow "* ]]; then COMPREPLY=($(compgen -f -- "$cur"))
+      else COMPREPLY=($(compgen -W "text json" -- "$cur")); fi
+      return;;
+    --format) COMPREPLY=($(compgen -W "text json html junit" -- "$cur")); return;;
+    --route) COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur")); return;;
     --token-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
-    --admin|--as|--reason|--percent|--limit|--after|--stage|--to) COMPREPLY=(); return;;
+    --admin|--as|--reason|--percent|--limit|--after|--stage|--to|--since|--min-parity|--window|--min-compared)
+      COMPREPLY=(); return;;
   esac
   # The words so far that are not options: verb, sub-verb, arguments.
   local words=() i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage|--to) ((i++));;
+      --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage|--to|--format|--route|--since|\
+      --min-parity|--window|--min-compared) ((i++));;
       -*) ;;
       *) words+=("${COMP_WORDS[i]}");;
     esac
   done
   local verb=${words[0]-} sub=${words[1]-}
   case "$verb" in
-    "") COMPREPLY=($(compgen -W "plan routes route audit $globals" -- "$cur"));;
+    "") COMPREPLY=($(compgen -W "plan routes route audit shadow $globals" -- "$cur"));;
     plan)
       case "$sub" in
         "") COMPREPLY=($(compgen -W "validate diff apply rollback --help" -- "$cur"));;
@@ -53,6 +61,11 @@ _banyan() {
           elif [ ${#words[@]} -eq 3 ]; then COMPREPLY=($(compgen -W "monolith shadow canary service" -- "$cur")); fi;;
       esac;;
     audit) COMPREPLY=($(compgen -W "--after --limit --help" -- "$cur"));;
+    shadow)
+      case "$sub" in
+        "") COMPREPLY=($(compgen -W "report --help" -- "$cur"));;
+        report) COMPREPLY=($(compgen -W "--route --since --format --output --min-parity --window --min-compared --help" -- "$cur"));;
+      esac;;
     routes) COMPREPLY=($(compgen -W "--help" -- "$cur"));;
   esac
 }

@@ -14,7 +14,7 @@ expect() {  # expect "WORDS..." "EXPECTED COMPLETIONS"
   if [ "$got" = "$want" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "'$line' → '$got', want '$want'"; fi
 }
 expect "banyan pl" "plan"
-expect "banyan " "plan routes route audit --admin --token-file --output --as --help"
+expect "banyan " "plan routes route audit shadow --admin --token-file --output --as --help"
 expect "banyan --output j" "json"
 expect "banyan --output json pl" "plan"
 expect "banyan plan v" "validate"
@@ -25,5 +25,9 @@ expect "banyan route s" "set"
 expect "banyan route set --admin http://127.0.0.1:1 product-detail ca" "canary"
 expect "banyan route set r1 canary --p" "--percent"
 expect "banyan audit --l" "--limit"
+expect "banyan shadow " "report --help"
+expect "banyan shadow report --f" "--format"
+expect "banyan shadow report --format " "text json html junit"
+expect "banyan --output " "text json"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
