@@ -258,3 +258,33 @@ TEST_CASE("the shadow report endpoint checks its query and needs a recorder", "[
   CHECK(ok.status == 200);
   CHECK(boost::json::parse(ok.body).at("window").as_int64() == 50);
 }
+
+TEST_CASE("readiness reports shadow results that cannot be saved", "[admin]") {
+  admin_fixture f;
+  shadow::recorder_options o;
+  o.flush_interval = std::chrono::milliseconds(20);
+  // Its own file here, so that locking it leaves the state store writable.
+  shadow::shadow_recorder recorder(f.dir.file("shadow.db"), o);
+  admin_api api{{f.routing, f.store, token, "http://127.0.0.1:1", {}, &recorder}};
+  auto readyz = [&] {
+    http::request req;
+    req.method = "GET";
+    req.target = req.path = "/readyz";
+    return api.handle(req);
+  };
+  CHECK(readyz().status == 200);
+  banyan::sqlite::connection other(f.dir.file("shadow.db"));
+  other.exec("BEGIN IMMEDIATE");  // another writer holds the lock past the recorder's patience
+  auto rules = std::make_shared<shadow::compare_rules>();
+  shadow::shadow_exchange x;
+  x.route = "r";
+  x.rules = rules;
+  recorder.submit(std::move(x));
+  CHECK_FALSE(recorder.flush(std::chrono::milliseconds(7000)));
+  const auto r = readyz();
+  CHECK(r.status == 503);
+  CHECK(r.body.find("shadow_store_unavailable") != std::string::npos);
+  other.exec("ROLLBACK");
+  REQUIRE(recorder.flush(std::chrono::seconds(10)));
+  CHECK(readyz().status == 200);
+}
