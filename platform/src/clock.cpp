@@ -18,4 +18,34 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+bool parse_rfc3339(std::string_view text, std::chrono::system_clock::time_point& out) {
+  // YYYY-MM-DDTHH:MM:SS[.mmm]Z
+  auto digits = [&](std::size_t at, std::size_t n, int& v) {
+    if (at + n > text.size()) return false;
+    v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, s, ms = 0;
+  if (!digits(0, 4, y) || text.size() < 20 || text[4] != '-' || !digits(5, 2, mo) || text[7] != '-' ||
+      !digits(8, 2, d) || text[10] != 'T' || !digits(11, 2, h) || text[13] != ':' || !digits(14, 2, mi) ||
+      text[16] != ':' || !digits(17, 2, s))
+    return false;
+  std::size_t pos = 19;
+  if (text[pos] == '.') {
+    if (!digits(pos + 1, 3, ms)) return false;
+    pos += 4;
+  }
+  if (pos + 1 != text.size() || text[pos] != 'Z') return false;
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return false;
+  out = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(s) +
+        std::chrono::milliseconds(ms);
+  return true;
+}
+
 }  // namespace banyan

@@ -4,6 +4,7 @@
 #include "banyan/platform/metrics.hpp"
 #include "banyan/proxy/admin_api.hpp"
 #include "banyan/proxy/data_plane.hpp"
+#include "banyan/proxy/evidence_harvester.hpp"
 #include "banyan/proxy/shadow_mirror.hpp"
 #include "banyan/shadow/recorder.hpp"
 #include "banyan/proxy/health_checker.hpp"
@@ -183,7 +184,8 @@ int main(int argc, char** argv) {
       if (config.data_plane.access_log_fd < 0) throw std::runtime_error("cannot open access log " + config.access_log);
     }
     shadow::shadow_recorder recorder((std::filesystem::path(config.state_dir) / "banyan.db").string());
-    proxy::shadow_mirror mirror(state, recorder);
+    proxy::shadow_mirror mirror(recorder);
+    proxy::evidence_harvester harvester(state, recorder);
     config.data_plane.mirror = &mirror;
     proxy::data_plane plane(config.data_plane, state);
     proxy::admin_api api({state, store, token, config.monolith,

@@ -1,3 +1,4 @@
+#include "banyan/platform/clock.hpp"
 #include "banyan/platform/log.hpp"
 #include "banyan/platform/request_id.hpp"
 
@@ -39,4 +40,16 @@ TEST_CASE("request ids: valid ones are kept, new ones are unique hex", "[log]") 
   CHECK(a.size() == 32);
   CHECK(a != b);
   CHECK(banyan::valid_request_id(a));
+}
+
+TEST_CASE("RFC 3339 times read back what they write", "[clock]") {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795317469947));
+  std::chrono::system_clock::time_point back;
+  REQUIRE(banyan::parse_rfc3339(banyan::format_rfc3339(t), back));
+  CHECK(back == t);
+  REQUIRE(banyan::parse_rfc3339("2026-11-22T02:41:08Z", back));
+  CHECK(banyan::format_rfc3339(back) == "2026-11-22T02:41:08.000Z");
+  CHECK_FALSE(banyan::parse_rfc3339("2026-13-22T02:41:08Z", back));
+  CHECK_FALSE(banyan::parse_rfc3339("2026-11-22 02:41:08Z", back));
+  CHECK_FALSE(banyan::parse_rfc3339("2026-11-22T02:41:08.12Z", back));
 }

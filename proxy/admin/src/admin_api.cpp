@@ -189,6 +189,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     return http::json_response(200, json::object{{"services", std::move(out)}});
   });
   router_.add("GET", "/api/v1/shadow/report", [this](http::request& req) { return shadow_report(req); });
+  router_.add("GET", "/api/v1/evidence", [this](http::request& req) { return evidence(req); });
   router_.add("GET", "/api/v1/audit", [this](http::request& req) {
     std::int64_t after = 0, limit = 100;
     auto number = [](std::optional<std::string_view> v, std::int64_t& out, std::int64_t max) {
@@ -217,21 +218,48 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
   });
 }
 
+namespace {
+// A numeric query parameter within [lo, hi]; absent leaves `out` as it is.
+bool query_number(const http::request& req, std::string_view name, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
+  const auto v = req.query_param(name);
+  if (!v) return true;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc() && end == v->data() + v->size() && out >= lo && out <= hi;
+}
+
+// The window and minimum sample of parity figures, shared by the report and the evidence.
+std::optional<http::response> read_parity_query(const http::request& req, std::int64_t& window,
+                                                std::int64_t& min_compared, std::int64_t& since) {
+  if (!query_number(req, "window", window, 1, 1'000'000))
+    return http::error_response(400, "invalid_query", "window must be a number of comparisons from 1 to 1000000");
+  if (!query_number(req, "min_compared", min_compared, 0, 1'000'000))
+    return http::error_response(400, "invalid_query", "min_compared must be a number from 0 to 1000000");
+  if (!query_number(req, "since_ms", since, 0, INT64_MAX))
+    return http::error_response(400, "invalid_query", "since_ms must be a Unix time in milliseconds");
+  return std::nullopt;
+}
+}  // namespace
+
+http::response admin_api::evidence(http::request& req) {
+  if (!ctx_.recorder) return http::error_response(404, "no_recorder", "this proxy records no evidence");
+  std::int64_t window = 1000, min_compared = 100, since = 0;
+  if (auto bad = read_parity_query(req, window, min_compared, since)) return *bad;
+  std::int64_t baseline_from = since - 24 * 3600 * 1000;  // the monolith's latency the day before
+  if (!query_number(req, "baseline_from_ms", baseline_from, INT64_MIN, since))
+    return http::error_response(400, "invalid_query", "baseline_from_ms must be a Unix time in milliseconds before since_ms");
+  try {
+    return http::json_response(200, ctx_.recorder->evidence(since, baseline_from, static_cast<std::size_t>(window),
+                                                            static_cast<std::size_t>(min_compared)));
+  } catch (const std::exception& e) {
+    return http::error_response(503, "evidence_unavailable", std::string("cannot read the evidence: ") + e.what());
+  }
+}
+
 http::response admin_api::shadow_report(http::request& req) {
   if (!ctx_.recorder) return http::error_response(404, "no_shadow_recorder", "this proxy records no shadow results");
   shadow::report_options o;
   std::int64_t window = 1000, min_compared = 100, since = 0;
-  auto number = [](std::optional<std::string_view> v, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
-    if (!v) return true;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    return ec == std::errc() && end == v->data() + v->size() && out >= lo && out <= hi;
-  };
-  if (!number(req.query_param("window"), window, 1, 1'000'000))
-    return http::error_response(400, "invalid_query", "window must be a number of comparisons from 1 to 1000000");
-  if (!number(req.query_param("min_compared"), min_compared, 0, 1'000'000))
-    return http::error_response(400, "invalid_query", "min_compared must be a number from 0 to 1000000");
-  if (!number(req.query_param("since_ms"), since, 0, INT64_MAX))
-    return http::error_response(400, "invalid_query", "since_ms must be a Unix time in milliseconds");
+  if (auto bad = read_parity_query(req, window, min_compared, since)) return *bad;
   if (auto r = req.query_param("route")) o.route = std::string(*r);
   o.window = static_cast<std::size_t>(window);
   o.min_compared = static_cast<std::size_t>(min_compared);

@@ -1,6 +1,7 @@
 #include "banyan/proxy/routing_state.hpp"
 
 #include "banyan/shadow/compare.hpp"
+#include "banyan/shadow/latency_buckets.hpp"
 
 #include <boost/url/parse.hpp>
 
@@ -68,6 +69,8 @@ void route_stats::record(route_mode mode, bool service, int status, double secon
   latency_buckets[kind * (bounds.size() + 1) + b].fetch_add(1, std::memory_order_relaxed);
   latency_count[kind].fetch_add(1, std::memory_order_relaxed);
   latency_sum_us[kind].fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  latency_fine[kind * fine_buckets + static_cast<std::size_t>(shadow::latency_bucket(seconds * 1000.0))].fetch_add(
+      1, std::memory_order_relaxed);
 }
 
 bool split_upstream_url(const std::string& url, std::string& host, std::uint16_t& port, std::string& why) {

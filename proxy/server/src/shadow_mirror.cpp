@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -51,7 +50,6 @@ void head_only(std::string_view raw, std::string_view method, shadow::captured_r
 }  // namespace
 
 struct shadow_mirror::impl {
-  routing_state& state;
   shadow::shadow_recorder& recorder;
   mirror_options opt;
   asio::io_context ioc{1};
@@ -62,10 +60,9 @@ struct shadow_mirror::impl {
   std::deque<mirror_job> waiting;
   std::size_t running = 0;
   std::map<std::string, std::uint64_t> copies_by_route;
-  std::map<std::string, std::array<std::uint64_t, 3>> counted;  // last values passed to the recorder
   std::thread thread;
 
-  impl(routing_state& s, shadow::shadow_recorder& r, mirror_options o) : state(s), recorder(r), opt(o) {}
+  impl(shadow::shadow_recorder& r, mirror_options o) : recorder(r), opt(o) {}
 
   void pump() {
     while (running < opt.max_in_flight && !waiting.empty()) {
@@ -265,31 +262,10 @@ struct shadow_mirror::impl {
     recorder.submit(std::move(x));
   }
 
-  // Passes the data plane's counts of copies not taken to the recorder, as increments.
-  asio::awaitable<void> pass_counters() {
-    asio::steady_timer t(ioc);
-    for (;;) {
-      t.expires_after(opt.counter_interval);
-      auto [ec] = co_await t.async_wait(use_tuple);
-      if (ec) co_return;
-      for (const auto& stats : state.all_stats()) {
-        if (stats->route_id.empty()) continue;
-        auto& last = counted[stats->route_id];
-        const std::array<std::uint64_t, 3> now{stats->shadow_skipped_writes.load(std::memory_order_relaxed),
-                                               stats->shadow_too_large.load(std::memory_order_relaxed),
-                                               stats->shadow_dropped.load(std::memory_order_relaxed)};
-        static constexpr std::array<const char*, 3> names{"skipped_writes", "too_large", "dropped"};
-        for (std::size_t i = 0; i < now.size(); ++i)
-          if (now[i] > last[i]) recorder.count(stats->route_id, names[i], static_cast<std::int64_t>(now[i] - last[i]));
-        last = now;
-      }
-    }
-  }
 };
 
-shadow_mirror::shadow_mirror(routing_state& state, shadow::shadow_recorder& recorder, mirror_options options)
-    : impl_(std::make_unique<impl>(state, recorder, options)) {
-  asio::co_spawn(impl_->ioc, impl_->pass_counters(), asio::detached);
+shadow_mirror::shadow_mirror(shadow::shadow_recorder& recorder, mirror_options options)
+    : impl_(std::make_unique<impl>(recorder, options)) {
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 

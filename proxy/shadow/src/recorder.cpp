@@ -119,6 +119,38 @@ void shadow_recorder::count(const std::string& route, const std::string& name, s
   counts_in_[{route, name}] += n;
 }
 
+void shadow_recorder::record_traffic(std::map<traffic_key, std::int64_t> requests,
+                                     std::map<latency_key, std::int64_t> latency) {
+  std::lock_guard lock(mutex_);
+  for (auto& [k, n] : requests) traffic_in_[k] += n;
+  for (auto& [k, n] : latency) traffic_latency_in_[k] += n;
+}
+
+boost::json::object shadow_recorder::evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
+                                              std::size_t min_compared) {
+  flush(std::chrono::milliseconds(2000));
+  report_options o;
+  o.since_ms = since_ms;
+  o.window = window;
+  o.min_compared = min_compared;
+  o.now_ms = now_ms();
+  std::lock_guard lock(report_mutex_);
+  report_input in;
+  const std::int64_t since = since_ms / 1000, end = o.now_ms / 1000 + 1;
+  in.results = reader_->results("", since);
+  in.latency = reader_->latency("", since);
+  in.noise = reader_->noise("");
+  in.counters = reader_->counters("");
+  evidence_input ev;
+  ev.traffic = reader_->traffic("", since, end);
+  ev.traffic_latency = reader_->traffic_latency("", since, end);
+  ev.baseline_latency = reader_->traffic_latency("", baseline_from_ms / 1000, since);
+  ev.shadow = build_report(in, o);
+  ev.since_ms = since_ms;
+  ev.now_ms = o.now_ms;
+  return build_evidence(ev);
+}
+
 bool shadow_recorder::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   // A cycle already running may have missed what came just before this call: wait for the next one.
@@ -250,6 +282,10 @@ void shadow_recorder::run() {
       work.swap(queue_);
       for (auto& [key, n] : counts_in_) pending_.counters.push_back({key.first, key.second, n});
       counts_in_.clear();
+      for (auto& [key, n] : traffic_in_) pending_.traffic[key] += n;
+      for (auto& [key, n] : traffic_latency_in_) pending_.traffic_latency[key] += n;
+      traffic_in_.clear();
+      traffic_latency_in_.clear();
     }
     for (auto& x : work) process(x);
     work.clear();

@@ -212,4 +212,63 @@ boost::json::object build_report(const report_input& in, const report_options& o
           {"routes", std::move(out_routes)}};
 }
 
+boost::json::object build_evidence(const evidence_input& in) {
+  struct side {
+    std::int64_t requests = 0, errors = 0;
+    std::map<int, std::int64_t> histogram;
+  };
+  std::map<std::string, std::map<std::string, side>> traffic;  // route → upstream → figures
+  for (const auto& t : in.traffic) {
+    auto& s = traffic[t.key.route][t.key.upstream];
+    s.requests += t.count;
+    if (t.key.status_class == "5xx" || t.key.status_class == "error") s.errors += t.count;
+  }
+  for (const auto& l : in.traffic_latency) traffic[l.key.route][l.key.side].histogram[l.key.bucket] += l.count;
+  std::map<std::string, std::map<int, std::int64_t>> baseline;
+  for (const auto& l : in.baseline_latency)
+    if (l.key.side == "monolith") baseline[l.key.route][l.key.bucket] += l.count;
+  std::map<std::string, const json::object*> shadow;
+  for (const auto& r : in.shadow.at("routes").as_array()) shadow[std::string(r.at("route").as_string())] = &r.as_object();
+
+  std::set<std::string> ids;
+  for (const auto& [id, _] : traffic) ids.insert(id);
+  for (const auto& [id, _] : shadow) ids.insert(id);
+  json::object routes;
+  for (const auto& id : ids) {
+    auto& t = traffic[id];
+    auto figures = [](side& s) {
+      json::object o = latency(s.histogram);
+      o["latency_count"] = o["count"];
+      o.erase("count");
+      o["requests"] = s.requests;
+      o["errors"] = s.errors;
+      return o;
+    };
+    json::object base = latency(baseline[id]);
+    base["latency_count"] = base["count"];
+    base.erase("count");
+    json::value sh = nullptr;
+    if (auto it = shadow.find(id); it != shadow.end()) {
+      const auto& r = *it->second;
+      std::int64_t service_errors = 0, copies = 0;
+      for (const auto& [mc, row] : r.at("status").as_object())
+        for (const auto& [sc, n] : row.as_object()) {
+          copies += n.to_number<std::int64_t>();
+          if (sc == "5xx" || sc == "none") service_errors += n.to_number<std::int64_t>();
+        }
+      sh = json::object{{"parity", r.at("parity")},
+                        {"counts", r.at("counts")},
+                        {"copies", copies},
+                        {"service_errors", service_errors},
+                        {"latency_ms", r.at("latency_ms")}};
+    }
+    routes[id] = json::object{{"requests", t["monolith"].requests + t["service"].requests},
+                              {"monolith", figures(t["monolith"])},
+                              {"service", figures(t["service"])},
+                              {"monolith_baseline", std::move(base)},
+                              {"shadow", std::move(sh)}};
+  }
+  return {{"since_ms", in.since_ms}, {"now_ms", in.now_ms}, {"routes", std::move(routes)}};
+}
+
 }  // namespace banyan::shadow

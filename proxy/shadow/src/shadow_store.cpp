@@ -7,7 +7,7 @@
 namespace banyan::shadow {
 
 namespace {
-const std::array<banyan::sqlite::migration, 1> migrations{{
+const std::array<banyan::sqlite::migration, 2> migrations{{
     {1, "shadow results",
      "CREATE TABLE shadow_results (route TEXT NOT NULL, second INTEGER NOT NULL, outcome TEXT NOT NULL,"
      " paths TEXT NOT NULL, monolith_class TEXT NOT NULL, service_class TEXT NOT NULL, count INTEGER NOT NULL,"
@@ -24,6 +24,12 @@ const std::array<banyan::sqlite::migration, 1> migrations{{
      " PRIMARY KEY (route, path));"
      "CREATE TABLE shadow_counters (route TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,"
      " PRIMARY KEY (route, name));"},
+    {2, "live traffic per route and second",
+     "CREATE TABLE traffic_requests (route TEXT NOT NULL, second INTEGER NOT NULL, upstream TEXT NOT NULL,"
+     " status_class TEXT NOT NULL, count INTEGER NOT NULL,"
+     " PRIMARY KEY (route, second, upstream, status_class)) WITHOUT ROWID;"
+     "CREATE TABLE traffic_latency (route TEXT NOT NULL, second INTEGER NOT NULL, upstream TEXT NOT NULL,"
+     " bucket INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (route, second, upstream, bucket)) WITHOUT ROWID;"},
 }};
 
 std::vector<std::string> split_lines(const std::string& s) {
@@ -42,18 +48,6 @@ std::vector<std::string> split_lines(const std::string& s) {
 shadow_store::shadow_store(const std::string& path) : db_(path) { banyan::sqlite::migrate(db_, "shadow", migrations); }
 
 std::vector<std::string> result_row::path_list() const { return split_lines(key.paths); }
-
-// 0.01 ms × 1.1^bucket: 10 % wide buckets from 10 µs to beyond an hour.
-int latency_bucket(double ms) noexcept {
-  if (!(ms > 0.01)) return 0;
-  const int b = static_cast<int>(std::log(ms / 0.01) / std::log(1.1)) + 1;
-  return b > 250 ? 250 : b;
-}
-
-double latency_bucket_ms(int bucket) noexcept {
-  if (bucket <= 0) return 0.01;
-  return 0.01 * std::pow(1.1, bucket - 0.5);  // the middle of the bucket, geometrically
-}
 
 void shadow_store::write(const store_batch& batch, std::int64_t retention_seconds) {
   banyan::sqlite::transaction tx(db_);
@@ -109,11 +103,33 @@ void shadow_store::write(const store_batch& batch, std::int64_t retention_second
       st.reset();
     }
   }
+  if (!batch.traffic.empty()) {
+    auto st = db_.prepare(
+        "INSERT INTO traffic_requests(route, second, upstream, status_class, count) VALUES (?1,?2,?3,?4,?5)"
+        " ON CONFLICT DO UPDATE SET count = count + ?5");
+    for (const auto& [k, n] : batch.traffic) {
+      st.bind_all(k.route, k.second, k.upstream, k.status_class, n);
+      st.run();
+      st.reset();
+    }
+  }
+  if (!batch.traffic_latency.empty()) {
+    auto st = db_.prepare(
+        "INSERT INTO traffic_latency(route, second, upstream, bucket, count) VALUES (?1,?2,?3,?4,?5)"
+        " ON CONFLICT DO UPDATE SET count = count + ?5");
+    for (const auto& [k, n] : batch.traffic_latency) {
+      st.bind_all(k.route, k.second, k.side, k.bucket, n);
+      st.run();
+      st.reset();
+    }
+  }
   if (++writes_ % 256 == 0 && retention_seconds > 0) {
     const auto oldest = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count() - retention_seconds;
     db_.prepare("DELETE FROM shadow_results WHERE second < ?1").bind_all(oldest).run();
     db_.prepare("DELETE FROM shadow_latency WHERE second < ?1").bind_all(oldest).run();
+    db_.prepare("DELETE FROM traffic_requests WHERE second < ?1").bind_all(oldest).run();
+    db_.prepare("DELETE FROM traffic_latency WHERE second < ?1").bind_all(oldest).run();
   }
   tx.commit();
 }
@@ -137,6 +153,29 @@ std::vector<latency_row> shadow_store::latency(const std::string& route, std::in
   auto st = db_.prepare(
       "SELECT route, second, side, bucket, count FROM shadow_latency WHERE (?1 = '' OR route = ?1) AND second >= ?2");
   st.bind_all(route, since_second);
+  std::vector<latency_row> out;
+  while (st.step())
+    out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), static_cast<int>(st.get_int64(3))}, st.get_int64(4)});
+  return out;
+}
+
+std::vector<traffic_row> shadow_store::traffic(const std::string& route, std::int64_t from_second,
+                                               std::int64_t to_second) {
+  auto st = db_.prepare(
+      "SELECT route, second, upstream, status_class, count FROM traffic_requests"
+      " WHERE (?1 = '' OR route = ?1) AND second >= ?2 AND second < ?3");
+  st.bind_all(route, from_second, to_second);
+  std::vector<traffic_row> out;
+  while (st.step()) out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), st.get_text(3)}, st.get_int64(4)});
+  return out;
+}
+
+std::vector<latency_row> shadow_store::traffic_latency(const std::string& route, std::int64_t from_second,
+                                                       std::int64_t to_second) {
+  auto st = db_.prepare(
+      "SELECT route, second, upstream, bucket, count FROM traffic_latency"
+      " WHERE (?1 = '' OR route = ?1) AND second >= ?2 AND second < ?3");
+  st.bind_all(route, from_second, to_second);
   std::vector<latency_row> out;
   while (st.step())
     out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), static_cast<int>(st.get_int64(3))}, st.get_int64(4)});

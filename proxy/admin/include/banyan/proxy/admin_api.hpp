@@ -45,6 +45,7 @@ class admin_api {
                        const plan_progress* progress = nullptr);
   http::response put_plan(http::request& req);
   http::response shadow_report(http::request& req);
+  http::response evidence(http::request& req);
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,

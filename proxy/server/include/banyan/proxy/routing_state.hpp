@@ -85,6 +85,9 @@ struct route_stats {
   std::array<std::atomic<std::uint64_t>, upstream_kinds*(bounds.size() + 1)> latency_buckets{};
   std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_count{};
   std::array<std::atomic<std::uint64_t>, upstream_kinds> latency_sum_us{};
+  // The same latencies in fine log-scale buckets (shadow/latency_buckets.hpp), for gates' p99.
+  static constexpr std::size_t fine_buckets = 251;
+  std::array<std::atomic<std::uint64_t>, upstream_kinds * fine_buckets> latency_fine{};
   // Shadow copies: taken, and not taken because of the route's write policy, a body over the
   // compare limit, or a full mirror queue. Cumulative; the mirror passes increments to the recorder.
   std::atomic<std::uint64_t> shadow_copied{0};

@@ -37,12 +37,11 @@ struct mirror_options {
   std::chrono::milliseconds timeout{10'000};  // whole exchange of one copy
   std::uint32_t noise_probe_first = 20;  // per route: re-ask the monolith for the first N copies…
   std::uint32_t noise_probe_every = 10;  // …then every Nth
-  std::chrono::milliseconds counter_interval{500};
 };
 
 class shadow_mirror {
  public:
-  shadow_mirror(routing_state& state, shadow::shadow_recorder& recorder, mirror_options options = {});
+  explicit shadow_mirror(shadow::shadow_recorder& recorder, mirror_options options = {});
   ~shadow_mirror();  // stops the thread; copies in flight are abandoned
   shadow_mirror(const shadow_mirror&) = delete;
   shadow_mirror& operator=(const shadow_mirror&) = delete;

@@ -57,6 +57,13 @@ class shadow_recorder {
   bool submit(shadow_exchange&& x);
   // Adds to a route's counter (skipped_writes, dropped, too_large, no_answer, …).
   void count(const std::string& route, const std::string& name, std::int64_t n);
+  // Adds live traffic (requests by upstream and status class, latency histograms by upstream).
+  void record_traffic(std::map<traffic_key, std::int64_t> requests, std::map<latency_key, std::int64_t> latency);
+  // The evidence gates are judged on, since `since_ms` (flushes first, briefly): per route, live
+  // traffic by upstream, the monolith's latency before `since_ms` (from `baseline_from_ms`) and the
+  // shadow report's figures. See build_evidence.
+  boost::json::object evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
+                               std::size_t min_compared);
   // Waits until everything submitted before the call is compared and stored, or `timeout` passes.
   bool flush(std::chrono::milliseconds timeout);
   // The report over what is stored (flushes first, briefly).
@@ -83,6 +90,8 @@ class shadow_recorder {
   std::condition_variable wake_, flushed_;
   std::deque<shadow_exchange> queue_;
   std::map<std::pair<std::string, std::string>, std::int64_t> counts_in_;  // from count(), not yet taken
+  std::map<traffic_key, std::int64_t> traffic_in_;                      // from record_traffic(), not yet taken
+  std::map<latency_key, std::int64_t> traffic_latency_in_;
   std::uint64_t cycles_ = 0;  // completed take-compare-write cycles, for flush()
   int flush_requests_ = 0;
   bool stop_ = false;

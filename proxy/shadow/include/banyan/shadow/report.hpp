@@ -33,6 +33,20 @@ struct report_input {
 
 boost::json::object build_report(const report_input& in, const report_options& options);
 
+// What plan gates are judged on, per route, since a stage began.
+struct evidence_input {
+  std::vector<traffic_row> traffic;             // since the stage began
+  std::vector<latency_row> traffic_latency;     // since the stage began (side = upstream)
+  std::vector<latency_row> baseline_latency;    // before it: the monolith's latency as it was
+  boost::json::object shadow;                   // build_report over the same time
+  std::int64_t since_ms = 0, now_ms = 0;
+};
+// {"since_ms", "now_ms", "routes": {ID: {"requests", "monolith": {requests, errors, p50, p90, p99,
+// latency_count}, "service": {…}, "monolith_baseline": {p50, p90, p99, latency_count},
+// "shadow": {parity, counts, service_errors, latency_ms} or null}}}. Errors are 5xx answers and
+// requests the proxy could not complete.
+boost::json::object build_evidence(const evidence_input& in);
+
 // The place part of a recorded "KIND PATH" entry, and its kind.
 std::string_view place_of(std::string_view entry) noexcept;
 std::string_view kind_of(std::string_view entry) noexcept;

@@ -3,6 +3,7 @@
 // per comparison, learned noise with its evidence, counters of what was not compared, and a few
 // redacted sample pairs per differing path. Written only by the recorder's thread.
 #include "banyan/platform/sqlite.hpp"
+#include "banyan/shadow/latency_buckets.hpp"
 
 #include <cstdint>
 #include <map>
@@ -32,7 +33,7 @@ struct result_row {
   std::vector<std::string> path_list() const;  // the "KIND PATH" entries
 };
 
-// Each side's latency, as a log-scale histogram per route and second (about 10 % per bucket).
+// Each side's latency, as a log-scale histogram per route and second (latency_buckets.hpp).
 struct latency_key {
   std::string route;
   std::int64_t second = 0;
@@ -40,11 +41,24 @@ struct latency_key {
   int bucket = 0;
   auto operator<=>(const latency_key&) const = default;
 };
-int latency_bucket(double ms) noexcept;
-double latency_bucket_ms(int bucket) noexcept;  // the bucket's representative value
 
 struct latency_row {
   latency_key key;
+  std::int64_t count = 0;
+};
+
+// Live traffic per route and second, the evidence error-rate and latency gates use: requests by
+// upstream (monolith | service) and status class ("error": the proxy could not complete it), and
+// latency histograms by upstream. Harvested from the data plane's counters.
+struct traffic_key {
+  std::string route;
+  std::int64_t second = 0;
+  std::string upstream;
+  std::string status_class;
+  auto operator<=>(const traffic_key&) const = default;
+};
+struct traffic_row {
+  traffic_key key;
   std::int64_t count = 0;
 };
 
@@ -81,11 +95,14 @@ struct counter_record {
 struct store_batch {
   std::map<result_key, std::int64_t> results;  // increments
   std::map<latency_key, std::int64_t> latency;
+  std::map<traffic_key, std::int64_t> traffic;          // increments
+  std::map<latency_key, std::int64_t> traffic_latency;  // side = upstream
   std::vector<sample_record> samples;
   std::vector<noise_record> noise;      // increments: seen adds, examples replace
   std::vector<counter_record> counters;  // increments
   bool empty() const noexcept {
-    return results.empty() && latency.empty() && samples.empty() && noise.empty() && counters.empty();
+    return results.empty() && latency.empty() && traffic.empty() && traffic_latency.empty() && samples.empty() &&
+           noise.empty() && counters.empty();
   }
 };
 
@@ -101,6 +118,8 @@ class shadow_store {
   // Reads, for reports. `route` empty: every route.
   std::vector<result_row> results(const std::string& route, std::int64_t since_second);
   std::vector<latency_row> latency(const std::string& route, std::int64_t since_second);
+  std::vector<traffic_row> traffic(const std::string& route, std::int64_t from_second, std::int64_t to_second);
+  std::vector<latency_row> traffic_latency(const std::string& route, std::int64_t from_second, std::int64_t to_second);
   std::vector<sample_record> samples(const std::string& route);
   std::vector<noise_record> noise(const std::string& route);
   std::vector<counter_record> counters(const std::string& route);

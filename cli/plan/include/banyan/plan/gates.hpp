@@ -1,0 +1,73 @@
+#pragma once
+// Judging a stage's gates on the evidence the proxy collected since the stage began. Pure: the
+// CLI fetches GET /api/v1/evidence, reads it with read_evidence, and prints evaluate_stage's
+// result (plan status), or acts on it (plan advance).
+#include "banyan/plan/plan.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banyan::plan {
+
+// One side of a route's traffic since the stage began.
+struct side_figures {
+  std::int64_t requests = 0;
+  std::int64_t errors = 0;  // 5xx answers and requests the proxy could not complete
+  std::optional<double> p99_ms;
+  std::int64_t latency_count = 0;
+};
+
+struct route_evidence {
+  std::int64_t requests = 0;  // live requests on the route, either upstream
+  side_figures monolith, service;
+  std::optional<double> monolith_baseline_p99_ms;  // the monolith before the stage began
+  std::int64_t baseline_count = 0;
+  // Shadow (copies) since the stage began; absent when the route was not shadowed.
+  bool shadowed = false;
+  std::optional<double> parity_percent;
+  std::int64_t compared = 0, min_compared = 0;
+  bool parity_enough = false;
+  std::int64_t copies = 0, copy_errors = 0;
+  std::optional<double> shadow_monolith_p99_ms, shadow_service_p99_ms;
+  std::int64_t shadow_latency_count = 0;  // the fewer of the two sides
+};
+
+// GET /api/v1/evidence's answer, by route id.
+std::map<std::string, route_evidence> read_evidence(const boost::json::object& evidence);
+
+enum class gate_state { pass, waiting, fail };
+std::string_view to_string(gate_state s) noexcept;
+
+struct gate_result {
+  std::string gate;   // min_duration, min_requests, no_traffic, parity, error_rate, p99_ratio
+  std::string route;  // empty for the stage as a whole
+  gate_state state = gate_state::waiting;
+  std::string measured;   // 12m 03s · 340 · 99.95 % · 0.40 % · 1.21×
+  std::string threshold;  // 15m · 1000 · ≥ 99.9 % · ≤ 0.5 % · ≤ 1.5×
+  std::string why;        // why it does not pass yet, or why it fails
+  std::optional<double> value;
+};
+
+struct stage_evaluation {
+  std::vector<gate_result> gates;
+  bool passed = false;               // every gate passes: the stage may advance
+  std::vector<gate_result> breaches;  // failing gates the plan's rollback names
+  std::string summary;
+};
+
+// Error-rate and p99 gates are judged from this many answers on; below it they wait, so one slow
+// or failed request cannot roll a stage back.
+inline constexpr std::int64_t min_answers_to_judge = 10;
+
+stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
+                                std::chrono::milliseconds in_stage);
+
+// "12m 03s", "2h 05m", "45s"
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace banyan::plan

@@ -1,0 +1,243 @@
+#include "banyan/plan/gates.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace banyan::plan {
+
+namespace json = boost::json;
+
+std::string_view to_string(gate_state s) noexcept {
+  switch (s) {
+    case gate_state::pass: return "pass";
+    case gate_state::waiting: return "waiting";
+    case gate_state::fail: return "fail";
+  }
+  return "?";
+}
+
+namespace {
+
+std::optional<double> number_or_null(const json::value* v) {
+  if (!v || v->is_null()) return std::nullopt;
+  return v->to_number<double>();
+}
+
+std::int64_t integer(const json::value* v) { return v && !v->is_null() ? v->to_number<std::int64_t>() : 0; }
+
+side_figures read_side(const json::object& o) {
+  side_figures s;
+  s.requests = integer(o.if_contains("requests"));
+  s.errors = integer(o.if_contains("errors"));
+  s.p99_ms = number_or_null(o.if_contains("p99"));
+  s.latency_count = integer(o.if_contains("latency_count"));
+  return s;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string percent_text(double v) { return fixed(v, 2) + " %"; }
+
+}  // namespace
+
+std::string format_duration(std::chrono::milliseconds d) {
+  const auto total = std::max<std::int64_t>(0, d.count() / 1000);
+  char buf[48];
+  if (total >= 3600) std::snprintf(buf, sizeof buf, "%lldh %02lldm", static_cast<long long>(total / 3600),
+                                   static_cast<long long>(total % 3600 / 60));
+  else if (total >= 60) std::snprintf(buf, sizeof buf, "%lldm %02llds", static_cast<long long>(total / 60),
+                                      static_cast<long long>(total % 60));
+  else std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(total));
+  return buf;
+}
+
+std::map<std::string, route_evidence> read_evidence(const json::object& evidence) {
+  std::map<std::string, route_evidence> out;
+  const auto* routes = evidence.if_contains("routes");
+  if (!routes || !routes->is_object()) return out;
+  for (const auto& [id, v] : routes->as_object()) {
+    if (!v.is_object()) continue;
+    const auto& o = v.as_object();
+    route_evidence e;
+    e.requests = integer(o.if_contains("requests"));
+    if (const auto* m = o.if_contains("monolith"); m && m->is_object()) e.monolith = read_side(m->as_object());
+    if (const auto* s = o.if_contains("service"); s && s->is_object()) e.service = read_side(s->as_object());
+    if (const auto* b = o.if_contains("monolith_baseline"); b && b->is_object()) {
+      e.monolith_baseline_p99_ms = number_or_null(b->as_object().if_contains("p99"));
+      e.baseline_count = integer(b->as_object().if_contains("latency_count"));
+    }
+    if (const auto* sh = o.if_contains("shadow"); sh && sh->is_object()) {
+      const auto& so = sh->as_object();
+      e.shadowed = true;
+      if (const auto* p = so.if_contains("parity"); p && p->is_object()) {
+        const auto& po = p->as_object();
+        e.parity_percent = number_or_null(po.if_contains("percent"));
+        e.compared = integer(po.if_contains("compared"));
+        e.min_compared = integer(po.if_contains("min_compared"));
+        e.parity_enough = po.if_contains("enough") && po.at("enough").is_bool() && po.at("enough").as_bool();
+      }
+      e.copies = integer(so.if_contains("copies"));
+      e.copy_errors = integer(so.if_contains("service_errors"));
+      if (const auto* l = so.if_contains("latency_ms"); l && l->is_object()) {
+        const auto& lo = l->as_object();
+        if (const auto* m = lo.if_contains("monolith"); m && m->is_object()) {
+          e.shadow_monolith_p99_ms = number_or_null(m->as_object().if_contains("p99"));
+          e.shadow_latency_count = integer(m->as_object().if_contains("count"));
+        }
+        if (const auto* s = lo.if_contains("service"); s && s->is_object()) {
+          e.shadow_service_p99_ms = number_or_null(s->as_object().if_contains("p99"));
+          e.shadow_latency_count = std::min(e.shadow_latency_count, integer(s->as_object().if_contains("count")));
+        }
+      }
+    }
+    out.emplace(id, std::move(e));
+  }
+  return out;
+}
+
+stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
+                                std::chrono::milliseconds in_stage) {
+  stage_evaluation ev;
+  const gates& g = s.gate;
+  auto add = [&](gate_result r) { ev.gates.push_back(std::move(r)); };
+
+  if (g.min_duration) {
+    gate_result r{"min_duration", "", gate_state::pass, format_duration(in_stage), format_duration(*g.min_duration), {},
+                  static_cast<double>(in_stage.count())};
+    if (in_stage < *g.min_duration) {
+      r.state = gate_state::waiting;
+      r.why = format_duration(*g.min_duration - in_stage) + " to go";
+    }
+    add(std::move(r));
+  }
+
+  const auto routing = p.routes_at(s);
+  for (const auto& route : routing) {
+    if (route.mode == proxy::route_mode::monolith) continue;  // not moving in this stage: nothing to judge
+    static const route_evidence none;
+    const auto it = evidence.find(route.id);
+    const route_evidence& e = it == evidence.end() ? none : it->second;
+    const bool shadow_copies = route.mode == proxy::route_mode::shadow ||
+                               (route.mode == proxy::route_mode::service && route.shadow.reverse);
+    if (e.requests == 0) {
+      gate_result r{"no_traffic", route.id, gate_state::waiting, "0 requests", std::string(to_string(g.no_traffic)), {}, 0.0};
+      switch (g.no_traffic) {
+        case no_traffic_policy::wait: r.why = "no requests yet; the plan waits for traffic"; break;
+        case no_traffic_policy::pass: r.state = gate_state::pass; r.why = "no requests; the plan lets it pass"; break;
+        case no_traffic_policy::fail: r.state = gate_state::fail; r.why = "no requests; the plan fails the stage"; break;
+      }
+      add(std::move(r));
+      continue;
+    }
+    if (g.min_requests) {
+      gate_result r{"min_requests", route.id, gate_state::pass, std::to_string(e.requests),
+                    std::to_string(*g.min_requests), {}, static_cast<double>(e.requests)};
+      if (e.requests < static_cast<std::int64_t>(*g.min_requests)) {
+        r.state = gate_state::waiting;
+        r.why = std::to_string(static_cast<std::int64_t>(*g.min_requests) - e.requests) + " more requests to go";
+      }
+      add(std::move(r));
+    }
+    if (g.parity_percent && shadow_copies) {
+      gate_result r{"parity", route.id, gate_state::waiting, "—", "≥ " + percent_text(*g.parity_percent), {}, {}};
+      if (!e.parity_enough || !e.parity_percent) {
+        r.why = "too few comparisons: " + std::to_string(e.compared) + " of " + std::to_string(e.min_compared);
+        if (e.compared) r.measured = (e.parity_percent ? percent_text(*e.parity_percent) : "—") + " of " +
+                                     std::to_string(e.compared);
+      } else {
+        r.value = *e.parity_percent;
+        r.measured = percent_text(*e.parity_percent) + " of " + std::to_string(e.compared);
+        if (*e.parity_percent >= *g.parity_percent) {
+          r.state = gate_state::pass;
+        } else {
+          r.state = gate_state::fail;
+          r.why = "parity below the threshold (banyan shadow report --route " + route.id + " shows what differs)";
+        }
+      }
+      add(std::move(r));
+    }
+    if (g.error_rate_percent) {
+      // The service's answers: live ones when it serves traffic, its answers to copies in shadow.
+      const bool live = route.mode == proxy::route_mode::canary || route.mode == proxy::route_mode::service;
+      const std::int64_t answers = live ? e.service.requests : e.copies;
+      const std::int64_t errors = live ? e.service.errors : e.copy_errors;
+      gate_result r{"error_rate", route.id, gate_state::waiting, "—", "≤ " + percent_text(*g.error_rate_percent), {}, {}};
+      if (answers < min_answers_to_judge) {
+        r.why = std::to_string(answers) + " service answers; judged from " + std::to_string(min_answers_to_judge);
+      } else {
+        const double rate = 100.0 * static_cast<double>(errors) / static_cast<double>(answers);
+        r.value = rate;
+        r.measured = percent_text(rate) + " (" + std::to_string(errors) + " of " + std::to_string(answers) + ")";
+        if (rate <= *g.error_rate_percent) {
+          r.state = gate_state::pass;
+        } else {
+          r.state = gate_state::fail;
+          r.why = "the service fails more often than the plan allows";
+        }
+      }
+      add(std::move(r));
+    }
+    if (g.p99_ratio) {
+      std::optional<double> service_p99, monolith_p99;
+      std::int64_t samples = 0;
+      std::string baseline_note;
+      if (route.mode == proxy::route_mode::shadow) {
+        service_p99 = e.shadow_service_p99_ms;
+        monolith_p99 = e.shadow_monolith_p99_ms;
+        samples = e.shadow_latency_count;
+      } else if (route.mode == proxy::route_mode::canary) {
+        service_p99 = e.service.p99_ms;
+        monolith_p99 = e.monolith.p99_ms;
+        samples = std::min(e.service.latency_count, e.monolith.latency_count);
+      } else if (route.shadow.reverse && e.shadow_monolith_p99_ms) {  // service with reverse shadow
+        service_p99 = e.service.p99_ms;
+        monolith_p99 = e.shadow_monolith_p99_ms;
+        samples = std::min(e.service.latency_count, e.shadow_latency_count);
+      } else {  // service: the monolith as it was before this stage
+        service_p99 = e.service.p99_ms;
+        monolith_p99 = e.monolith_baseline_p99_ms;
+        samples = std::min(e.service.latency_count, e.baseline_count);
+        baseline_note = " (monolith: the day before this stage)";
+      }
+      gate_result r{"p99_ratio", route.id, gate_state::waiting, "—", "≤ " + fixed(*g.p99_ratio, 2) + "×", {}, {}};
+      if (!service_p99 || !monolith_p99 || *monolith_p99 <= 0 || samples < min_answers_to_judge) {
+        r.why = !monolith_p99 ? "no monolith latency to compare with yet" + baseline_note
+                              : std::to_string(samples) + " timed answers; judged from " +
+                                    std::to_string(min_answers_to_judge);
+      } else {
+        const double ratio = *service_p99 / *monolith_p99;
+        r.value = ratio;
+        r.measured = fixed(ratio, 2) + "× (" + fixed(*service_p99, 2) + " / " + fixed(*monolith_p99, 2) + " ms)" +
+                     baseline_note;
+        if (ratio <= *g.p99_ratio) {
+          r.state = gate_state::pass;
+        } else {
+          r.state = gate_state::fail;
+          r.why = "the service's p99 is slower than the plan allows";
+        }
+      }
+      add(std::move(r));
+    }
+  }
+
+  std::size_t waiting = 0, failing = 0;
+  for (const auto& r : ev.gates) {
+    waiting += r.state == gate_state::waiting;
+    failing += r.state == gate_state::fail;
+    if (r.state == gate_state::fail && !p.rollback.to.empty() &&
+        std::find(p.rollback.on.begin(), p.rollback.on.end(), r.gate) != p.rollback.on.end())
+      ev.breaches.push_back(r);
+  }
+  ev.passed = waiting == 0 && failing == 0;
+  if (ev.passed) ev.summary = "every gate passes";
+  else if (!ev.breaches.empty()) ev.summary = std::to_string(ev.breaches.size()) + " breach(es) the plan rolls back on";
+  else if (failing) ev.summary = std::to_string(failing) + " gate(s) failing, " + std::to_string(waiting) + " waiting";
+  else ev.summary = std::to_string(waiting) + " gate(s) waiting";
+  return ev;
+}
+
+}  // namespace banyan::plan

@@ -1,0 +1,161 @@
+#include "banyan/plan/gates.hpp"
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+using namespace banyan;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string plan_text = R"(plan: catalog-reads
+services:
+  catalog: http://127.0.0.1:8082
+routes:
+  - id: list
+    match: {methods: [GET], path: /api/products}
+    service: catalog
+  - id: detail
+    match: {methods: [GET], path: "/api/products/{id}"}
+    service: catalog
+stages:
+  - name: shadow
+    routes: {list: shadow, detail: shadow}
+    gates: {min_requests: 100, min_duration: 10m, parity: 99.5%, error_rate: 1%, p99_ratio: 1.5, no_traffic: wait}
+  - name: canary
+    routes:
+      list: {mode: canary, percent: 10}
+      detail: {mode: canary, percent: 10}
+    gates: {min_requests: 100, error_rate: 1%, p99_ratio: 1.5, no_traffic: pass}
+  - name: cut-over
+    routes: {list: service, detail: service}
+    gates: {p99_ratio: 2, no_traffic: fail}
+rollback: {on_breach: [error_rate, p99_ratio], to: shadow}
+)";
+
+plan::plan load() {
+  plan::plan p;
+  diagnostics d;
+  REQUIRE(plan::parse_plan(plan_text, "plan.yaml", p, d));
+  return p;
+}
+
+plan::route_evidence shadowed(std::int64_t requests, double parity, std::int64_t compared, double mono_p99,
+                              double svc_p99, std::int64_t copy_errors = 0) {
+  plan::route_evidence e;
+  e.requests = requests;
+  e.monolith.requests = requests;
+  e.shadowed = true;
+  e.parity_percent = parity;
+  e.compared = compared;
+  e.min_compared = 50;
+  e.parity_enough = compared >= 50;
+  e.copies = compared;
+  e.copy_errors = copy_errors;
+  e.shadow_monolith_p99_ms = mono_p99;
+  e.shadow_service_p99_ms = svc_p99;
+  e.shadow_latency_count = compared;
+  return e;
+}
+
+const plan::gate_result& gate(const plan::stage_evaluation& ev, const std::string& name, const std::string& route) {
+  for (const auto& g : ev.gates)
+    if (g.gate == name && g.route == route) return g;
+  FAIL("no gate " << name << " for " << route);
+  throw 0;
+}
+
+}  // namespace
+
+TEST_CASE("a shadow stage passes once time, traffic, parity, errors and latency all pass", "[gates]") {
+  const auto p = load();
+  std::map<std::string, plan::route_evidence> ev{{"list", shadowed(500, 99.8, 500, 10, 12)},
+                                                 {"detail", shadowed(800, 100, 800, 5, 5.5)}};
+  auto r = plan::evaluate_stage(p, p.stages[0], ev, 11min);
+  INFO(r.summary);
+  CHECK(r.passed);
+  CHECK(r.breaches.empty());
+  CHECK(gate(r, "parity", "list").measured == "99.80 % of 500");
+  CHECK(gate(r, "p99_ratio", "list").measured == "1.20× (12.00 / 10.00 ms)");
+  // Too early: everything else passes, the stage waits.
+  r = plan::evaluate_stage(p, p.stages[0], ev, 4min + 30s);
+  CHECK_FALSE(r.passed);
+  CHECK(gate(r, "min_duration", "").state == plan::gate_state::waiting);
+  CHECK(gate(r, "min_duration", "").why == "5m 30s to go");
+}
+
+TEST_CASE("gates say why they do not pass yet", "[gates]") {
+  const auto p = load();
+  std::map<std::string, plan::route_evidence> ev{{"list", shadowed(40, 100, 30, 10, 11)}};
+  const auto r = plan::evaluate_stage(p, p.stages[0], ev, 1h);
+  CHECK_FALSE(r.passed);
+  CHECK(gate(r, "min_requests", "list").why == "60 more requests to go");
+  CHECK(gate(r, "parity", "list").why == "too few comparisons: 30 of 50");
+  CHECK(gate(r, "no_traffic", "detail").state == plan::gate_state::waiting);  // no_traffic: wait
+  CHECK(r.summary == "3 gate(s) waiting");
+}
+
+TEST_CASE("parity below the threshold fails without rolling back unless the plan says so", "[gates]") {
+  const auto p = load();
+  std::map<std::string, plan::route_evidence> ev{{"list", shadowed(500, 97.0, 500, 10, 11)},
+                                                 {"detail", shadowed(500, 100, 500, 10, 11)}};
+  const auto r = plan::evaluate_stage(p, p.stages[0], ev, 1h);
+  CHECK(gate(r, "parity", "list").state == plan::gate_state::fail);
+  CHECK_FALSE(r.passed);
+  CHECK(r.breaches.empty());  // on_breach names error_rate and p99_ratio only
+}
+
+TEST_CASE("an error spike in a canary is a breach the plan rolls back on", "[gates]") {
+  const auto p = load();
+  plan::route_evidence e;
+  e.requests = 1000;
+  e.monolith = {900, 0, 10.0, 900};
+  e.service = {100, 12, 11.0, 100};
+  std::map<std::string, plan::route_evidence> ev{{"list", e}};
+  const auto r = plan::evaluate_stage(p, p.stages[1], ev, 1h);
+  CHECK(gate(r, "error_rate", "list").measured == "12.00 % (12 of 100)");
+  REQUIRE(r.breaches.size() == 1);
+  CHECK(r.breaches[0].gate == "error_rate");
+  CHECK(gate(r, "no_traffic", "detail").state == plan::gate_state::pass);  // no_traffic: pass
+  // Too few answers to judge: no breach on one failed request.
+  e.service = {3, 1, 11.0, 3};
+  ev["list"] = e;
+  const auto early = plan::evaluate_stage(p, p.stages[1], ev, 1h);
+  CHECK(early.breaches.empty());
+  CHECK(gate(early, "error_rate", "list").why == "3 service answers; judged from 10");
+}
+
+TEST_CASE("cut-over latency is judged against the monolith before the stage; no traffic can fail", "[gates]") {
+  const auto p = load();
+  plan::route_evidence e;
+  e.requests = 200;
+  e.service = {200, 0, 30.0, 200};
+  e.monolith_baseline_p99_ms = 10.0;
+  e.baseline_count = 5000;
+  std::map<std::string, plan::route_evidence> ev{{"list", e}};
+  const auto r = plan::evaluate_stage(p, p.stages[2], ev, 1h);
+  CHECK(gate(r, "p99_ratio", "list").state == plan::gate_state::fail);
+  CHECK(gate(r, "p99_ratio", "list").measured.find("3.00×") == 0);
+  CHECK(gate(r, "no_traffic", "detail").state == plan::gate_state::fail);
+  CHECK(r.breaches.size() == 1);
+}
+
+TEST_CASE("evidence is read from the admin API's JSON", "[gates]") {
+  const auto ev = plan::read_evidence(boost::json::parse(R"({"since_ms":1,"now_ms":2,"routes":{"list":{
+    "requests":12,"monolith":{"requests":12,"errors":1,"p50":1,"p90":2,"p99":3.5,"latency_count":12},
+    "service":{"requests":0,"errors":0,"p50":null,"p90":null,"p99":null,"latency_count":0},
+    "monolith_baseline":{"p50":null,"p90":null,"p99":null,"latency_count":0},
+    "shadow":{"parity":{"percent":91.5,"matched":11,"compared":12,"window":1000,"min_compared":10,"enough":true},
+              "counts":{},"copies":12,"service_errors":2,
+              "latency_ms":{"monolith":{"p99":3.5,"count":12},"service":{"p99":4.0,"count":11}}}}}})").as_object());
+  const auto& e = ev.at("list");
+  CHECK(e.requests == 12);
+  CHECK(e.monolith.errors == 1);
+  CHECK(*e.monolith.p99_ms == 3.5);
+  CHECK_FALSE(e.service.p99_ms);
+  CHECK(e.shadowed);
+  CHECK(*e.parity_percent == 91.5);
+  CHECK(e.parity_enough);
+  CHECK(e.copy_errors == 2);
+  CHECK(e.shadow_latency_count == 11);
+}
