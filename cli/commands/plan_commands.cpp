@@ -5,6 +5,8 @@
 #include "banyan/proxy/route_json.hpp"
 #include "banyan/platform/yaml_reader.hpp"
 #include "commands/admin_client.hpp"
+#include "commands/plan_gate_commands.hpp"
+#include "commands/plan_progress.hpp"
 #include "commands/route_commands.hpp"
 
 #include <boost/json/array.hpp>
@@ -59,14 +61,6 @@ int run_plan_validate(const plan_validate_options& options, const global_options
 }
 
 namespace {
-// The proxy's routing in force ({version, routes, services}); nullopt after telling err why not.
-std::optional<json::value> live_routing(admin_client& admin, std::ostream& err) {
-  auto reply = admin.call("GET", "/api/v1/routes");
-  if (reply.status == 200) return std::move(reply.body);
-  err << "banyan: " << error_text(reply) << '\n';
-  return std::nullopt;
-}
-
 // Loads FILE and picks its stage (the first when none is named); problems go to err.
 bool load_plan_stage(const std::string& file, const std::string& stage_name, plan::plan& p, std::string& document,
                      const plan::stage*& stage, std::ostream& err) {
@@ -132,52 +126,6 @@ int run_plan_diff(const plan_diff_options& options, const global_options& global
   });
 }
 
-namespace {
-
-// The routing a stage asks for: the live routes the plan does not name stay as they are, the plan's
-// routes take the stage's settings, and the plan's services are added or updated.
-json::object stage_routing(const plan::plan& p, const plan::stage& s, const json::value& live) {
-  std::set<std::string> named;
-  for (const auto& d : p.routes) named.insert(d.route.id);
-  json::array routes;
-  for (const auto& r : live.at("routes").as_array())
-    if (!named.contains(std::string(r.at("id").as_string()))) routes.push_back(r);
-  for (const auto& r : p.routes_at(s)) routes.push_back(proxy::route_to_json(r));
-  json::object services = live.at("services").as_object();
-  for (const auto& svc : p.services) services[svc.name] = svc.url;
-  return {{"routes", std::move(routes)}, {"services", std::move(services)}};
-}
-
-// PUTs the plan's progress with its routing; prints the outcome.
-int put_plan(admin_client& admin, const plan::plan& p, const plan::stage& s, const std::string& document,
-             const json::value& live, const std::string& reason, bool force, bool rollback, const global_options& global,
-             std::ostream& out, std::ostream& err) {
-  json::object body = stage_routing(p, s, live);
-  body["name"] = p.name;
-  body["document"] = document;
-  body["stage"] = s.name;
-  body["reason"] = reason;
-  body["force"] = force;
-  if (rollback) body["action"] = "rollback";
-  const json::value payload = body;
-  const auto reply = admin.call("PUT", "/api/v1/plan", &payload);
-  if (reply.status == 409) {
-    err << "banyan: refused: " << error_text(reply).substr(std::string("the proxy answered 409: ").size()) << '\n';
-    return exit_check_failed;
-  }
-  if (reply.status != 200) {
-    err << "banyan: " << error_text(reply) << '\n';
-    return reply.status == 503 ? exit_check_failed : exit_bad_input;
-  }
-  const bool changed = reply.body.at("changed").as_bool();
-  if (global.json()) out << json::serialize(reply.body) << '\n';
-  else if (!changed) out << "plan " << p.name << " is already at stage " << s.name << ": nothing changed\n";
-  else out << "plan " << p.name << (rollback ? ": rolled back to stage " : ": now at stage ") << s.name << '\n';
-  return exit_ok;
-}
-
-}  // namespace
-
 int run_plan_apply(const plan_apply_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
   plan::plan p;
   std::string document;
@@ -186,30 +134,18 @@ int run_plan_apply(const plan_apply_options& options, const global_options& glob
   return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto live = live_routing(admin, err);
     if (!live) return exit_bad_input;
-    return put_plan(admin, p, *stage, document, *live, options.reason, options.force, false, global, out, err);
+    return put_plan(admin, {p, *stage, document, *live, options.reason, options.force, "apply", ""}, global, out, err);
   });
 }
 
 int run_plan_rollback(const plan_rollback_options& options, const global_options& global, std::ostream& out,
                       std::ostream& err) {
   return with_admin(global, err, [&](admin_client& admin) -> int {
-    const auto progress = admin.call("GET", "/api/v1/plan");
-    if (progress.status == 404) {
-      err << "banyan: no plan is in progress: nothing to roll back\n";
-      return exit_bad_input;
-    }
-    if (progress.status != 200) {
-      err << "banyan: " << error_text(progress) << '\n';
-      return exit_bad_input;
-    }
-    plan::plan p;
-    diagnostics diags;
-    const std::string document(progress.body.at("document").as_string());
-    if (!plan::parse_plan(document, "the applied plan", p, diags)) {
-      err << diags.to_string();
-      return exit_bad_input;
-    }
-    const std::string current(progress.body.at("stage").as_string());
+    applied_plan applied;
+    if (const int code = load_applied_plan(admin, applied, err); code != exit_ok) return code;
+    const plan::plan& p = applied.plan;
+    const std::string& document = applied.document;
+    const std::string& current = applied.stage;
     std::size_t at = 0;
     while (at < p.stages.size() && p.stages[at].name != current) ++at;
     const plan::stage* target = nullptr;
@@ -230,7 +166,7 @@ int run_plan_rollback(const plan_rollback_options& options, const global_options
     }
     const auto live = live_routing(admin, err);
     if (!live) return exit_bad_input;
-    return put_plan(admin, p, *target, document, *live, options.reason, false, true, global, out, err);
+    return put_plan(admin, {p, *target, document, *live, options.reason, false, "rollback", current}, global, out, err);
   });
 }
 
@@ -270,6 +206,8 @@ void setup_plan(CLI::App& app, const global_options& global, int& result) {
   rollback->footer("Example:\n  banyan plan rollback --to shadow --reason \"error rate over 1 %\"");
   rollback->callback(
       [rollback_opts, &global, &result] { result = run_plan_rollback(*rollback_opts, global, std::cout, std::cerr); });
+
+  setup_plan_gates(*plan_cmd, global, result);
 }
 
 }  // namespace banyan::cli

@@ -163,6 +163,9 @@ void test_upstream::serve(int fd) {
         break;
       } else if (path == "/healthz") {
         reply = healthy_ ? ok("ok") : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nsick";
+      } else if (path == "/fail") {
+        reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+                "{\"error\":\"boom\"}";
       } else if (path == "/upload") {
         reply = ok(std::to_string(body_bytes));
       } else {

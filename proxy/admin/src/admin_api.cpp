@@ -361,7 +361,10 @@ http::response admin_api::put_plan(http::request& req) {
     return invalid({"name, document and stage are required"});
   const auto* force_v = body->if_contains("force");
   const bool force = force_v && force_v->is_bool() && force_v->as_bool();
-  const bool rollback = text("action") == "rollback";
+  const std::string requested_action = text("action");
+  if (!requested_action.empty() && requested_action != "apply" && requested_action != "advance" &&
+      requested_action != "rollback")
+    return invalid({"action must be apply, advance or rollback"});
   std::lock_guard lock(change_mutex_);
   std::vector<route> routes;
   std::map<std::string, std::string> services;
@@ -374,7 +377,17 @@ http::response admin_api::put_plan(http::request& req) {
                                 "plan '" + stored->name + "' is in progress at stage '" + stored->stage +
                                     (stored->name == progress.name ? "' with different contents" : "'") +
                                     "; apply with --force to replace it");
-  const std::string action = rollback ? "plan.rollback" : other_plan ? "plan.apply.forced" : "plan.apply";
+  // Advance and rollback move from a stage the caller saw: if it changed meanwhile (another
+  // operator, another watcher), the move is refused rather than applied to the wrong stage.
+  if (const auto from = text("from_stage"); !from.empty() && (!stored || stored->stage != from))
+    return http::error_response(409, "stage_changed",
+                                "the plan is no longer at stage '" + from + "'" +
+                                    (stored ? " (it is at '" + stored->stage + "')" : std::string()) +
+                                    "; look again with banyan plan status");
+  const std::string action = requested_action == "rollback"  ? "plan.rollback"
+                             : requested_action == "advance" ? "plan.advance"
+                             : other_plan                     ? "plan.apply.forced"
+                                                              : "plan.apply";
   return apply(std::move(routes), std::move(services), req, action, progress.name + "@" + progress.stage,
                text("reason"), &progress);
 }
