@@ -24,7 +24,7 @@ _banyan() {
     --format) COMPREPLY=($(compgen -W "text json html junit" -- "$cur")); return;;
     --route) COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur")); return;;
     --token-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
-    --admin|--as|--reason|--percent|--limit|--after|--stage|--to|--since|--min-parity|--window|--min-compared)
+    --admin|--as|--reason|--percent|--limit|--after|--stage|--to|--since|--min-parity|--window|--min-compared|--interval)
       COMPREPLY=(); return;;
   esac
   # The words so far that are not options: verb, sub-verb, arguments.
@@ -32,7 +32,7 @@ _banyan() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage|--to|--format|--route|--since|\
-      --min-parity|--window|--min-compared) ((i++));;
+      --min-parity|--window|--min-compared|--interval) ((i++));;
       -*) ;;
       *) words+=("${COMP_WORDS[i]}");;
     esac
@@ -42,7 +42,9 @@ _banyan() {
     "") COMPREPLY=($(compgen -W "plan routes route audit shadow $globals" -- "$cur"));;
     plan)
       case "$sub" in
-        "") COMPREPLY=($(compgen -W "validate diff apply rollback --help" -- "$cur"));;
+        "") COMPREPLY=($(compgen -W "validate diff apply status advance rollback --help" -- "$cur"));;
+        status) COMPREPLY=($(compgen -W "--help" -- "$cur"));;
+        advance) COMPREPLY=($(compgen -W "--watch --interval --reason --help" -- "$cur"));;
         validate) COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur"));;
         diff|apply)
           if [[ "$cur" == -* ]]; then
