@@ -61,13 +61,11 @@ std::string plan_for(const std::string& service_url) {
 
 TEST_CASE("plan status shows each gate against its threshold; advance moves only when all pass", "[cli][gates]") {
   temp_dir dir;
-  seed_twin_databases(dir);
-  shop_process monolith(dir.file("monolith.db"), dir.file("monolith.log"), false);
-  shop_process service(dir.file("service.db"), dir.file("service.log"), false);
-  proxy_process proxy(dir, monolith.url());
+  shop_twins shop(dir);
+  proxy_process proxy(dir, shop.monolith.url());
   std::ofstream(dir.file("plan.yaml"))
       << "plan: detail\n"
-         "services:\n  catalog: " << service.url() << "\n"
+         "services:\n  catalog: " << shop.service.url() << "\n"
          "routes:\n"
          "  - id: product-detail\n"
          "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"

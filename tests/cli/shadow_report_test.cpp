@@ -42,15 +42,10 @@ std::string rendered_dom(const std::string& html_file, const temp_dir& dir) {
 
 TEST_CASE("banyan shadow report: text, JSON, JUnit and an HTML page Chromium renders", "[cli][shadow]") {
   temp_dir dir;
-  seed_twin_databases(dir);
-  shop_process monolith(dir.file("monolith.db"), dir.file("monolith.log"), false);
-  shop_process service(dir.file("service.db"), dir.file("service.log"), false);
-  auto p3 = json::parse(http_call(service.port, "GET", "/api/products/3").body).as_object();
-  for (const char* k : {"id", "updated_at", "generated_at", "request_id"}) p3.erase(k);
-  p3["name"] = "Renamed in the service";
-  REQUIRE(http_json(service.port, "PUT", "/api/products/3", json::serialize(p3)).status == 200);
-  proxy_process proxy(dir, monolith.url(),
-                      "services: {catalog: " + service.url() + "}\n"
+  shop_twins shop(dir);
+  shop.change_on_service(3, "name", "\"Renamed in the service\"");
+  proxy_process proxy(dir, shop.monolith.url(),
+                      "services: {catalog: " + shop.service.url() + "}\n"
                       "routes:\n"
                       "  - id: product-detail\n"
                       "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"

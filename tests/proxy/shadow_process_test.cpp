@@ -57,18 +57,14 @@ struct silent_service {
 
 TEST_CASE("shadow: the report names exactly the differing paths and learns legacy-shop's noise", "[shadow]") {
   temp_dir dir;
-  seed_twin_databases(dir);
-  shop_process monolith(dir.file("monolith.db"), dir.file("monolith.log"), false);
-  shop_process service(dir.file("service.db"), dir.file("service.log"), false);
+  shop_twins shop(dir);
   // The service diverges on one product's price (its update also moves updated_at).
-  auto p7 = json::parse(http_call(service.port, "GET", "/api/products/7").body).as_object();
-  const auto price = p7.at("price_cents").as_int64();
-  for (const char* k : {"id", "updated_at", "generated_at", "request_id"}) p7.erase(k);
-  p7["price_cents"] = price + 1;
-  REQUIRE(http_json(service.port, "PUT", "/api/products/7", json::serialize(p7)).status == 200);
+  const auto price =
+      json::parse(http_call(shop.service.port, "GET", "/api/products/7").body).at("price_cents").as_int64();
+  shop.change_on_service(7, "price_cents", std::to_string(price + 1));
 
-  proxy_process proxy(dir, monolith.url(),
-                      "services: {catalog: " + service.url() + "}\n"
+  proxy_process proxy(dir, shop.monolith.url(),
+                      "services: {catalog: " + shop.service.url() + "}\n"
                       "routes:\n"
                       "  - id: product-detail\n"
                       "    match: {methods: [GET, HEAD, PUT, DELETE], path: \"/api/products/{id}\"}\n"

@@ -1,5 +1,7 @@
 #include "support/servers.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -70,6 +72,21 @@ void seed_twin_databases(temp_dir& dir) {
   for (const char* suffix : {"", "-wal", "-shm"})
     if (std::filesystem::exists(dir.file(std::string("monolith.db") + suffix)))
       std::filesystem::copy_file(dir.file(std::string("monolith.db") + suffix), dir.file(std::string("service.db") + suffix));
+}
+
+shop_twins::shop_twins(temp_dir& dir)
+    : seeded((seed_twin_databases(dir), true)),
+      monolith(dir.file("monolith.db"), dir.file("monolith.log"), false),
+      service(dir.file("service.db"), dir.file("service.log"), false) {}
+
+std::string shop_twins::change_on_service(int product, const std::string& field, const std::string& json_value) {
+  const std::string target = "/api/products/" + std::to_string(product);
+  auto p = boost::json::parse(http_call(service.port, "GET", target).body).as_object();
+  const std::string before = boost::json::serialize(p.at(field));
+  for (const char* volatile_field : {"id", "updated_at", "generated_at", "request_id"}) p.erase(volatile_field);
+  p[field] = boost::json::parse(json_value);
+  REQUIRE(http_json(service.port, "PUT", target, boost::json::serialize(p)).status == 200);
+  return before;
 }
 
 run_result run_banyan(std::vector<std::string> args, const temp_dir& dir) {

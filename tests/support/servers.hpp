@@ -19,6 +19,18 @@ struct shop_process {
   int stop();  // SIGTERM; the exit status
 };
 
+// legacy-shop twice on the same seeded data, as right after an extraction: the monolith, and a
+// stand-in for the extracted service that a test can make diverge.
+struct shop_twins {
+  explicit shop_twins(temp_dir& dir);
+  bool seeded;  // first: the databases exist before either process starts
+  shop_process monolith;
+  shop_process service;
+  // Sets one field of a product on the service only (its updated_at moves too); `json_value` is
+  // JSON text. Returns the field's value before.
+  std::string change_on_service(int product, const std::string& field, const std::string& json_value);
+};
+
 // banyan-proxy from a config file written into `dir` (listeners on port 0, state in dir/state).
 struct proxy_process {
   temp_dir& dir;

@@ -51,78 +51,53 @@ std::vector<std::string> result_row::path_list() const { return split_lines(key.
 
 void shadow_store::write(const store_batch& batch, std::int64_t retention_seconds) {
   banyan::sqlite::transaction tx(db_);
-  if (!batch.results.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO shadow_results(route, second, outcome, paths, monolith_class, service_class, count)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO UPDATE SET count = count + ?7");
-    for (const auto& [k, n] : batch.results) {
-      st.bind_all(k.route, k.second, k.outcome, k.paths, k.monolith_class, k.service_class, n);
+  // One prepared statement per table, run once per row.
+  auto insert_all = [&](std::string_view sql, const auto& rows, auto&& bind) {
+    if (rows.empty()) return;
+    auto st = db_.prepare(sql);
+    for (const auto& row : rows) {
+      bind(st, row);
       st.run();
       st.reset();
     }
-  }
-  if (!batch.latency.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO shadow_latency(route, second, side, bucket, count) VALUES (?1,?2,?3,?4,?5)"
-        " ON CONFLICT DO UPDATE SET count = count + ?5");
-    for (const auto& [k, n] : batch.latency) {
-      st.bind_all(k.route, k.second, k.side, k.bucket, n);
-      st.run();
-      st.reset();
-    }
-  }
-  if (!batch.samples.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO shadow_samples(route, path, place, kind, at_ms, request_id, method, target, monolith_value,"
-        " service_value, request, monolith_response, service_response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& s : batch.samples) {
-      st.bind_all(s.route, s.path, s.where, s.kind, s.at_ms, s.request_id, s.method, s.target, s.monolith_value,
-                  s.service_value, s.request, s.monolith_response, s.service_response);
-      st.run();
-      st.reset();
-    }
-  }
-  if (!batch.noise.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO shadow_noise(route, path, seen, example_a, example_b, first_at_ms, last_at_ms)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?6) ON CONFLICT(route, path) DO UPDATE SET seen = seen + ?3,"
-        " example_a = ?4, example_b = ?5, last_at_ms = ?6");
-    for (const auto& n : batch.noise) {
-      st.bind_all(n.route, n.path, n.seen, n.example_a, n.example_b, n.last_at_ms);
-      st.run();
-      st.reset();
-    }
-  }
-  if (!batch.counters.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO shadow_counters(route, name, value) VALUES (?1,?2,?3)"
-        " ON CONFLICT(route, name) DO UPDATE SET value = value + ?3");
-    for (const auto& c : batch.counters) {
-      st.bind_all(c.route, c.name, c.value);
-      st.run();
-      st.reset();
-    }
-  }
-  if (!batch.traffic.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO traffic_requests(route, second, upstream, status_class, count) VALUES (?1,?2,?3,?4,?5)"
-        " ON CONFLICT DO UPDATE SET count = count + ?5");
-    for (const auto& [k, n] : batch.traffic) {
-      st.bind_all(k.route, k.second, k.upstream, k.status_class, n);
-      st.run();
-      st.reset();
-    }
-  }
-  if (!batch.traffic_latency.empty()) {
-    auto st = db_.prepare(
-        "INSERT INTO traffic_latency(route, second, upstream, bucket, count) VALUES (?1,?2,?3,?4,?5)"
-        " ON CONFLICT DO UPDATE SET count = count + ?5");
-    for (const auto& [k, n] : batch.traffic_latency) {
-      st.bind_all(k.route, k.second, k.side, k.bucket, n);
-      st.run();
-      st.reset();
-    }
-  }
+  };
+  insert_all("INSERT INTO shadow_results(route, second, outcome, paths, monolith_class, service_class, count)"
+             " VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO UPDATE SET count = count + ?7",
+             batch.results, [](auto& st, const auto& r) {
+               const auto& [k, n] = r;
+               st.bind_all(k.route, k.second, k.outcome, k.paths, k.monolith_class, k.service_class, n);
+             });
+  const auto latency_row = [](auto& st, const auto& r) {
+    const auto& [k, n] = r;
+    st.bind_all(k.route, k.second, k.side, k.bucket, n);
+  };
+  insert_all("INSERT INTO shadow_latency(route, second, side, bucket, count) VALUES (?1,?2,?3,?4,?5)"
+             " ON CONFLICT DO UPDATE SET count = count + ?5",
+             batch.latency, latency_row);
+  insert_all("INSERT INTO traffic_latency(route, second, upstream, bucket, count) VALUES (?1,?2,?3,?4,?5)"
+             " ON CONFLICT DO UPDATE SET count = count + ?5",
+             batch.traffic_latency, latency_row);
+  insert_all("INSERT INTO traffic_requests(route, second, upstream, status_class, count) VALUES (?1,?2,?3,?4,?5)"
+             " ON CONFLICT DO UPDATE SET count = count + ?5",
+             batch.traffic, [](auto& st, const auto& r) {
+               const auto& [k, n] = r;
+               st.bind_all(k.route, k.second, k.upstream, k.status_class, n);
+             });
+  insert_all("INSERT INTO shadow_samples(route, path, place, kind, at_ms, request_id, method, target, monolith_value,"
+             " service_value, request, monolith_response, service_response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             batch.samples, [](auto& st, const sample_record& s) {
+               st.bind_all(s.route, s.path, s.where, s.kind, s.at_ms, s.request_id, s.method, s.target,
+                           s.monolith_value, s.service_value, s.request, s.monolith_response, s.service_response);
+             });
+  insert_all("INSERT INTO shadow_noise(route, path, seen, example_a, example_b, first_at_ms, last_at_ms)"
+             " VALUES (?1,?2,?3,?4,?5,?6,?6) ON CONFLICT(route, path) DO UPDATE SET seen = seen + ?3,"
+             " example_a = ?4, example_b = ?5, last_at_ms = ?6",
+             batch.noise, [](auto& st, const noise_record& n) {
+               st.bind_all(n.route, n.path, n.seen, n.example_a, n.example_b, n.last_at_ms);
+             });
+  insert_all("INSERT INTO shadow_counters(route, name, value) VALUES (?1,?2,?3)"
+             " ON CONFLICT(route, name) DO UPDATE SET value = value + ?3",
+             batch.counters, [](auto& st, const counter_record& c) { st.bind_all(c.route, c.name, c.value); });
   if (++writes_ % 256 == 0 && retention_seconds > 0) {
     const auto oldest = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count() - retention_seconds;
