@@ -310,6 +310,10 @@ struct data_plane::impl {
       // A pooled exchange must not keep an old routing snapshot (and its tables) alive.
       x->snap.reset();
       x->target_upstream.reset();
+      // A capture not handed to the mirror (the exchange failed) must not pin up to the compare
+      // limit in a pooled exchange.
+      for (auto* cap : {&x->req_cap, &x->res_cap})
+        if (cap->bytes.capacity() > 64 * 1024) std::string().swap(cap->bytes);
       if (x->upbuf.has_storage()) {
         if (x->upbuf.size() != 0) x->upbuf.consume(x->upbuf.size());
         give_buffer(x->upbuf);
