@@ -1,6 +1,7 @@
 #include "commands/shadow_commands.hpp"
 
 #include "banyan/plan/plan.hpp"
+#include "banyan/platform/clock.hpp"
 #include "banyan/platform/yaml_reader.hpp"
 #include "banyan/report/render.hpp"
 #include "commands/admin_client.hpp"
@@ -10,7 +11,6 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <memory>
 
@@ -24,10 +24,9 @@ bool parse_since(const std::string& text, std::int64_t now_ms, std::int64_t& out
     out = now_ms - ago.count();
     return true;
   }
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end || (*end != 'Z' && *end != '\0') || (*end == 'Z' && end[1] != '\0')) return false;
-  out = static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  std::chrono::system_clock::time_point t;
+  if (!parse_rfc3339(text, t)) return false;
+  out = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   return true;
 }
 

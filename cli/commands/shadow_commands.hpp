@@ -12,7 +12,7 @@ namespace banyan::cli {
 
 struct shadow_report_options {
   std::string route;
-  std::string since;   // a duration ago (30m, 2h) or a time (2026-11-22T10:00:00Z)
+  std::string since;   // a duration ago (30m, 2h) or an RFC 3339 UTC time (2026-11-22T10:00:00Z)
   std::string format;  // text | json | html | junit; default text (json with the global --output json)
   std::string file;    // --output FILE; stdout when empty
   std::optional<double> min_parity;  // default: the plan stage's parity gate, else 99
