@@ -42,7 +42,8 @@ bool parse_rfc3339(std::string_view text, std::chrono::system_clock::time_point&
   if (pos + 1 != text.size() || text[pos] != 'Z') return false;
   const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return false;
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+  if (!ymd.ok() || y < 1970 || y > 2261 || h > 23 || mi > 59 || s > 60) return false;
   out = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(s) +
         std::chrono::milliseconds(ms);
   return true;

@@ -92,10 +92,15 @@ TEST_CASE("banyan shadow report: text, JSON, JUnit and an HTML page Chromium ren
   // Bad input and an unknown route.
   CHECK(run_banyan(with({"--format", "pdf"}), dir).code == 2);
   CHECK(run_banyan(with({"--since", "yesterday"}), dir).code == 2);
+  CHECK(run_banyan(with({"--since", "2999-01-01T00:00:00Z"}), dir).code == 2);
   auto unknown = run_banyan(with({"--route", "nope"}), dir);
   CHECK(unknown.code == 1);
   CHECK(unknown.err.find("no shadow results for route 'nope'") != std::string::npos);
   CHECK(run_banyan(with({"--since", "1h", "--format", "json"}), dir).out.find("\"compared\":40") != std::string::npos);
+  CHECK(run_banyan(with({"--since", "2020-01-01T00:00:00Z", "--format", "json"}), dir).out.find("\"compared\":40") !=
+        std::string::npos);
+  CHECK(run_banyan(with({"--since", "2200-01-01T00:00:00.000Z", "--format", "json"}), dir).out.find("\"compared\":0") !=
+        std::string::npos);
 
   // HTML: one file, rendered by Chromium with its data and the sample diff marked.
   auto html = run_banyan(with({"--format", "html", "--output", dir.file("report.html"), "--min-parity", "70"}), dir);
