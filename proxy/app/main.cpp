@@ -57,8 +57,8 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
         .set(u->healthy.load() ? 1 : 0);
   }
   if (const auto snap = routing.load()) r.get_gauge("banyan_routing_version", "Routing snapshot in force").set(static_cast<double>(snap->version));
-  static constexpr const char* classes[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
-  static constexpr const char* kinds[] = {"monolith", "service"};
+  constexpr auto& classes = proxy::route_stats::class_names;
+  constexpr auto& kinds = proxy::route_stats::upstream_kind_names;
   std::vector<double> bounds(proxy::route_stats::bounds.begin(), proxy::route_stats::bounds.end());
   for (const auto& st : routing.all_stats()) {
     const std::string route = st->route_id.empty() ? "-" : st->route_id;

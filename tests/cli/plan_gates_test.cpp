@@ -94,11 +94,10 @@ TEST_CASE("plan status shows each gate against its threshold; advance moves only
     REQUIRE(http_call(proxy.port, "GET", "/api/products/" + std::to_string(i % 8 + 1)).status == 200);
   // The evidence arrives within a second or so (harvest, mirror, recorder).
   json::object st;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     st = status_json(proxy, dir);
-    if (st.at("passed").as_bool()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return st.at("passed").as_bool();
+  });
   INFO(json::serialize(st));
   REQUIRE(st.at("passed").as_bool());
   CHECK(gate_of(st, "min_requests", "product-detail")->at("measured").as_string() == "40");
@@ -134,11 +133,10 @@ TEST_CASE("an injected error spike rolls the stage back automatically, once and 
 
   for (int i = 0; i < 20; ++i) CHECK(http_call(proxy.port, "GET", "/fail").status == 500);
   json::object st;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     st = status_json(proxy, dir);
-    if (!st.at("breaches").as_array().empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return !st.at("breaches").as_array().empty();
+  });
   REQUIRE(st.at("breaches").as_array().size() == 1);
   auto rolled = run_banyan(cli(proxy, {"plan", "advance"}), dir);
   INFO(rolled.out << rolled.err);

@@ -63,13 +63,12 @@ TEST_CASE("banyan shadow report: text, JSON, JUnit and an HTML page Chromium ren
   };
   // Wait until every copy is compared.
   json::value rep;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     auto r = run_banyan(with({"--format", "json"}), dir);
     rep = json::parse(r.out);
     const auto& routes = rep.at("routes").as_array();
-    if (!routes.empty() && routes[0].at("counts").at("compared").to_number<int>() == 40) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return !routes.empty() && routes[0].at("counts").at("compared").to_number<int>() == 40;
+  });
   REQUIRE(rep.at("routes").at(0).at("counts").at("compared").to_number<int>() == 40);
 
   // Text: product 3's name differs in 10 of 40; parity 75 % is below the default 99 %: exit 1.

@@ -91,12 +91,12 @@ TEST_CASE("shadow: the report names exactly the differing paths and learns legac
 
   // Results arrive asynchronously; the report flushes what the recorder has, the mirror may lag.
   json::value rep;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     rep = report(proxy);
     const auto& d = route_in(rep, "product-detail");
-    if (d.at("counts").at("compared").to_number<std::int64_t>() == 60 && d.at("counts").at("skipped_writes").as_int64() == 3) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return d.at("counts").at("compared").to_number<std::int64_t>() == 60 &&
+           d.at("counts").at("skipped_writes").as_int64() == 3;
+  });
   const auto& d = route_in(rep, "product-detail");
   INFO(json::serialize(d));
   CHECK(d.at("counts").at("compared").to_number<std::int64_t>() == 60);
@@ -185,13 +185,11 @@ TEST_CASE("shadow: copies are marked, writes go only as dry runs, sampling limit
   // The copies' heads, as the service saw them, are in the report's samples (its /echo answers
   // differ from the monolith's by exactly those heads).
   json::value rep;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     rep = report(proxy, "?route=echo");
-    if (!rep.at("routes").as_array().empty() &&
-        route_in(rep, "echo").at("counts").at("compared").to_number<std::int64_t>() == 2)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return !rep.at("routes").as_array().empty() &&
+           route_in(rep, "echo").at("counts").at("compared").to_number<std::int64_t>() == 2;
+  });
   const auto& echo = route_in(rep, "echo");
   REQUIRE(echo.at("paths").as_array().size() == 1);
   std::string seen;
@@ -231,13 +229,12 @@ TEST_CASE("shadow: a service route's reverse shadow compares the monolith with t
   // A write is never copied to the monolith, not even as a dry run: it would commit there.
   CHECK(http_call(proxy.port, "POST", "/api/x", "{}").status == 200);
   json::value rep;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  eventually([&] {
     rep = report(proxy, "?route=x");
-    if (!rep.at("routes").as_array().empty() && route_in(rep, "x").at("counts").at("compared").to_number<int>() == 5 &&
-        route_in(rep, "x").at("counts").at("skipped_writes").to_number<int>() == 1)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return !rep.at("routes").as_array().empty() &&
+           route_in(rep, "x").at("counts").at("compared").to_number<int>() == 5 &&
+           route_in(rep, "x").at("counts").at("skipped_writes").to_number<int>() == 1;
+  });
   const auto& x = route_in(rep, "x");
   INFO(json::serialize(x));
   CHECK(x.at("counts").at("compared").to_number<int>() == 5);

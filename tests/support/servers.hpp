@@ -4,6 +4,8 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +46,10 @@ struct proxy_process {
   http_reply admin(std::string_view method, std::string_view target, std::string_view body = {});
   long peak_rss_kb() const;  // from the kernel
 };
+
+// Asks `done` every 100 ms until it says yes or `timeout` passes; whether it did. For results
+// that arrive asynchronously (shadow comparisons, harvested evidence).
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Seeds a legacy-shop database in dir/monolith.db and copies it to dir/service.db: the same data
 // on both sides, as right after an extraction.

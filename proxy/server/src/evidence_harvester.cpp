@@ -28,8 +28,8 @@ evidence_harvester::~evidence_harvester() {
 }
 
 void evidence_harvester::harvest() {
-  static constexpr const char* kinds[] = {"monolith", "service"};
-  static constexpr const char* classes[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  constexpr auto& kinds = route_stats::upstream_kind_names;
+  constexpr auto& classes = route_stats::class_names;
   constexpr std::size_t k_count = route_stats::upstream_kinds, c_count = route_stats::classes,
                         b_count = route_stats::fine_buckets;
   const std::int64_t second =

@@ -242,13 +242,12 @@ void shadow_recorder::process(shadow_exchange& x) {
   for (const auto& e : entries) key.paths += (key.paths.empty() ? "" : "\n") + e;
   if (x.monolith.status) ++pending_.latency[{x.route, key.second, "monolith", latency_bucket(x.monolith.seconds * 1000.0)}];
   if (x.service.status) ++pending_.latency[{x.route, key.second, "service", latency_bucket(x.service.seconds * 1000.0)}];
-  ++pending_.results[std::move(key)];
-  // A store that stays unwritable must not grow memory without bound: past the limit, new
-  // results are dropped, counted (rows are per route, second and outcome: the limit is hours).
-  if (pending_.results.size() > opt_.max_pending_rows) {
-    pending_.results.erase(std::prev(pending_.results.end()));
-    lost_.fetch_add(1, std::memory_order_relaxed);
-  }
+  // A store that stays unwritable must not grow memory without bound: past the limit, results
+  // that would need a new row are dropped, counted (rows are per route, second and outcome: the
+  // limit is hours of traffic).
+  if (auto it = pending_.results.find(key); it != pending_.results.end()) ++it->second;
+  else if (pending_.results.size() < opt_.max_pending_rows) pending_.results.emplace(std::move(key), 1);
+  else lost_.fetch_add(1, std::memory_order_relaxed);
   if (pending_.samples.size() > 1000) pending_.samples.resize(1000);
   if (pending_.noise.size() > 10'000) pending_.noise.erase(pending_.noise.begin(), pending_.noise.begin() + 5000);
 }

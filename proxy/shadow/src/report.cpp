@@ -74,10 +74,14 @@ boost::json::object build_report(const report_input& in, const report_options& o
     const auto& rows = by_route[route];
     const auto& noise = noise_paths[route];
     // Learned noise applies to every comparison, also those recorded before it was learned.
-    auto matches = [&](const result_row& r) {
-      const auto list = r.path_list();
-      return std::all_of(list.begin(), list.end(), [&](const std::string& e) { return noise.count(place_of(e)) != 0; });
-    };
+    // Decided once per row: counts, the parity window and the timeline all use it.
+    std::map<const result_row*, bool> matched_rows;
+    for (const auto* r : rows) {
+      const auto list = r->path_list();
+      matched_rows[r] =
+          std::all_of(list.begin(), list.end(), [&](const std::string& e) { return noise.count(place_of(e)) != 0; });
+    }
+    auto matches = [&](const result_row& r) { return matched_rows.at(&r); };
     std::int64_t compared = 0, matched = 0, too_large = 0, no_answer = 0;
     std::map<std::string, std::map<std::string, std::int64_t>> confusion;
     std::map<std::string, std::pair<std::int64_t, std::set<std::string>>> places;  // place → count, kinds

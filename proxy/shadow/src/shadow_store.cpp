@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 
 namespace banyan::shadow {
@@ -124,14 +125,21 @@ std::vector<result_row> shadow_store::results(const std::string& route, std::int
   return out;
 }
 
-std::vector<latency_row> shadow_store::latency(const std::string& route, std::int64_t since_second) {
-  auto st = db_.prepare(
-      "SELECT route, second, side, bucket, count FROM shadow_latency WHERE (?1 = '' OR route = ?1) AND second >= ?2");
-  st.bind_all(route, since_second);
+// Latency histograms of a table (shadow_latency by side, traffic_latency by upstream) over [from, to).
+std::vector<latency_row> shadow_store::latency_rows(std::string_view table, std::string_view side_column,
+                                                    const std::string& route, std::int64_t from_second,
+                                                    std::int64_t to_second) {
+  auto st = db_.prepare("SELECT route, second, " + std::string(side_column) + ", bucket, count FROM " + std::string(table) +
+                        " WHERE (?1 = '' OR route = ?1) AND second >= ?2 AND second < ?3");
+  st.bind_all(route, from_second, to_second);
   std::vector<latency_row> out;
   while (st.step())
     out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), static_cast<int>(st.get_int64(3))}, st.get_int64(4)});
   return out;
+}
+
+std::vector<latency_row> shadow_store::latency(const std::string& route, std::int64_t since_second) {
+  return latency_rows("shadow_latency", "side", route, since_second, INT64_MAX);
 }
 
 std::vector<traffic_row> shadow_store::traffic(const std::string& route, std::int64_t from_second,
@@ -147,14 +155,7 @@ std::vector<traffic_row> shadow_store::traffic(const std::string& route, std::in
 
 std::vector<latency_row> shadow_store::traffic_latency(const std::string& route, std::int64_t from_second,
                                                        std::int64_t to_second) {
-  auto st = db_.prepare(
-      "SELECT route, second, upstream, bucket, count FROM traffic_latency"
-      " WHERE (?1 = '' OR route = ?1) AND second >= ?2 AND second < ?3");
-  st.bind_all(route, from_second, to_second);
-  std::vector<latency_row> out;
-  while (st.step())
-    out.push_back({{st.get_text(0), st.get_int64(1), st.get_text(2), static_cast<int>(st.get_int64(3))}, st.get_int64(4)});
-  return out;
+  return latency_rows("traffic_latency", "upstream", route, from_second, to_second);
 }
 
 std::vector<sample_record> shadow_store::samples(const std::string& route) {

@@ -75,6 +75,9 @@ struct route_stats {
   static constexpr std::size_t modes = 4;          // route_mode
   static constexpr std::size_t upstream_kinds = 2;  // 0 monolith, 1 service
   static constexpr std::size_t classes = 6;         // 0: no response (proxy error), 1..5: 1xx..5xx
+  // Their names in metrics and evidence.
+  static constexpr std::array<const char*, upstream_kinds> upstream_kind_names{"monolith", "service"};
+  static constexpr std::array<const char*, classes> class_names{"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
   static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                  0.05,   0.1,   0.25,   0.5,   1,     5};
   explicit route_stats(std::string id) : route_id(std::move(id)) {}

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace banyan::shadow {
@@ -127,6 +128,8 @@ class shadow_store {
   std::map<std::pair<std::string, std::string>, int> sample_counts();
 
  private:
+  std::vector<latency_row> latency_rows(std::string_view table, std::string_view side_column, const std::string& route,
+                                        std::int64_t from_second, std::int64_t to_second);
   banyan::sqlite::connection db_;
   std::uint64_t writes_ = 0;
 };
