@@ -55,6 +55,12 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
         .set(u->breaker.current(now) == proxy::circuit_breaker::state::open ? 1 : 0);
     r.get_gauge("banyan_upstream_healthy", "0 while the upstream fails its active health checks", l)
         .set(u->healthy.load() ? 1 : 0);
+    r.get_gauge("banyan_upstream_connections", "Open data-plane connections to the upstream, idle ones included", l)
+        .set(static_cast<double>(u->connections.open()));
+    r.get_gauge("banyan_upstream_queued", "Requests waiting for a connection under the upstream's cap", l)
+        .set(static_cast<double>(u->connections.waiting.load()));
+    r.get_counter("banyan_upstream_saturated_total", "Requests that found no connection free within the queue timeout", l)
+        .inc(static_cast<double>(u->connections.saturated.load()));
   }
   if (const auto snap = routing.load()) r.get_gauge("banyan_routing_version", "Routing snapshot in force").set(static_cast<double>(snap->version));
   constexpr auto& classes = proxy::route_stats::class_names;

@@ -42,6 +42,20 @@ int closed_port() {
   return ntohs(addr.sin_port);
 }
 
+// `clients` threads at once, each sending `each` GETs of `target` on its own connections: how many
+// were answered 200.
+int answered_ok(std::uint16_t port, int clients, int each, const std::string& target) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < each; ++j)
+        if (http_call(port, "GET", target).status == 200) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  return ok;
+}
+
 }  // namespace
 
 TEST_CASE("proxy: forwarding headers are set and hop-by-hop ones stripped", "[proxy]") {
@@ -351,5 +365,72 @@ TEST_CASE("proxy: a service failing its health checks is skipped until it recove
   service.set_healthy(true);
   REQUIRE(wait_for_health(true));
   CHECK(http_call(proxy.port, "GET", "/api/a").body == "service /api/a");
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: requests over an upstream's connection cap queue for a pooled connection", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "limits: {max_connections_per_upstream: 2}\ntimeouts: {queue: 10s}\n");
+  CHECK(answered_ok(proxy.port, 6, 1, "/slow?ms=300") == 6);
+  // The queued requests took the two connections as they came back to the pool: none was opened
+  // beyond the cap, and none was closed and reopened.
+  CHECK(monolith.connections() == 2);
+  CHECK(monolith.peak_slow() == 2);
+  const auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body);
+  const auto& m = services.at("services").as_array().at(0);
+  CHECK(m.at("connections").as_int64() == 2);  // idle in the pool now
+  CHECK(m.at("queued").as_int64() == 0);
+  CHECK(m.at("saturated").as_int64() == 0);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: with several threads the cap holds across them and queued requests are served", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "threads: 2\nlimits: {max_connections_per_upstream: 2}\ntimeouts: {queue: 20s}\n");
+  CHECK(answered_ok(proxy.port, 8, 3, "/slow?ms=100") == 24);
+  CHECK(monolith.peak_slow() == 2);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: a request finding no connection within the queue timeout gets 503, or the monolith", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith"), service("service");
+  proxy_process proxy(dir, monolith.url(),
+                      "limits: {max_connections_per_upstream: 1}\ntimeouts: {queue: 200ms}\nhealth_checks: {path: \"\"}\n");
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), "service", 100, "/api/**")).status == 200);
+
+  // The service's one connection is busy: a safe request waits 200 ms, then goes to the monolith;
+  // a write gets 503.
+  std::thread hold_service([&] { CHECK(http_call(proxy.port, "GET", "/api/slow?ms=2000").status == 200); });
+  REQUIRE(eventually([&] { return service.slow_in_flight() == 1; }, std::chrono::seconds(5)));
+  CHECK(http_call(proxy.port, "GET", "/api/products/1").body == "monolith /api/products/1");
+  const auto write = http_call(proxy.port, "POST", "/api/orders", "{}");
+  CHECK(write.status == 503);
+  CHECK(write.body.find("upstream_saturated") != std::string::npos);
+  hold_service.join();
+  CHECK(http_call(proxy.port, "GET", "/api/products/1").body == "service /api/products/1");
+
+  // The monolith's one connection is busy: another request waits 200 ms, then gets 503.
+  std::thread hold_monolith([&] { CHECK(http_call(proxy.port, "GET", "/slow?ms=2000").status == 200); });
+  REQUIRE(eventually([&] { return monolith.slow_in_flight() == 1; }, std::chrono::seconds(5)));
+  const auto refused = http_call(proxy.port, "GET", "/other");
+  CHECK(refused.status == 503);
+  CHECK(boost::json::parse(refused.body).at("error").at("code").as_string() == "upstream_saturated");
+  hold_monolith.join();
+
+  // Waiting for a connection is not the service's failure: its circuit stays closed.
+  const auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body);
+  for (const auto& s : services.at("services").as_array()) {
+    CHECK(s.at("circuit").as_string() == "closed");
+    CHECK(s.at("failures").as_int64() == 0);
+    CHECK(s.at("saturated").as_int64() == (s.at("name").as_string() == "monolith" ? 1 : 2));
+    CHECK(s.at("connections").as_int64() == 1);
+  }
+  CHECK(http_call(proxy.admin_port, "GET", "/metrics").body.find("banyan_upstream_saturated_total{upstream=\"svc\"") !=
+        std::string::npos);
+  CHECK(monolith.connections() == 1);
+  CHECK(service.connections() == 1);
   CHECK(proxy.stop() == 0);
 }

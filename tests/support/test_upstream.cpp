@@ -128,8 +128,14 @@ void test_upstream::serve(int fd) {
       std::string reply;
       if (path == "/echo") {
         reply = ok(head);
-      } else if (path == "/slow") {
+      } else if (path == "/slow" || path.ends_with("/slow")) {
+        // The only answer that takes time, so the only one whose overlap is worth counting.
+        const int now = ++slow_in_flight_;
+        int seen = peak_slow_.load();
+        while (now > seen && !peak_slow_.compare_exchange_weak(seen, now)) {
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(query_number(target, "ms", 1000)));
+        --slow_in_flight_;
         reply = ok("slow");
       } else if (path == "/reset") {
         break;

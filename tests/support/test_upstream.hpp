@@ -1,7 +1,7 @@
 #pragma once
 // An HTTP upstream for proxy tests that behaves well or badly on demand, chosen by request path:
 //   /echo           200, the body is the request head exactly as it arrived
-//   /slow?ms=N      200 after N milliseconds
+//   /slow?ms=N      200 after N milliseconds (also any path ending in /slow)
 //   /reset          closes the connection without answering
 //   /reset-mid      sends a head promising 1000 bytes, 10 of them, then closes
 //   /garbage        answers with bytes that are not HTTP
@@ -31,7 +31,9 @@ class test_upstream {
   std::uint16_t port() const noexcept { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const noexcept { return requests_.load(); }  // complete requests, bodies included
-  int connections() const noexcept { return connections_.load(); }
+  int connections() const noexcept { return connections_.load(); }  // accepted so far
+  int slow_in_flight() const noexcept { return slow_in_flight_.load(); }  // /slow answers being waited on
+  int peak_slow() const noexcept { return peak_slow_.load(); }            // most of them at once
   void set_healthy(bool h) noexcept { healthy_ = h; }
 
  private:
@@ -42,6 +44,8 @@ class test_upstream {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int> slow_in_flight_{0};
+  std::atomic<int> peak_slow_{0};
   std::atomic<bool> healthy_{true};
   std::thread acceptor_;
   std::mutex mutex_;

@@ -184,7 +184,10 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
                                                                                      : "half_open"},
                                  {"healthy", u->healthy.load()},
                                  {"requests", u->requests.load()},
-                                 {"failures", u->failures.load()}});
+                                 {"failures", u->failures.load()},
+                                 {"connections", u->connections.open()},
+                                 {"queued", u->connections.waiting.load()},
+                                 {"saturated", u->connections.saturated.load()}});
     }
     return http::json_response(200, json::object{{"services", std::move(out)}});
   });

@@ -159,9 +159,15 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     r.string_field(admin, "token_file", out.admin_token_file);
   }
   if (auto limits = root["limits"]; limits && r.is_map(limits, "limits")) {
-    r.check_keys(limits, {"max_head_bytes", "max_body_bytes", "buffer_bytes", "max_idle_per_upstream"}, "limits");
+    r.check_keys(limits,
+                 {"max_head_bytes", "max_body_bytes", "buffer_bytes", "max_idle_per_upstream",
+                  "max_connections_per_upstream"},
+                 "limits");
     std::uint64_t head = out.data_plane.max_head_bytes, buffer = out.data_plane.buffer_bytes;
     std::uint64_t idle = out.data_plane.max_idle_per_upstream;
+    int max_conns = static_cast<int>(out.data_plane.max_connections_per_upstream);
+    r.int_field(limits, "max_connections_per_upstream", max_conns, 0, 1'000'000);
+    out.data_plane.max_connections_per_upstream = static_cast<std::uint32_t>(max_conns);
     r.size_field(limits, "max_head_bytes", head);
     r.size_field(limits, "max_body_bytes", out.data_plane.max_body_bytes);
     r.size_field(limits, "buffer_bytes", buffer);
@@ -171,12 +177,13 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
     out.data_plane.max_idle_per_upstream = static_cast<std::size_t>(idle);
   }
   if (auto t = root["timeouts"]; t && r.is_map(t, "timeouts")) {
-    r.check_keys(t, {"header", "idle", "body", "connect", "upstream", "drain"}, "timeouts");
+    r.check_keys(t, {"header", "idle", "body", "connect", "upstream", "queue", "drain"}, "timeouts");
     r.duration_field(t, "header", out.data_plane.header_timeout);
     r.duration_field(t, "idle", out.data_plane.idle_timeout);
     r.duration_field(t, "body", out.data_plane.body_timeout);
     r.duration_field(t, "connect", out.data_plane.connect_timeout);
     r.duration_field(t, "upstream", out.data_plane.upstream_timeout);
+    r.duration_field(t, "queue", out.data_plane.queue_timeout);
     r.duration_field(t, "drain", out.data_plane.drain_timeout);
   }
   if (auto h = root["health_checks"]; h && r.is_map(h, "health_checks")) {

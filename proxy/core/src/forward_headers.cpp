@@ -1,6 +1,7 @@
 #include "banyan/proxy/forward_headers.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 namespace banyan::proxy {
@@ -8,8 +9,6 @@ namespace banyan::proxy {
 using http1::iequals;
 
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 bool is_hex(std::string_view s) noexcept {
   for (char c : s)
@@ -21,27 +20,20 @@ bool all_zero(std::string_view s) noexcept { return s.find_first_not_of('0') == 
 
 using http1::field;
 
+static_assert(static_cast<unsigned>(field::cookie) < 32, "field sets are 32-bit masks");
+constexpr std::uint32_t bit(field id) noexcept { return 1u << static_cast<unsigned>(id); }
+constexpr bool in(std::uint32_t set, field id) noexcept { return (set >> static_cast<unsigned>(id)) & 1u; }
+
 // Fields this hop rewrites itself; their incoming copies are folded into the new value. Expect is
 // answered by the proxy (it sends the 100 Continue), so the upstream never waits on it.
-bool is_rewritten(field id) noexcept {
-  switch (id) {
-    case field::expect: case field::x_forwarded_for: case field::x_forwarded_proto: case field::x_forwarded_host:
-    case field::x_request_id: case field::traceparent: case field::via:
-      return true;
-    default:
-      return false;
-  }
-}
+constexpr std::uint32_t rewritten_fields = bit(field::expect) | bit(field::x_forwarded_for) |
+                                           bit(field::x_forwarded_proto) | bit(field::x_forwarded_host) |
+                                           bit(field::x_request_id) | bit(field::traceparent) | bit(field::via);
+bool is_rewritten(field id) noexcept { return in(rewritten_fields, id); }
 
-bool is_hop_by_hop_field(field id) noexcept {
-  switch (id) {
-    case field::connection: case field::keep_alive: case field::te: case field::trailer: case field::upgrade:
-    case field::proxy_prefixed:
-      return true;
-    default:
-      return false;
-  }
-}
+constexpr std::uint32_t hop_by_hop_fields = bit(field::connection) | bit(field::keep_alive) | bit(field::te) |
+                                            bit(field::trailer) | bit(field::upgrade) | bit(field::proxy_prefixed);
+bool is_hop_by_hop_field(field id) noexcept { return in(hop_by_hop_fields, id); }
 
 // Framing fields: never dropped because a Connection header names them, or the upstream would
 // read the body as the next request.
@@ -55,10 +47,27 @@ bool named_by_connection(const http1::message_head& m, std::string_view name) no
   return false;
 }
 
-bool drop_field(const http1::message_head& m, const http1::header& h, bool upgrade) noexcept {
+inline bool drop_field(const http1::message_head& m, const http1::header& h, bool upgrade) noexcept {
   if (upgrade && h.id == field::upgrade) return false;
   if (is_hop_by_hop_field(h.id)) return true;
   return m.connection_names_fields && !is_framing(h.id) && named_by_connection(m, h.name);
+}
+
+// Forwards the field lines `keep` accepts exactly as they were read: one append per run of kept
+// lines rather than four per field.
+template <class Keep>
+void append_kept_fields(std::string& out, const http1::message_head& m, Keep&& keep) {
+  const char* run = nullptr;  // start of the current run of kept lines
+  for (std::size_t i = 0; i < m.header_count; ++i) {
+    const auto& h = m.headers[i];
+    if (keep(h)) {
+      if (!run) run = h.name.data();
+    } else if (run) {
+      out.append(run, static_cast<std::size_t>(h.name.data() - run));
+      run = nullptr;
+    }
+  }
+  if (run) out.append(run, static_cast<std::size_t>(m.fields_end - run));
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
@@ -87,16 +96,28 @@ void joined_field(std::string& out, const http1::message_head& m, field id, std:
 void random_hex(char* out, std::size_t n) noexcept {
   // splitmix64 seeded once per thread: ids need uniqueness, not cryptographic strength.
   thread_local std::uint64_t state = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-  std::uint64_t bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  std::uint64_t z = 0;
+  for (std::size_t i = 0; i < n; i += 8) {
     if (i % 16 == 0) {
-      std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (state += 0x9E3779B97F4A7C15ull);
       z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
       z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      bits = z ^ (z >> 31);
+      z ^= z >> 31;
     }
-    out[i] = hex_digits[bits & 0xf];
-    bits >>= 4;
+    // 32 random bits to 8 hex digits at once: one nibble per byte, then '0'-'9' / 'a'-'f'. The
+    // digits come out in a shuffled order, which random digits do not mind.
+    std::uint64_t v = z & 0xffffffffull;
+    z >>= 32;
+    v = (v | (v << 16)) & 0x0000ffff0000ffffull;
+    v = (v | (v << 8)) & 0x00ff00ff00ff00ffull;
+    v = (v | (v << 4)) & 0x0f0f0f0f0f0f0f0full;
+    const std::uint64_t letters = ((v + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull;  // nibbles > 9
+    v += 0x3030303030303030ull + letters * ('a' - '0' - 10);
+    if (n - i >= 8) {
+      std::memcpy(out + i, &v, 8);
+    } else {
+      for (std::size_t k = i; k < n; ++k, v >>= 8) out[k] = static_cast<char>(v);
+    }
   }
 }
 
@@ -150,11 +171,9 @@ void write_request_head(const http1::request_head& req, const request_forwarding
   out.push_back(' ');
   out.append(req.target);
   out.append(" HTTP/1.1\r\n");
-  for (std::size_t i = 0; i < req.header_count; ++i) {
-    const auto& h = req.headers[i];
-    if (drop_field(req, h, f.upgrade) || is_rewritten(h.id)) continue;
-    append_field(out, h.name, h.value);
-  }
+  append_kept_fields(out, req, [&](const http1::header& h) {
+    return !drop_field(req, h, f.upgrade) && !is_rewritten(h.id);
+  });
   joined_field(out, req, field::x_forwarded_for, "X-Forwarded-For", f.client_address);
   append_field(out, "X-Forwarded-Proto", f.proto);
   if (!req.host.empty()) append_field(out, "X-Forwarded-Host", req.host);
@@ -173,11 +192,9 @@ void write_response_head(const http1::response_head& res, const response_forward
   out.append(status, 4);
   out.append(res.reason);
   out.append("\r\n");
-  for (std::size_t i = 0; i < res.header_count; ++i) {
-    const auto& h = res.headers[i];
-    if (drop_field(res, h, f.upgrade) || h.id == field::via || h.id == field::x_request_id) continue;
-    append_field(out, h.name, h.value);
-  }
+  append_kept_fields(out, res, [&](const http1::header& h) {
+    return !drop_field(res, h, f.upgrade) && h.id != field::via && h.id != field::x_request_id;
+  });
   joined_field(out, res, field::via, "Via", f.via);
   append_field(out, "X-Request-Id", f.request_id);
   if (f.upgrade) append_field(out, "Connection", "upgrade");

@@ -1,6 +1,11 @@
 #include "banyan/proxy/http1.hpp"
 
 #include <array>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace banyan::proxy::http1 {
 
@@ -57,62 +62,102 @@ void for_each_token(std::string_view list, F&& f) {
   }
 }
 
-// Finds the end of the head. Bare LF is refused as soon as it is seen rather than waited on.
-parse_state find_head_end(std::string_view buf, std::size_t& end, error& err, const limits& lim) {
-  const std::size_t pos = buf.find("\r\n\r\n");
-  if (pos != std::string_view::npos && pos + 4 <= lim.max_head_bytes) {
-    end = pos + 4;
-    return parse_state::complete;
+// The first byte in [p, end) that may not appear inside a field line: a control character other
+// than HTAB (CR, LF, NUL, ...) or DEL; `end` when there is none. Sixteen bytes at a time where
+// SSE2 is available: every byte of every head passes here, and most lines have none.
+const char* find_control(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i below_space = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), tab = _mm_set1_epi8('\t');
+  const __m128i zero = _mm_setzero_si128();
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Unsigned v <= 0x1f exactly when the saturating v - 0x1f is zero.
+    const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(_mm_subs_epu8(v, below_space), zero), _mm_cmpeq_epi8(v, del));
+    const int mask = _mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), control));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
   }
-  const std::size_t scan = pos == std::string_view::npos ? buf.size() : pos;
-  for (std::size_t i = 0; i < scan && i < lim.max_head_bytes; ++i)
-    if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) {
-      err = bad("bad_line_ending", "line ends must be CRLF");
-      return parse_state::failed;
-    }
-  if (buf.size() >= lim.max_head_bytes || pos != std::string_view::npos) {
-    err = {431, "header_too_large", "request header fields too large"};
-    return parse_state::failed;
-  }
-  return parse_state::incomplete;
+#endif
+  while (p < end && is_field_char(static_cast<unsigned char>(*p))) ++p;
+  return p;
 }
 
-// Parses the header lines in [pos, end-2) into out.headers, and the framing fields every message
-// shares. `is_request` picks the status codes and the request-only rules.
-bool parse_fields(std::string_view head, std::size_t pos, message_head& out, error& err, bool is_request) {
+// Finds the CRLF ending the line that starts at `p`: `cr` points at its CR. Incomplete when the
+// bytes end first; a bare LF, a bare CR or another control character inside the line fails.
+parse_state find_line_end(const char* p, const char* end, const char*& cr, error& err, int fail_status) {
+  const char* c = find_control(p, end);
+  if (c == end) return parse_state::incomplete;
+  if (*c == '\r') {
+    if (c + 1 == end) return parse_state::incomplete;
+    if (c[1] == '\n') {
+      cr = c;
+      return parse_state::complete;
+    }
+  }
+  err = *c == '\n' ? error{fail_status, "bad_line_ending", "line ends must be CRLF"}
+                   : error{fail_status, "bad_header_value", "control character in a header field value"};
+  return parse_state::failed;
+}
+
+// When a head that did not complete within `head` (the buffer cut at the size limit) is oversized.
+parse_state incomplete_or_too_large(std::string_view buf, error& err, const limits& lim) {
+  if (buf.size() < lim.max_head_bytes) return parse_state::incomplete;
+  err = {431, "header_too_large", "request header fields too large"};
+  return parse_state::failed;
+}
+
+// Parses the header lines from `pos` up to and including the blank line that ends the head, into
+// out.headers and the framing fields every message shares. One pass over the bytes: line ends are
+// found by the same scan that refuses control characters. `is_request` picks the status codes and
+// the request-only rules.
+parse_state parse_fields(std::string_view head, std::size_t pos, message_head& out, error& err, bool is_request) {
   const int fail_status = is_request ? 400 : 502;
   auto fail = [&](const char* code, const char* message) {
     err = {fail_status, code, message};
-    return false;
+    return parse_state::failed;
   };
+  const char* const base = head.data();
+  const char* const end = base + head.size();
+  const char* p = base + pos;
   bool saw_length = false, saw_te = false;
   while (true) {
-    const std::size_t eol = head.find("\r\n", pos);
-    if (eol == pos) break;  // blank line: end of head
-    std::string_view line = head.substr(pos, eol - pos);
-    pos = eol + 2;
-    if (line.front() == ' ' || line.front() == '\t') return fail("obs_fold", "folded header lines are not allowed");
-    std::size_t colon = 0;
-    while (colon < line.size() && is_tchar(static_cast<unsigned char>(line[colon]))) ++colon;
-    if (colon == line.size() || line[colon] != ':') {
-      if (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t'))
-        return fail("space_before_colon", "whitespace between a field name and the colon");
+    if (p == end) return parse_state::incomplete;
+    if (*p == '\r') {  // blank line: end of head
+      if (p + 1 == end) return parse_state::incomplete;
+      if (p[1] != '\n') return fail("bad_header_value", "control character in a header field value");
+      out.head_bytes = static_cast<std::size_t>(p + 2 - base);
+      out.fields_end = p;
+      break;
+    }
+    if (*p == ' ' || *p == '\t') return fail("obs_fold", "folded header lines are not allowed");
+    // The line's end first: its CR then stops the name scan, which needs no bounds check.
+    const char* cr = nullptr;
+    if (const auto st = find_line_end(p, end, cr, err, fail_status); st != parse_state::complete) return st;
+    const char* const name_begin = p;
+    while (is_tchar(static_cast<unsigned char>(*p))) ++p;
+    if (*p != ':') {
+      if (*p == ' ' || *p == '\t') return fail("space_before_colon", "whitespace between a field name and the colon");
       return fail("bad_header", "malformed header field");
     }
-    if (colon == 0) return fail("bad_header", "empty header field name");
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = line.substr(colon + 1);
-    for (char c : value)
-      if (!is_field_char(static_cast<unsigned char>(c)))
-        return fail("bad_header_value", "control character in a header field value");
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (p == name_begin) return fail("bad_header", "empty header field name");
+    const std::string_view name(name_begin, static_cast<std::size_t>(p - name_begin));
+    const char* v = p + 1;
+    const char* v_end = cr;
+    while (v < v_end && (*v == ' ' || *v == '\t')) ++v;
+    while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t')) --v_end;
+    const std::string_view value(v, static_cast<std::size_t>(v_end - v));
+    p = cr + 2;
     if (out.header_count == max_headers) {
       err = {is_request ? 431 : 502, "too_many_headers", "too many header fields"};
-      return false;
+      return parse_state::failed;
     }
     const field id = classify(name);
-    out.headers[out.header_count++] = {name, value, id};
+    // Member by member: building a temporary header here compiled to two 8-byte stores read back
+    // as one 16-byte load, a store-forwarding stall on every field.
+    header& h = out.headers[out.header_count++];
+    h.name = name;
+    h.value = value;
+    h.id = id;
 
     if (id == field::content_length) {
       if (saw_length) return fail("duplicate_content_length", "more than one Content-Length");
@@ -123,7 +168,7 @@ bool parse_fields(std::string_view head, std::size_t pos, message_head& out, err
       saw_te = true;
       if (!iequals(value, "chunked")) {
         err = {is_request ? 501 : 502, "unsupported_transfer_coding", "only the chunked transfer coding is supported"};
-        return false;
+        return parse_state::failed;
       }
     } else if (id == field::connection) {
       for_each_token(value, [&](std::string_view token) {
@@ -134,12 +179,11 @@ bool parse_fields(std::string_view head, std::size_t pos, message_head& out, err
       });
     }
   }
-  out.head_bytes = pos + 2;
   if (saw_length && saw_te) return fail("length_and_chunked", "Content-Length together with Transfer-Encoding");
   if (saw_te && out.version_minor == 0) return fail("chunked_in_http10", "Transfer-Encoding in an HTTP/1.0 message");
   if (saw_te) out.body = body_kind::chunked;
   else if (saw_length) out.body = out.content_length > 0 ? body_kind::length : body_kind::none;
-  return true;
+  return parse_state::complete;
 }
 
 // "HTTP/1.1" → minor version; -1 when not HTTP/<d>.<d>; -2 for a well-formed but unsupported one.
@@ -151,35 +195,75 @@ int parse_version(std::string_view v) noexcept {
 
 }  // namespace
 
+namespace {
+// Whether `n` (of the literal's length, checked by the caller) is the lowercase literal in any
+// case. OR-ing 0x20 folds case exactly here: the literals hold only letters and '-', and the only
+// other byte that folds onto one of those is CR, which no field name or list token contains.
+// Compared a word at a time, with overlapping loads covering the ends.
+template <class Word>
+inline Word folded(const char* p) noexcept {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  Word mask;
+  std::memset(&mask, 0x20, sizeof mask);
+  return w | mask;
+}
+template <class Word>
+inline Word word_of(const char* p) noexcept {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+template <std::size_t N>
+inline bool is_name(std::string_view n, const char (&lowercase)[N]) noexcept {
+  constexpr std::size_t len = N - 1;
+  static_assert(len >= 2 && len <= 24);
+  const char* p = n.data();
+  if constexpr (len >= 8) {
+    std::uint64_t diff = 0;
+    for (std::size_t at = 0; at + 8 <= len; at += 8)
+      diff |= folded<std::uint64_t>(p + at) ^ word_of<std::uint64_t>(lowercase + at);
+    diff |= folded<std::uint64_t>(p + len - 8) ^ word_of<std::uint64_t>(lowercase + len - 8);
+    return diff == 0;
+  } else if constexpr (len >= 4) {
+    return ((folded<std::uint32_t>(p) ^ word_of<std::uint32_t>(lowercase)) |
+            (folded<std::uint32_t>(p + len - 4) ^ word_of<std::uint32_t>(lowercase + len - 4))) == 0;
+  } else {
+    return ((folded<std::uint16_t>(p) ^ word_of<std::uint16_t>(lowercase)) |
+            (folded<std::uint16_t>(p + len - 2) ^ word_of<std::uint16_t>(lowercase + len - 2))) == 0;
+  }
+}
+}  // namespace
+
 field classify(std::string_view n) noexcept {
   switch (n.size()) {
-    case 2: if (iequals(n, "te")) return field::te; break;
-    case 3: if (iequals(n, "via")) return field::via; break;
-    case 4: if (iequals(n, "host")) return field::host; break;
+    case 2: if (is_name(n, "te")) return field::te; break;
+    case 3: if (is_name(n, "via")) return field::via; break;
+    case 4: if (is_name(n, "host")) return field::host; break;
     case 6:
-      if (iequals(n, "expect")) return field::expect;
-      if (iequals(n, "cookie")) return field::cookie;
+      if (is_name(n, "expect")) return field::expect;
+      if (is_name(n, "cookie")) return field::cookie;
       break;
     case 7:
-      if (iequals(n, "upgrade")) return field::upgrade;
-      if (iequals(n, "trailer")) return field::trailer;
+      if (is_name(n, "upgrade")) return field::upgrade;
+      if (is_name(n, "trailer")) return field::trailer;
       break;
     case 10:
-      if (iequals(n, "connection")) return field::connection;
-      if (iequals(n, "keep-alive")) return field::keep_alive;
+      if (is_name(n, "connection")) return field::connection;
+      if (is_name(n, "keep-alive")) return field::keep_alive;
       break;
-    case 11: if (iequals(n, "traceparent")) return field::traceparent; break;
-    case 12: if (iequals(n, "x-request-id")) return field::x_request_id; break;
-    case 14: if (iequals(n, "content-length")) return field::content_length; break;
-    case 15: if (iequals(n, "x-forwarded-for")) return field::x_forwarded_for; break;
-    case 16: if (iequals(n, "x-forwarded-host")) return field::x_forwarded_host; break;
+    case 11: if (is_name(n, "traceparent")) return field::traceparent; break;
+    case 12: if (is_name(n, "x-request-id")) return field::x_request_id; break;
+    case 14: if (is_name(n, "content-length")) return field::content_length; break;
+    case 15: if (is_name(n, "x-forwarded-for")) return field::x_forwarded_for; break;
+    case 16: if (is_name(n, "x-forwarded-host")) return field::x_forwarded_host; break;
     case 17:
-      if (iequals(n, "transfer-encoding")) return field::transfer_encoding;
-      if (iequals(n, "x-forwarded-proto")) return field::x_forwarded_proto;
+      if (is_name(n, "transfer-encoding")) return field::transfer_encoding;
+      if (is_name(n, "x-forwarded-proto")) return field::x_forwarded_proto;
       break;
     default: break;
   }
-  if (n.size() > 6 && iequals(n.substr(0, 6), "proxy-")) return field::proxy_prefixed;
+  if (n.size() > 6 && is_name(n.substr(0, 6), "proxy-")) return field::proxy_prefixed;
   return field::other;
 }
 
@@ -216,13 +300,16 @@ const header* message_head::find(std::string_view name) const noexcept {
 }
 
 parse_state parse_request(std::string_view buf, request_head& out, error& err, const limits& lim) {
-  std::size_t end = 0;
-  // A request line alone longer than the limit is as oversized as a long header.
-  if (auto st = find_head_end(buf, end, err, lim); st != parse_state::complete) return st;
-  std::string_view head = buf.substr(0, end);
-  out = request_head{};
+  // A head must end within the limit; a request line alone longer than that is as oversized.
+  const std::string_view head = buf.substr(0, lim.max_head_bytes);
+  out.reset();
+  out.method = out.target = out.host = out.upgrade = {};
+  out.expect_continue = false;
 
-  const std::size_t eol = head.find("\r\n");
+  const char* cr = nullptr;
+  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 400); st != parse_state::complete)
+    return st == parse_state::incomplete ? incomplete_or_too_large(buf, err, lim) : st;
+  const std::size_t eol = static_cast<std::size_t>(cr - head.data());
   std::string_view line = head.substr(0, eol);
   std::size_t sp1 = 0;
   while (sp1 < line.size() && is_tchar(static_cast<unsigned char>(line[sp1]))) ++sp1;
@@ -252,7 +339,6 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
     return parse_state::failed;
   }
   out.version_minor = minor;
-  out.keep_alive = minor == 1;
   if (out.method == "CONNECT") {
     err = {501, "connect_not_supported", "CONNECT is not supported"};
     return parse_state::failed;
@@ -262,7 +348,8 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
     return parse_state::failed;
   }
   out.keep_alive = false;  // recomputed below from version and Connection
-  if (!parse_fields(head, eol + 2, out, err, true)) return parse_state::failed;
+  if (const auto st = parse_fields(head, eol + 2, out, err, true); st != parse_state::complete)
+    return st == parse_state::incomplete ? incomplete_or_too_large(buf, err, lim) : st;
   out.keep_alive = out.connection_close ? false : (minor == 1 || out.keep_alive);
 
   int hosts = 0;
@@ -286,14 +373,19 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
 
 parse_state parse_response(std::string_view buf, std::string_view request_method, response_head& out, error& err,
                            const limits& lim) {
-  std::size_t end = 0;
-  if (auto st = find_head_end(buf, end, err, lim); st != parse_state::complete) {
+  const std::string_view head = buf.substr(0, lim.max_head_bytes);
+  out.reset();
+  out.status = 0;
+  out.reason = {};
+  auto result = [&](parse_state st) {
+    if (st == parse_state::incomplete) st = incomplete_or_too_large(buf, err, lim);
     if (st == parse_state::failed) err = {502, "bad_upstream_response", "upstream sent a malformed response head"};
     return st;
-  }
-  std::string_view head = buf.substr(0, end);
-  out = response_head{};
-  const std::size_t eol = head.find("\r\n");
+  };
+  const char* cr = nullptr;
+  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 502); st != parse_state::complete)
+    return result(st);
+  const std::size_t eol = static_cast<std::size_t>(cr - head.data());
   std::string_view line = head.substr(0, eol);
   const int minor = line.size() >= 12 ? parse_version(line.substr(0, 8)) : -1;
   if (minor < 0 || line[8] != ' ' || !is_digit(line[9]) || !is_digit(line[10]) || !is_digit(line[11]) ||
@@ -305,7 +397,10 @@ parse_state parse_response(std::string_view buf, std::string_view request_method
   out.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   out.reason = line.size() > 13 ? line.substr(13) : std::string_view();
   out.keep_alive = false;
-  if (!parse_fields(head, eol + 2, out, err, false)) return parse_state::failed;
+  if (const auto st = parse_fields(head, eol + 2, out, err, false); st != parse_state::complete) {
+    if (st == parse_state::incomplete) return result(st);
+    return parse_state::failed;  // parse_fields said why, with 502
+  }
   out.keep_alive = out.connection_close ? false : (minor == 1 || out.keep_alive);
 
   const bool no_body = request_method == "HEAD" || out.status / 100 == 1 || out.status == 204 || out.status == 304;

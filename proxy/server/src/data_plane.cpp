@@ -23,6 +23,7 @@
 #include <cstring>
 #include <atomic>
 #include <list>
+#include <optional>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -210,6 +211,7 @@ struct exchange {
   std::string shadow_method, shadow_target;
   capture req_cap, res_cap;
   tcp::socket up;  // the upstream connection while it serves this request
+  upstream* up_slot = nullptr;  // whose connection slot `up` holds (see connection_budget)
   explicit exchange(asio::io_context& ioc) : up(ioc) { head_out.reserve(4096); }
 };
 
@@ -235,6 +237,11 @@ struct data_plane::impl {
     bool idle = true;
     deadline dl;
   };
+  // A request queued for a connection to a capped upstream: woken (its timer cancelled) when a
+  // connection is pooled or closed on this worker, and by housekeeping.
+  struct slot_waiter {
+    asio::steady_timer timer;
+  };
 
   static constexpr std::size_t small_buffer_bytes = 4096;
 
@@ -249,7 +256,6 @@ struct data_plane::impl {
     std::vector<std::unique_ptr<char[]>> free_small;
     std::vector<std::unique_ptr<char[]>> free_large;
     std::vector<std::unique_ptr<exchange>> free_exchanges;
-    std::vector<std::vector<tcp::socket>> idle_upstreams;  // by upstream id
     std::list<connection_ctl*> connections;
     bool stopping = false;
     std::thread thread;
@@ -308,6 +314,7 @@ struct data_plane::impl {
     }
     void give_exchange(std::unique_ptr<exchange> x) {
       // A pooled exchange must not keep an old routing snapshot (and its tables) alive.
+      close_upstream(*x);  // normally done: the connection went back to the pool or was closed
       x->snap.reset();
       x->target_upstream.reset();
       // A capture not handed to the mirror (the exchange failed) must not pin up to the compare
@@ -321,34 +328,92 @@ struct data_plane::impl {
       free_exchanges.push_back(std::move(x));
     }
 
-    std::vector<tcp::socket>& pool_of(const upstream& u) {
-      if (idle_upstreams.size() <= u.id) idle_upstreams.resize(u.id + 1);
-      return idle_upstreams[u.id];
+    // Connections to one upstream: the idle ones, and the requests of this worker queued for one
+    // while the upstream's connection cap is reached (first come, first served).
+    struct upstream_pool {
+      upstream* u = nullptr;
+      std::vector<tcp::socket> idle;
+      std::list<slot_waiter*> waiters;
+    };
+    std::vector<upstream_pool> pools;  // by upstream id
+
+    upstream_pool& pool_of(upstream& u) {
+      if (pools.size() <= u.id) pools.resize(u.id + 1);
+      auto& p = pools[u.id];
+      p.u = &u;
+      return p;
     }
-    // A pooled connection, or a closed socket when none is left. With `probe`, one the upstream
-    // has closed meanwhile is skipped: worth a syscall for requests that cannot be retried.
-    tcp::socket take_pooled(const upstream& u, bool probe_first) {
-      auto& pool = pool_of(u);
+    // Closes an upstream connection and gives its slot back, waking the first request queued for
+    // one here (another worker's queued requests retry on their housekeeping tick).
+    void close_upstream(upstream& u, tcp::socket& s) {
+      error_code ignored;
+      s.close(ignored);
+      u.connections.release();
+      wake_first(pool_of(u));
+    }
+    void close_upstream(exchange& x) {
+      if (!x.up_slot) return;
+      upstream* const u = std::exchange(x.up_slot, nullptr);
+      close_upstream(*u, x.up);
+    }
+    static void wake_first(upstream_pool& p) {
+      if (!p.waiters.empty()) p.waiters.front()->timer.cancel();
+    }
+    // Puts a pooled connection into x.up (with its slot). With `probe`, one the upstream has
+    // closed meanwhile is skipped: worth a syscall for requests that cannot be retried.
+    bool take_pooled(exchange& x, upstream& u, bool probe_first) {
+      auto& pool = pool_of(u).idle;
       while (!pool.empty()) {
         tcp::socket s = std::move(pool.back());
         pool.pop_back();
-        if (!probe_first) return s;
-        char probe;
-        const ssize_t n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return s;  // alive and quiet
-        error_code ignored;
-        s.close(ignored);  // closed by the upstream, or it sent bytes nobody asked for
+        if (probe_first) {
+          char probe;
+          const ssize_t n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            close_upstream(u, s);  // closed by the upstream, or it sent bytes nobody asked for
+            continue;
+          }
+        }
+        x.up = std::move(s);
+        x.up_slot = &u;
+        return true;
       }
-      return tcp::socket(ioc);
+      return false;
     }
-    void give_pooled(const upstream& u, tcp::socket s) {
-      auto& pool = pool_of(u);
-      if (stopping || pool.size() >= owner.opt.max_idle_per_upstream) {
-        error_code ignored;
-        s.close(ignored);
+    // A slot for a new connection in x.up (not yet connected).
+    bool take_slot(exchange& x, upstream& u) {
+      if (!u.connections.try_acquire(owner.opt.max_connections_per_upstream)) return false;
+      x.up_slot = &u;  // x.up is a closed socket whenever it holds no slot
+      return true;
+    }
+    // Returns x.up to the idle pool, unless it is full, the worker stops, or another worker's
+    // requests wait for a slot this connection would keep.
+    void give_pooled(exchange& x) {
+      upstream* const u = std::exchange(x.up_slot, nullptr);
+      if (!u) return;
+      auto& p = pool_of(*u);
+      if (stopping || p.idle.size() >= owner.opt.max_idle_per_upstream ||
+          (p.waiters.empty() && u->connections.waiting.load(std::memory_order_relaxed) > 0)) {
+        close_upstream(*u, x.up);
         return;
       }
-      pool.push_back(std::move(s));
+      p.idle.push_back(std::move(x.up));
+      wake_first(p);
+    }
+    // Housekeeping: queued requests retry (a slot may have freed on another worker), and idle
+    // connections another worker's queued requests need are closed.
+    void rebalance_pools() {
+      for (auto& p : pools) {
+        if (!p.u) continue;
+        if (!p.waiters.empty()) {
+          wake_first(p);
+        } else if (!p.idle.empty() && p.u->connections.waiting.load(std::memory_order_relaxed) > 0) {
+          while (!p.idle.empty()) {
+            close_upstream(*p.u, p.idle.back());
+            p.idle.pop_back();
+          }
+        }
+      }
     }
   };
 
@@ -389,6 +454,7 @@ struct data_plane::impl {
       co_await t.async_wait(use_tuple);
       const auto now = coarse_now();
       for (auto* c : w.connections) c->dl.expire_if_due(now);
+      w.rebalance_pools();
       w.flush_log();
       if (stop_requested.load(std::memory_order_relaxed) && !w.stopping) begin_stop(w);
     }
@@ -414,9 +480,9 @@ struct data_plane::impl {
     w.acceptor.close(ignored);
     for (auto* c : w.connections)
       if (c->idle && c->client) c->client->cancel(ignored);
-    for (auto& pool : w.idle_upstreams) {
-      for (auto& s : pool) s.close(ignored);
-      pool.clear();
+    for (auto& p : w.pools) {
+      for (auto& s : p.idle) w.close_upstream(*p.u, s);
+      p.idle.clear();
     }
     // In-flight requests get until the drain deadline; the loop ends as soon as they are done.
     asio::co_spawn(
@@ -561,6 +627,22 @@ struct data_plane::impl {
 
   // Relays a body framed as `kind` from `from` to `to`; `buf` holds bytes already read. `prefix`
   // (a message head) goes out with the first body bytes in one write.
+  // A body that is already complete in `buf` (none, or a Content-Length one that arrived with its
+  // head): the bytes to send; nullopt when relay() has to stream it.
+  static std::optional<std::string_view> whole_body(const io_buffer& buf, http1::body_kind kind,
+                                                    std::uint64_t length) noexcept {
+    if (kind == http1::body_kind::none) return std::string_view();
+    if (kind == http1::body_kind::length && length <= buf.size())
+      return buf.readable().substr(0, static_cast<std::size_t>(length));
+    return std::nullopt;
+  }
+  // After a whole body went out: what relay() does with the bytes it sent.
+  static std::uint64_t took_whole_body(io_buffer& buf, std::string_view body, capture* tee) {
+    if (tee) tee->take(body);
+    buf.consume(body.size());
+    return body.size();
+  }
+
   asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
                                       std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
                                       std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0,
@@ -669,6 +751,37 @@ struct data_plane::impl {
     co_await write_all(client, *dl, opt.body_timeout, reply);
   }
 
+  enum class queue_outcome { slot, pooled, timed_out };
+  // Waits, up to the queue timeout, for a pooled connection or a slot for a new one. Only taken
+  // when the upstream's connection cap is reached, so its frame may come from the heap.
+  asio::awaitable<queue_outcome> wait_for_connection(worker& w, exchange& x, upstream& u, bool probe) {
+    const auto until = clock_type::now() + opt.queue_timeout;
+    slot_waiter me{asio::steady_timer(w.ioc)};
+    auto& waiters = w.pool_of(u).waiters;
+    const auto at = waiters.insert(waiters.end(), &me);
+    u.connections.waiting.fetch_add(1, std::memory_order_relaxed);
+    auto outcome = queue_outcome::timed_out;
+    for (;;) {
+      if (w.take_pooled(x, u, probe)) {
+        outcome = queue_outcome::pooled;
+        break;
+      }
+      if (w.take_slot(x, u)) {
+        outcome = queue_outcome::slot;
+        break;
+      }
+      if (clock_type::now() >= until) break;
+      me.timer.expires_at(until);
+      co_await me.timer.async_wait(use_tuple);  // cancelled: something freed, try again
+    }
+    u.connections.waiting.fetch_sub(1, std::memory_order_relaxed);
+    const bool was_first = at == waiters.begin();
+    waiters.erase(at);
+    // What woke this request may suit the next one too (it took a slot, not the pooled socket).
+    if (was_first && outcome != queue_outcome::timed_out) w.wake_first(w.pool_of(u));
+    co_return outcome;
+  }
+
   // Sends the request upstream and reads the response head into x.res, retrying and falling back
   // as the rules allow; the outcome is left in x (failure_status, client_broken). Its own
   // coroutine to keep each frame small enough for Asio's frame recycling.
@@ -701,9 +814,21 @@ struct data_plane::impl {
         failure_code = "circuit_open";
         failure_message = "the service's circuit breaker is open";
       } else {
-        up = attempt == 0 ? w.take_pooled(*target, !retryable) : tcp::socket(w.ioc);
-        const bool reused = up.is_open();
-        if (!reused) {
+        bool reused = attempt == 0 && w.take_pooled(*x, *target, !retryable);
+        if (!reused && !w.take_slot(*x, *target)) {
+          // The upstream has all the connections it may have: queue for one.
+          const auto got = co_await wait_for_connection(w, *x, *target, !retryable);
+          if (got == queue_outcome::timed_out) {
+            target->connections.saturated.fetch_add(1, std::memory_order_relaxed);
+            failure_status = 503;
+            failure_code = "upstream_saturated";
+            failure_message = "the upstream's connection limit is reached and none freed in time";
+          }
+          reused = got == queue_outcome::pooled;
+        }
+        if (failure_status) {
+          // queued in vain: not the upstream's failure
+        } else if (!reused) {
           dl->arm(up, opt.connect_timeout);
           auto [cec] = co_await up.async_connect(
               tcp::endpoint(asio::ip::make_address(target->host, ec_ignored), target->port), use_tuple);
@@ -717,8 +842,15 @@ struct data_plane::impl {
         }
         if (!failure_status) {
           std::uint64_t sent = 0;
-          const auto r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
-                                        opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr);
+          relay_result r;
+          if (const auto whole = whole_body(in, body, body_length)) {  // as for responses (serve_request)
+            auto [wec, wn] = co_await write_all(up, *dl, opt.body_timeout, x->head_out, *whole);
+            r = wec ? relay_result::sink_failed : relay_result::ok;
+            if (!wec) sent = took_whole_body(in, *whole, x->req_cap.active ? &x->req_cap : nullptr);
+          } else {
+            r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
+                               opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr);
+          }
           if (r == relay_result::too_large) {  // a chunked body past the limit: the upstream never sees its end
             failure_status = 413;
             failure_code = "body_too_large";
@@ -768,23 +900,21 @@ struct data_plane::impl {
             x->upbuf.commit(n);
           }
         }
-        if (failure_status >= 500) {  // the upstream's fault, not the client's (400, 413)
+        if (failure_status >= 500 && x->up_slot) {  // the upstream's fault, not the client's (400, 413)
           target->failures.fetch_add(1, std::memory_order_relaxed);
           if (to_service) target->breaker.on_failure(now_ms());
         }
         // A stale pooled connection is the usual cause; retry once on a fresh one.
         if (failure_status >= 502 && !client_broken && retryable && attempt == 0 && reused &&
             failure_status != 504) {
-          error_code ignored;
-          up.close(ignored);
+          w.close_upstream(*x);
           continue;
         }
       }
       // A safe request whose service failed is served by the monolith instead.
       if (failure_status >= 502 && !client_broken && to_service && safe && opt.fallback_to_monolith &&
           body == http1::body_kind::none && snap->monolith) {
-        error_code ignored;
-        up.close(ignored);
+        w.close_upstream(*x);
         target = snap->monolith;
         to_service = false;
         attempt = -1;
@@ -935,8 +1065,7 @@ struct data_plane::impl {
     target->requests.fetch_add(1, std::memory_order_relaxed);
 
     if (client_broken || failure_status) {
-      error_code ignored;
-      up.close(ignored);
+      w.close_upstream(*x);
       upstream_known = true;
       if (!failure_status) {  // the client went away: nobody to answer
         finish(w, stats, mode, target.get(), to_service, 0, 0, started, *x, rid.value(), trace.trace_id());
@@ -952,8 +1081,7 @@ struct data_plane::impl {
 
     if (res.status == 101) {
       if (!upgrade) {  // nobody asked to switch protocols
-        error_code ignored;
-        up.close(ignored);
+        w.close_upstream(*x);
         upstream_known = true;
         fail_status = 502;
         fail_code = "unexpected_upgrade";
@@ -969,8 +1097,7 @@ struct data_plane::impl {
       x->upbuf.consume(res.head_bytes);
       finish(w, stats, mode, target.get(), to_service, 101, 0, started, *x, rid.value(), trace.trace_id());
       co_await tunnel(client, in, up, x->upbuf, *dl, x->head_out);
-      error_code ignored;
-      up.close(ignored);
+      w.close_upstream(*x);
       w.give_exchange(std::move(x));
       co_return false;
     }
@@ -994,16 +1121,23 @@ struct data_plane::impl {
                        x->snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
     x->upbuf.consume(res_head_bytes);
     std::uint64_t relayed = 0;
-    const auto r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout,
-                                  x->head_out, relayed, 0, x->res_cap.active ? &x->res_cap : nullptr);
+    relay_result r;
+    if (const auto whole = whole_body(x->upbuf, res_body, res_length)) {
+      // The usual small answer: head and body leave in one write, without relay's frame.
+      auto [wec, wn] = co_await write_all(client, *dl, opt.body_timeout, x->head_out, *whole);
+      r = wec ? relay_result::sink_failed : relay_result::ok;
+      if (!wec) relayed = took_whole_body(x->upbuf, *whole, x->res_cap.active ? &x->res_cap : nullptr);
+    } else {
+      r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout, x->head_out, relayed,
+                         0, x->res_cap.active ? &x->res_cap : nullptr);
+    }
     finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
     if (x->res_cap.active && r == relay_result::ok) offer_copy(*x, stats, started);
     x->req_cap.active = x->res_cap.active = false;
     if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
-      w.give_pooled(*target, std::move(up));
+      w.give_pooled(*x);
     } else {
-      error_code ignored;
-      up.close(ignored);
+      w.close_upstream(*x);
     }
     w.give_exchange(std::move(x));
     if (r != relay_result::ok) co_return false;  // the head is out: all we can do is close

@@ -24,9 +24,11 @@ threads: 2
 limits:
   max_head_bytes: 32KiB
   max_body_bytes: 10MiB
+  max_connections_per_upstream: 64
 timeouts:
   header: 5s
   upstream: 1500ms
+  queue: 250ms
 services:
   catalog: http://127.0.0.1:8082
 routes:
@@ -47,6 +49,8 @@ routes:
   CHECK(c.data_plane.max_body_bytes == 10 * 1024 * 1024);
   CHECK(c.data_plane.header_timeout == std::chrono::seconds(5));
   CHECK(c.data_plane.upstream_timeout == std::chrono::milliseconds(1500));
+  CHECK(c.data_plane.max_connections_per_upstream == 64);
+  CHECK(c.data_plane.queue_timeout == std::chrono::milliseconds(250));
   REQUIRE(c.routes.size() == 1);
   CHECK(c.routes[0].mode == route_mode::canary);
   CHECK(c.routes[0].percent_bp == 1250);
@@ -62,6 +66,8 @@ TEST_CASE("mistakes are reported at their line and column", "[config]") {
   CHECK(diags_of("timeouts:\n  header: soon\n") ==
         "proxy.yaml:2:11: error: header: expected a duration such as 10s, 250ms or 2m, got 'soon'\n");
   CHECK(diags_of("threads: 0\n") == "proxy.yaml:1:10: error: threads: expected a whole number from 1 to 256, got '0'\n");
+  CHECK(diags_of("limits:\n  max_connections_per_upstream: -1\n") ==
+        "proxy.yaml:2:33: error: max_connections_per_upstream: expected a whole number from 0 to 1000000, got '-1'\n");
   const std::string routes = R"(services: {catalog: http://127.0.0.1:1}
 routes:
   - id: a

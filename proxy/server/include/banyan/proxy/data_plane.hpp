@@ -27,6 +27,11 @@ struct data_plane_options {
   std::chrono::milliseconds upstream_timeout{30'000};  // first byte, and between reads of a response
   std::chrono::milliseconds drain_timeout{10'000};
   std::size_t max_idle_per_upstream = 128;  // pooled connections per upstream and thread
+  // Open connections per upstream across all threads, idle ones included; 0: no cap. A request
+  // that finds none free waits up to queue_timeout, then gets 503 (or, if safe and bound for a
+  // service, the monolith).
+  std::uint32_t max_connections_per_upstream = 0;
+  std::chrono::milliseconds queue_timeout{3'000};
   bool fallback_to_monolith = true;  // safe requests whose service fails are served by the monolith
   bool handle_signals = true;        // SIGINT/SIGTERM drain
   int access_log_fd = -1;            // JSON line per request, buffered per thread; -1: off

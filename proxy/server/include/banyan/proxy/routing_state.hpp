@@ -54,6 +54,35 @@ class circuit_breaker {
   std::atomic<bool> probing_{false};
 };
 
+// How many connections the data plane holds open to one upstream, across all workers (pooled ones
+// included), against a cap shared by every worker. Lock-free; `limit` 0 means no cap.
+class connection_budget {
+ public:
+  // Takes a slot for a new connection; false when `limit` connections are open.
+  bool try_acquire(std::uint32_t limit) noexcept {
+    if (limit == 0) {
+      open_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    std::uint32_t n = open_.load(std::memory_order_relaxed);
+    while (n < limit)
+      if (open_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    return false;
+  }
+  // Gives back the slot of a connection that was closed.
+  void release() noexcept { open_.fetch_sub(1, std::memory_order_acq_rel); }
+  std::uint32_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
+
+  // Requests waiting for a slot (any worker): a worker with idle pooled connections closes them
+  // rather than keep slots another worker's requests are queued for.
+  std::atomic<std::uint32_t> waiting{0};
+  // Requests answered 503 (or sent to the monolith) because no slot freed within the queue timeout.
+  std::atomic<std::uint64_t> saturated{0};
+
+ private:
+  std::atomic<std::uint32_t> open_{0};
+};
+
 struct upstream {
   std::uint32_t id = 0;  // index into each worker's connection pools
   std::string name;      // "monolith" or a service name
@@ -64,6 +93,7 @@ struct upstream {
   std::atomic<bool> healthy{true};  // from active health checks; a new upstream is trusted
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failures{0};
+  connection_budget connections;  // the data plane's open connections to it
 
   upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p)
       : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p) {}
