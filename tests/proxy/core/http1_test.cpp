@@ -56,6 +56,64 @@ TEST_CASE("an incomplete head asks for more bytes", "[http1]") {
   CHECK(parse("GET / HT").state == parse_state::incomplete);
 }
 
+TEST_CASE("every prefix of a head is incomplete; a refused head is refused as soon as its fault arrives", "[http1]") {
+  const std::string good =
+      "POST /api/orders HTTP/1.1\r\nHost: shop.local\r\nContent-Length: 2\r\nX-Tab:\ta\tb\r\n"
+      "X-Long: " + std::string(40, 'v') + "\r\n\r\n";
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    INFO(n);
+    REQUIRE(parse(good.substr(0, n)).state == parse_state::incomplete);
+  }
+  CHECK(parse(good).state == parse_state::complete);
+  CHECK(parse(good).head.find("x-tab")->value == "a\tb");
+  // A fault is never mistaken for a complete head, whatever has arrived after it.
+  const std::string bad = "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x01" "b\r\nX-B: " + std::string(40, 'v') + "\r\n\r\n";
+  const auto fault = bad.find('\x01');
+  for (std::size_t n = 0; n <= bad.size(); ++n) {
+    INFO(n);
+    const auto p = parse(bad.substr(0, n));
+    if (n <= fault) CHECK(p.state == parse_state::incomplete);
+    else if (n > bad.find("\r\n", fault)) CHECK(p.state == parse_state::failed);  // its line has ended
+    else CHECK(p.state != parse_state::complete);
+  }
+}
+
+TEST_CASE("control characters are found wherever they sit in a long line", "[http1]") {
+  // Lines longer than one 16-byte scan step, with the fault at every offset.
+  for (std::size_t at = 0; at < 48; ++at) {
+    for (char c : {'\0', '\x1f', '\x7f', '\r', '\n'}) {
+      std::string value(48, 'x');
+      value[at] = c;
+      INFO(at << " " << static_cast<int>(c));
+      CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + value + "\r\n\r\n") == 400);
+    }
+    std::string tabbed(48, 'x');
+    tabbed[at] = '\t';
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + tabbed + "\r\n\r\n") == 200);
+    std::string high(48, 'x');
+    high[at] = static_cast<char>(0xE9);  // obs-text is allowed in values
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + high + "\r\n\r\n") == 200);
+  }
+}
+
+TEST_CASE("field names are recognised in any case", "[http1]") {
+  CHECK(classify("content-length") == field::content_length);
+  CHECK(classify("CONTENT-LENGTH") == field::content_length);
+  CHECK(classify("Content-Lengtg") == field::other);
+  CHECK(classify("Content_Length") == field::other);
+  CHECK(classify("X-Forwarded-Proto") == field::x_forwarded_proto);
+  CHECK(classify("x-forwarded-protO") == field::x_forwarded_proto);
+  CHECK(classify("Transfer-Encodinf") == field::other);
+  CHECK(classify("TE") == field::te);
+  CHECK(classify("Tf") == field::other);
+  CHECK(classify("VIA") == field::via);
+  CHECK(classify("Proxy-Authorization") == field::proxy_prefixed);
+  CHECK(classify("Proxy") == field::other);
+  CHECK(classify("traceParent") == field::traceparent);
+  CHECK(classify("x-request-iD") == field::x_request_id);
+  CHECK(classify("X-Request-Ie") == field::other);
+}
+
 TEST_CASE("keep-alive follows the version and Connection", "[http1]") {
   CHECK_FALSE(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").head.keep_alive);
   CHECK_FALSE(parse("GET / HTTP/1.0\r\n\r\n").head.keep_alive);
