@@ -385,6 +385,29 @@ TEST_CASE("proxy: requests over an upstream's connection cap queue for a pooled 
   CHECK(proxy.stop() == 0);
 }
 
+TEST_CASE("proxy: queued requests get the upstream's connection in the order they came", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "limits: {max_connections_per_upstream: 1}\ntimeouts: {queue: 10s}\n");
+  auto queued = [&] {
+    const auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body);
+    return services.at("services").as_array().at(0).at("queued").as_int64();
+  };
+  std::vector<std::thread> clients;
+  // Each request is queued before the next is sent, all while the one connection is busy.
+  clients.emplace_back([&] { CHECK(http_call(proxy.port, "GET", "/slow?ms=2000").status == 200); });
+  bool in_order = eventually([&] { return monolith.slow_in_flight() == 1; }, std::chrono::seconds(5));
+  for (int i = 0; i < 4 && in_order; ++i) {
+    clients.emplace_back([&, i] { CHECK(http_call(proxy.port, "GET", "/q" + std::to_string(i)).status == 200); });
+    in_order = eventually([&] { return queued() == i + 1; }, std::chrono::seconds(5));
+  }
+  CHECK(in_order);
+  CHECK(monolith.slow_in_flight() == 1);  // still busy: nothing was served out of turn yet
+  for (auto& t : clients) t.join();
+  CHECK(monolith.paths() == std::vector<std::string>{"/slow", "/q0", "/q1", "/q2", "/q3"});
+  CHECK(proxy.stop() == 0);
+}
+
 TEST_CASE("proxy: with several threads the cap holds across them and queued requests are served", "[proxy]") {
   temp_dir dir;
   test_upstream monolith("monolith");

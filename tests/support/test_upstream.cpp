@@ -76,6 +76,11 @@ test_upstream::~test_upstream() {
   ::close(listen_fd_);
 }
 
+std::vector<std::string> test_upstream::paths() const {
+  std::lock_guard lock(mutex_);
+  return paths_;
+}
+
 void test_upstream::serve(int fd) {
   std::string buf;
   char chunk[65536];
@@ -125,6 +130,10 @@ void test_upstream::serve(int fd) {
         body_bytes = dec.body_bytes();
       }
       ++requests_;  // counted once complete, body and all
+      {
+        std::lock_guard lock(mutex_);
+        paths_.push_back(path);
+      }
       std::string reply;
       if (path == "/echo") {
         reply = ok(head);

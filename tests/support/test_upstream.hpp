@@ -32,6 +32,7 @@ class test_upstream {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const noexcept { return requests_.load(); }  // complete requests, bodies included
   int connections() const noexcept { return connections_.load(); }  // accepted so far
+  std::vector<std::string> paths() const;  // of every complete request, in arrival order
   int slow_in_flight() const noexcept { return slow_in_flight_.load(); }  // /slow answers being waited on
   int peak_slow() const noexcept { return peak_slow_.load(); }            // most of them at once
   void set_healthy(bool h) noexcept { healthy_ = h; }
@@ -48,7 +49,8 @@ class test_upstream {
   std::atomic<int> peak_slow_{0};
   std::atomic<bool> healthy_{true};
   std::thread acceptor_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> paths_;
   std::vector<std::thread> workers_;
   std::vector<int> open_fds_;
 };

@@ -786,23 +786,26 @@ struct data_plane::impl {
     u.connections.waiting.fetch_add(1, std::memory_order_relaxed);
     auto outcome = queue_outcome::timed_out;
     for (;;) {
-      if (w.take_pooled(x, u, probe)) {
-        outcome = queue_outcome::pooled;
-        break;
-      }
-      if (w.take_slot(x, u)) {
-        outcome = queue_outcome::slot;
-        break;
+      // First come, first served: only the head of this thread's queue takes what is free.
+      if (waiters.front() == &me) {
+        if (w.take_pooled(x, u, probe)) {
+          outcome = queue_outcome::pooled;
+          break;
+        }
+        if (w.take_slot(x, u)) {
+          outcome = queue_outcome::slot;
+          break;
+        }
       }
       if (clock_type::now() >= until) break;
       me.timer.expires_at(until);
-      co_await me.timer.async_wait(use_tuple);  // cancelled: something freed, try again
+      co_await me.timer.async_wait(use_tuple);  // cancelled: something freed, or this one is first now
     }
     u.connections.waiting.fetch_sub(1, std::memory_order_relaxed);
     const bool was_first = at == waiters.begin();
     waiters.erase(at);
-    // What woke this request may suit the next one too (it took a slot, not the pooled socket).
-    if (was_first && outcome != queue_outcome::timed_out) w.wake_first(w.pool_of(u));
+    // The next one is first now; what woke this request may suit it too.
+    if (was_first) w.wake_first(w.pool_of(u));
     co_return outcome;
   }
 
@@ -838,8 +841,11 @@ struct data_plane::impl {
         failure_code = "circuit_open";
         failure_message = "the service's circuit breaker is open";
       } else {
-        bool reused = attempt == 0 && w.take_pooled(*x, *target, !retryable);
-        if (!reused && !w.take_slot(*x, *target)) {
+        // While requests queue for this upstream, a newcomer queues behind them instead of taking
+        // the connection or slot they were woken for.
+        const bool queue_first = target->connections.waiting.load(std::memory_order_relaxed) > 0;
+        bool reused = attempt == 0 && !queue_first && w.take_pooled(*x, *target, !retryable);
+        if (!reused && (queue_first || !w.take_slot(*x, *target))) {
           // The upstream has all the connections it may have: queue for one.
           const auto got = co_await wait_for_connection(w, *x, *target, !retryable);
           if (got == queue_outcome::timed_out) {
