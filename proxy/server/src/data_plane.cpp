@@ -646,8 +646,6 @@ struct data_plane::impl {
     if (out.size() > 32 * 1024) w.flush_log();
   }
 
-  // Relays a body framed as `kind` from `from` to `to`; `buf` holds bytes already read. `prefix`
-  // (a message head) goes out with the first body bytes in one write.
   // A body that is already complete in `buf` (none, or a Content-Length one that arrived with its
   // head): the bytes to send; nullopt when relay() has to stream it.
   static std::optional<std::string_view> whole_body(const io_buffer& buf, http1::body_kind kind,
@@ -664,6 +662,8 @@ struct data_plane::impl {
     return body.size();
   }
 
+  // Relays a body framed as `kind` from `from` to `to`; `buf` holds bytes already read. `prefix`
+  // (a message head) goes out with the first body bytes in one write.
   asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
                                       std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
                                       std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0,

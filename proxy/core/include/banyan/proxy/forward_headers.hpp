@@ -45,7 +45,8 @@ struct request_forwarding {
   std::string_view extra_value;
 };
 
-// Appends the upstream request head (always HTTP/1.1) to `out`.
+// Appends the upstream request head (always HTTP/1.1) to `out`. `req` must come from
+// parse_request, with its buffer untouched: kept field lines are copied from it as they were read.
 void write_request_head(const http1::request_head& req, const request_forwarding& f, std::string& out);
 
 struct response_forwarding {
@@ -56,6 +57,7 @@ struct response_forwarding {
   bool upgrade = false;     // 101 Switching Protocols: keep Connection/Upgrade
 };
 
+// Appends the client's response head; `res` must come from parse_response, as above.
 void write_response_head(const http1::response_head& res, const response_forwarding& f, std::string& out);
 
 // A complete JSON error response, {"error":{"code","message"}}, for errors the proxy answers itself.
