@@ -307,8 +307,11 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
   out.expect_continue = false;
 
   const char* cr = nullptr;
-  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 400); st != parse_state::complete)
-    return st == parse_state::incomplete ? incomplete_or_too_large(buf, err, lim) : st;
+  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 400); st != parse_state::complete) {
+    if (st == parse_state::incomplete) return incomplete_or_too_large(buf, err, lim);
+    if (err.code == std::string_view("bad_header_value")) err = bad("bad_request_line", "control character in the request line");
+    return st;
+  }
   const std::size_t eol = static_cast<std::size_t>(cr - head.data());
   std::string_view line = head.substr(0, eol);
   std::size_t sp1 = 0;

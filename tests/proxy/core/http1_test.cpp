@@ -150,6 +150,8 @@ TEST_CASE("request smuggling shapes are refused with the right status", "[http1]
   CHECK(status_of("GET / HTTP/1.1\r\n" + host + "X-A: a\rb\r\n\r\n") == 400);
   CHECK(status_of(std::string("GET / HTTP/1.1\r\n") + host + "X-A: a" + std::string(1, '\0') + "b\r\n\r\n") == 400);
   CHECK(status_of("GET / HTTP/1.1\nHost: a\n\n") == 400);
+  CHECK(parse("GET / HTTP/1.1\nHost: a\n\n").err.code == std::string_view("bad_line_ending"));
+  CHECK(parse(std::string("GET /a") + '\0' + "b HTTP/1.1\r\nHost: a\r\n\r\n").err.code == std::string_view("bad_request_line"));
   CHECK(status_of("GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n") == 400);
   // Whitespace before the colon, bad names.
   CHECK(status_of("GET / HTTP/1.1\r\n" + host + "Transfer-Encoding : chunked\r\n\r\n") == 400);
