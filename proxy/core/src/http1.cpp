@@ -83,8 +83,9 @@ const char* find_control(const char* p, const char* end) noexcept {
 }
 
 // Finds the CRLF ending the line that starts at `p`: `cr` points at its CR. Incomplete when the
-// bytes end first; a bare LF, a bare CR or another control character inside the line fails.
-parse_state find_line_end(const char* p, const char* end, const char*& cr, error& err, int fail_status) {
+// bytes end first; a bare LF fails as bad_line_ending, a bare CR or another control character
+// inside the line with `control` (what such a character means on this line).
+parse_state find_line_end(const char* p, const char* end, const char*& cr, error& err, const error& control) {
   const char* c = find_control(p, end);
   if (c == end) return parse_state::incomplete;
   if (*c == '\r') {
@@ -94,8 +95,7 @@ parse_state find_line_end(const char* p, const char* end, const char*& cr, error
       return parse_state::complete;
     }
   }
-  err = *c == '\n' ? error{fail_status, "bad_line_ending", "line ends must be CRLF"}
-                   : error{fail_status, "bad_header_value", "control character in a header field value"};
+  err = *c == '\n' ? error{control.status, "bad_line_ending", "line ends must be CRLF"} : control;
   return parse_state::failed;
 }
 
@@ -119,6 +119,9 @@ parse_state parse_fields(std::string_view head, std::size_t pos, message_head& o
   const char* const base = head.data();
   const char* const end = base + head.size();
   const char* p = base + pos;
+  static constexpr error request_control{400, "bad_header_value", "control character in a header field value"};
+  static constexpr error response_control{502, "bad_header_value", "control character in a header field value"};
+  const error& control_in_field = is_request ? request_control : response_control;
   bool saw_length = false, saw_te = false;
   while (true) {
     if (p == end) return parse_state::incomplete;
@@ -132,7 +135,7 @@ parse_state parse_fields(std::string_view head, std::size_t pos, message_head& o
     if (*p == ' ' || *p == '\t') return fail("obs_fold", "folded header lines are not allowed");
     // The line's end first: its CR then stops the name scan, which needs no bounds check.
     const char* cr = nullptr;
-    if (const auto st = find_line_end(p, end, cr, err, fail_status); st != parse_state::complete) return st;
+    if (const auto st = find_line_end(p, end, cr, err, control_in_field); st != parse_state::complete) return st;
     const char* const name_begin = p;
     while (is_tchar(static_cast<unsigned char>(*p))) ++p;
     if (*p != ':') {
@@ -303,15 +306,12 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
   // A head must end within the limit; a request line alone longer than that is as oversized.
   const std::string_view head = buf.substr(0, lim.max_head_bytes);
   out.reset();
-  out.method = out.target = out.host = out.upgrade = {};
-  out.expect_continue = false;
 
   const char* cr = nullptr;
-  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 400); st != parse_state::complete) {
-    if (st == parse_state::incomplete) return incomplete_or_too_large(buf, err, lim);
-    if (err.code == std::string_view("bad_header_value")) err = bad("bad_request_line", "control character in the request line");
-    return st;
-  }
+  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err,
+                                    bad("bad_request_line", "control character in the request line"));
+      st != parse_state::complete)
+    return st == parse_state::incomplete ? incomplete_or_too_large(buf, err, lim) : st;
   const std::size_t eol = static_cast<std::size_t>(cr - head.data());
   std::string_view line = head.substr(0, eol);
   std::size_t sp1 = 0;
@@ -378,15 +378,15 @@ parse_state parse_response(std::string_view buf, std::string_view request_method
                            const limits& lim) {
   const std::string_view head = buf.substr(0, lim.max_head_bytes);
   out.reset();
-  out.status = 0;
-  out.reason = {};
   auto result = [&](parse_state st) {
     if (st == parse_state::incomplete) st = incomplete_or_too_large(buf, err, lim);
     if (st == parse_state::failed) err = {502, "bad_upstream_response", "upstream sent a malformed response head"};
     return st;
   };
   const char* cr = nullptr;
-  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err, 502); st != parse_state::complete)
+  if (const auto st = find_line_end(head.data(), head.data() + head.size(), cr, err,
+                                    {502, "bad_upstream_response", "upstream sent a malformed status line"});
+      st != parse_state::complete)
     return result(st);
   const std::size_t eol = static_cast<std::size_t>(cr - head.data());
   std::string_view line = head.substr(0, eol);

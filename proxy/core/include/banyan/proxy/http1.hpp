@@ -81,11 +81,21 @@ struct request_head : message_head {
   std::string_view host;
   std::string_view upgrade;  // Upgrade value when Connection: upgrade was also sent
   bool expect_continue = false;
+  void reset() noexcept {
+    message_head::reset();
+    method = target = host = upgrade = {};
+    expect_continue = false;
+  }
 };
 
 struct response_head : message_head {
   int status = 0;
   std::string_view reason;
+  void reset() noexcept {
+    message_head::reset();
+    status = 0;
+    reason = {};
+  }
 };
 
 parse_state parse_request(std::string_view buffer, request_head& out, error& err, const limits& lim = {});
