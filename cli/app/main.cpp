@@ -1,5 +1,6 @@
 // banyan: the operator's CLI for migrations with banyan-proxy.
 #include "commands/audit_commands.hpp"
+#include "commands/data_commands.hpp"
 #include "commands/global_options.hpp"
 #include "commands/plan_commands.hpp"
 #include "commands/route_commands.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   setup_routes(app, global, result);
   setup_audit(app, global, result);
   setup_shadow(app, global, result);
+  setup_data(app, global, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,20 +13,44 @@
 namespace banyan::test {
 
 namespace {
-std::vector<std::string> shop_args(const std::string& db, bool seed) {
-  std::vector<std::string> a{binary("legacy-shop"), "--listen", "127.0.0.1:0", "--db", db, "--threads", "2"};
+std::vector<std::string> shop_args(const std::string& db, bool seed, std::uint16_t port) {
+  std::vector<std::string> a{binary("legacy-shop"), "--listen", "127.0.0.1:" + std::to_string(port), "--db", db,
+                             "--threads", "2"};
   if (seed) a.push_back("--seed");
   return a;
 }
 }  // namespace
 
-shop_process::shop_process(const std::string& db, const std::string& log, bool seed)
-    : proc(shop_args(db, seed), log), port(wait_for_listening(proc)) {}
+shop_process::shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port)
+    : proc(shop_args(db, seed, listen_port), log), port(wait_for_listening(proc)) {}
 
 int shop_process::stop() {
   proc.signal(SIGTERM);
   auto code = proc.wait(std::chrono::seconds(15));
   return code ? *code : -1;
+}
+
+namespace {
+std::vector<std::string> catalog_args(const std::string& db, const std::string& source, std::vector<std::string> extra) {
+  std::vector<std::string> a{binary("catalog-service"), "--listen", "127.0.0.1:0", "--db", db, "--source", source};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+}  // namespace
+
+catalog_process::catalog_process(const std::string& db, const std::string& log, const std::string& source_url,
+                                 std::vector<std::string> extra)
+    : proc(catalog_args(db, source_url, std::move(extra)), log), port(wait_for_listening(proc)) {}
+
+int catalog_process::stop() {
+  proc.signal(SIGTERM);
+  auto code = proc.wait(std::chrono::seconds(15));
+  return code ? *code : -1;
+}
+
+void catalog_process::kill() {
+  proc.signal(SIGKILL);
+  proc.wait(std::chrono::seconds(15));
 }
 
 proxy_process::proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml) : dir(d) {

@@ -16,9 +16,22 @@ namespace banyan::test {
 struct shop_process {
   child_process proc;
   std::uint16_t port;
-  shop_process(const std::string& db, const std::string& log, bool seed);
+  // `listen_port` 0 picks a free port; a test restarting the monolith passes the one it had.
+  shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port = 0);
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   int stop();  // SIGTERM; the exit status
+};
+
+// catalog-service following `source_url`, on its own database. `extra` are more command-line
+// arguments (--page-limit 50 to make a backfill take many pages).
+struct catalog_process {
+  child_process proc;
+  std::uint16_t port;
+  catalog_process(const std::string& db, const std::string& log, const std::string& source_url,
+                  std::vector<std::string> extra = {});
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  int stop();  // SIGTERM; the exit status
+  void kill();  // SIGKILL, as a crash would
 };
 
 // legacy-shop twice on the same seeded data, as right after an extraction: the monolith, and a

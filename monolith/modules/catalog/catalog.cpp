@@ -7,6 +7,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 namespace shop::catalog {
 
@@ -197,6 +198,42 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     json::object body{{"items", std::move(items)}, {"page", q->page}, {"page_size", q->page_size}, {"total", page.total}};
     stamp(body, req);
     return http::json_response(200, body);
+  });
+
+  // The catalog's rows for a backfill (docs/data-sync.md): in id order, a page after a given id, so a
+  // row inserted or deleted meanwhile never shifts another out of the copy (offset paging would).
+  r.add("GET", "/internal/snapshot/product", [&db](http::request& req) {
+    std::int64_t after = 0, limit = 500;
+    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+      auto v = req.query_param(key);
+      if (!v) return true;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+      return ec == std::errc() && end == v->data() + v->size() && out >= min && out <= max;
+    };
+    if (!read("after", after, 0, INT64_MAX)) return http::error_response(400, "invalid_query", "after must be a product id");
+    if (!read("limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    auto count = conn->prepare("SELECT COUNT(*) FROM catalog_products");
+    count.step();
+    const std::int64_t total = count.get_int64(0);
+    auto st = conn->prepare("SELECT " + std::string(columns) + " FROM catalog_products WHERE id > ? ORDER BY id LIMIT ?");
+    st.bind_all(after, limit + 1);  // one more tells whether this page is the last
+    json::array items;
+    std::int64_t next = after;
+    bool done = true;
+    while (st.step()) {
+      if (static_cast<std::int64_t>(items.size()) == limit) {
+        done = false;
+        break;
+      }
+      const product p = read_row(st);
+      next = p.id;
+      items.push_back(json::object{{"key", std::to_string(p.id)}, {"payload", to_json(p)}});
+    }
+    tx.commit();
+    return http::json_response(200, json::object{{"items", std::move(items)}, {"next", std::to_string(next)},
+                                                 {"done", done}, {"total", total}});
   });
 
   r.add("GET", "/api/products/{id}", [&db](http::request& req) {

@@ -42,6 +42,12 @@ std::vector<event> read_after(banyan::sqlite::connection& c, std::int64_t after,
   return out;
 }
 
+std::int64_t head_id(banyan::sqlite::connection& c) {
+  auto st = c.prepare("SELECT COALESCE(MAX(id), 0) FROM outbox_events");
+  st.step();
+  return st.get_int64(0);
+}
+
 namespace {
 bool parse_nonneg(std::string_view text, std::int64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -57,6 +63,10 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     if (auto l = req.query_param("limit"); l && (!parse_nonneg(*l, limit) || limit < 1 || limit > 1000))
       return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
     auto conn = db.acquire();
+    // The head and the page from one read transaction: a head the page does not reach means
+    // events are really missing, never that one committed in between.
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    const std::int64_t head = head_id(*conn);
     json::array events;
     std::int64_t next = after;
     for (auto& e : read_after(*conn, after, static_cast<int>(limit))) {
@@ -68,7 +78,8 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
                                     {"payload", json::parse(e.payload)},
                                     {"at", e.at}});
     }
-    return http::json_response(200, json::object{{"events", std::move(events)}, {"next", next}});
+    tx.commit();
+    return http::json_response(200, json::object{{"events", std::move(events)}, {"next", next}, {"head", head}});
   });
 }
 

@@ -1,5 +1,6 @@
 #include "banyan/proxy/admin_api.hpp"
 
+#include "banyan/platform/hash.hpp"
 #include "banyan/shadow/recorder.hpp"
 
 #include "banyan/proxy/route_json.hpp"
@@ -276,8 +277,7 @@ http::response admin_api::shadow_report(http::request& req) {
 
 std::string admin_api::token_id() const {
   // Names the token in the audit log without revealing it: a short FNV-1a fingerprint.
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : ctx_.token) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  std::uint64_t h = fnv1a64(ctx_.token);
   static constexpr char hex[] = "0123456789abcdef";
   std::string id = "token:";
   for (int i = 0; i < 8; ++i, h >>= 4) id += hex[h & 0xf];

@@ -1,16 +1,13 @@
 #include "banyan/proxy/bucket.hpp"
 
+#include "banyan/platform/hash.hpp"
+
 namespace banyan::proxy {
 
 std::uint32_t bucket_of(std::string_view salt, std::string_view key) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](unsigned char c) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  };
-  for (char c : salt) mix(static_cast<unsigned char>(c));
-  mix(0);  // "ab"+"c" and "a"+"bc" must differ
-  for (char c : key) mix(static_cast<unsigned char>(c));
+  std::uint64_t h = fnv1a64(salt);
+  h = fnv1a64(std::string_view("\0", 1), h);  // "ab"+"c" and "a"+"bc" must differ
+  h = fnv1a64(key, h);
   // MurmurHash3's fmix64: FNV alone spreads similar short keys poorly over the low digits.
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;

@@ -31,8 +31,11 @@ constexpr std::uint32_t rewritten_fields = bit(field::expect) | bit(field::x_for
                                            bit(field::x_request_id) | bit(field::traceparent) | bit(field::via);
 bool is_rewritten(field id) noexcept { return in(rewritten_fields, id); }
 
+// HTTP2-Settings belongs to an h2c upgrade (RFC 7540 §3.2), which is never tunnelled: forwarded
+// alone it invites a backend to switch protocols behind the proxy's back.
 constexpr std::uint32_t hop_by_hop_fields = bit(field::connection) | bit(field::keep_alive) | bit(field::te) |
-                                            bit(field::trailer) | bit(field::upgrade) | bit(field::proxy_prefixed);
+                                            bit(field::trailer) | bit(field::upgrade) | bit(field::proxy_prefixed) |
+                                            bit(field::http2_settings);
 bool is_hop_by_hop_field(field id) noexcept { return in(hop_by_hop_fields, id); }
 
 // Framing fields: never dropped because a Connection header names them, or the upstream would
@@ -166,11 +169,18 @@ request_id choose_request_id(const http1::request_head& req) noexcept {
 
 bool is_hop_by_hop(std::string_view name) noexcept { return is_hop_by_hop_field(http1::classify(name)); }
 
+bool upgrade_allowed(const http1::request_head& req) noexcept {
+  return req.connection_upgrade && iequals(req.upgrade, "websocket") && req.body == http1::body_kind::none;
+}
+
 void write_request_head(const http1::request_head& req, const request_forwarding& f, std::string& out) {
   out.append(req.method);
   out.push_back(' ');
-  out.append(req.target);
+  out.append(f.target.empty() ? req.target : f.target);
   out.append(" HTTP/1.1\r\n");
+  // HTTP/1.1 needs a Host; an HTTP/1.0 client may have sent none. As nginx does, the upstream then
+  // gets its own name (the client named no virtual host to keep).
+  if (!f.upstream_host.empty() && !req.find(field::host)) append_field(out, "Host", f.upstream_host);
   append_kept_fields(out, req, [&](const http1::header& h) {
     return !drop_field(req, h, f.upgrade) && !is_rewritten(h.id);
   });

@@ -257,7 +257,10 @@ field classify(std::string_view n) noexcept {
       break;
     case 11: if (is_name(n, "traceparent")) return field::traceparent; break;
     case 12: if (is_name(n, "x-request-id")) return field::x_request_id; break;
-    case 14: if (is_name(n, "content-length")) return field::content_length; break;
+    case 14:
+      if (is_name(n, "content-length")) return field::content_length;
+      if (is_name(n, "http2-settings")) return field::http2_settings;
+      break;
     case 15: if (is_name(n, "x-forwarded-for")) return field::x_forwarded_for; break;
     case 16: if (is_name(n, "x-forwarded-host")) return field::x_forwarded_host; break;
     case 17:

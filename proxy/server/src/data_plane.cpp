@@ -3,6 +3,7 @@
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/forward_headers.hpp"
 #include "banyan/proxy/http1.hpp"
+#include "banyan/proxy/request_path.hpp"
 #include "banyan/proxy/shadow_mirror.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -207,10 +208,12 @@ struct exchange {
   const char* failure_code = "";
   const char* failure_message = "";
   bool client_broken = false;
+  bool upstream_untouched = false;  // the client failed before anything was written upstream
   // Shadow copy of this request (shadow routes, and service routes with reverse shadow).
   bool shadow_copy = false, shadow_dry_run = false, shadow_primary_monolith = true;
   std::uint32_t shadow_route = 0;
   std::string shadow_method, shadow_target;
+  std::string normalized_target;  // when the path was respelled (request_path.hpp)
   capture req_cap, res_cap;
   tcp::socket up;  // the upstream connection while it serves this request
   upstream* up_slot = nullptr;  // whose connection slot `up` holds (see connection_budget)
@@ -532,7 +535,7 @@ struct data_plane::impl {
   // Whether this request gets a shadow copy, decided with the route: sampled, not an upgrade, a
   // write only when the route copies writes as dry-runs, a body within the compare limit.
   void decide_copy(worker& w, exchange& x, const route& r, std::uint32_t index, route_stats* stats,
-                   const http1::request_head& req, std::string_view client_addr) {
+                   const http1::request_head& req, std::string_view target, std::string_view client_addr) {
     x.shadow_copy = false;
     if (!opt.mirror) return;
     const bool forward = r.mode == route_mode::shadow;
@@ -565,7 +568,7 @@ struct data_plane::impl {
     x.shadow_primary_monolith = forward;
     x.shadow_route = index;
     x.shadow_method.assign(req.method);
-    x.shadow_target.assign(req.target);
+    x.shadow_target.assign(target);
   }
 
   // The copy's head: the forwarded head, marked.
@@ -667,7 +670,7 @@ struct data_plane::impl {
   asio::awaitable<relay_result> relay(tcp::socket& from, io_buffer& buf, tcp::socket& to, http1::body_kind kind,
                                       std::uint64_t length, deadline& dl, std::chrono::milliseconds read_timeout,
                                       std::string_view prefix, std::uint64_t& relayed, std::uint64_t limit = 0,
-                                      capture* tee = nullptr) {
+                                      capture* tee = nullptr, bool head_waits_for_body = false) {
     http1::chunked_decoder decoder;
     std::uint64_t remaining = length;
     relayed = 0;
@@ -697,7 +700,10 @@ struct data_plane::impl {
           take = avail.size();
           break;
       }
-      if (take > 0 || !prefix.empty()) {
+      // A request's head waits for its first body bytes: a client that sends none (gone, stalled,
+      // or its first chunk malformed) leaves the upstream connection untouched and poolable. A
+      // response's head leaves at once (a stream may send its first bytes much later).
+      if (take > 0 || (!prefix.empty() && (done || !head_waits_for_body))) {
         std::string_view head = prefix, part = avail.substr(0, take);
         if (!send_now(to, head, part)) {
           auto [wec, wn] = co_await write_all(to, dl, opt.body_timeout, head, part);
@@ -829,6 +835,7 @@ struct data_plane::impl {
     failure_status = 0;
     failure_code = failure_message = "";
     client_broken = false;
+    x->upstream_untouched = false;
     error_code ec_ignored;
     for (int attempt = 0;; ++attempt) {
       failure_status = 0;
@@ -881,7 +888,7 @@ struct data_plane::impl {
             if (!wec) sent = took_whole_body(in, *whole, x->req_cap.active ? &x->req_cap : nullptr);
           } else {
             r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
-                               opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr);
+                               opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr, true);
           }
           if (r == relay_result::too_large) {  // a chunked body past the limit: the upstream never sees its end
             failure_status = 413;
@@ -900,6 +907,7 @@ struct data_plane::impl {
             failure_code = "upstream_write_failed";
             failure_message = "the upstream closed the connection";
           }
+          x->upstream_untouched = client_broken && sent == 0;  // relay sends the head with the first body bytes
         }
         if (!failure_status && !client_broken) {
           // Read the response head, skipping interim 1xx answers (Expect was answered here).
@@ -1015,13 +1023,23 @@ struct data_plane::impl {
       goto fail;
     }
 
+    // One spelling per path: what is matched is what the upstream gets.
+    const path_result path = normalize_target(req.target, x->normalized_target);
+    if (path.verdict == path_verdict::refused) {
+      fail_status = 400;
+      fail_code = path.code;
+      fail_message = path.message;
+      goto fail;
+    }
+    const std::string_view target_path = path.verdict == path_verdict::normalized ? x->normalized_target : req.target;
+
     // Route.
     x->target_upstream = snap ? snap->monolith : nullptr;
     auto& target = x->target_upstream;
     bool& to_service = x->to_service;
     to_service = false;
     if (snap && snap->table) {
-      if (const route* r = snap->table->match(req.method, req.target)) {
+      if (const route* r = snap->table->match(req.method, target_path)) {
         const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
         const auto& service = snap->service_of[index];
         stats = snap->stats_of[index].get();
@@ -1039,7 +1057,7 @@ struct data_plane::impl {
         }
         if (to_service && service) target = service;
         else to_service = false;
-        decide_copy(w, *x, *r, static_cast<std::uint32_t>(index), stats, req, client_addr);
+        decide_copy(w, *x, *r, static_cast<std::uint32_t>(index), stats, req, target_path, client_addr);
       }
     }
     if (!target) {
@@ -1050,11 +1068,13 @@ struct data_plane::impl {
     }
 
     // Everything needed after the head's bytes may move is copied out now.
-    // Connection: upgrade with an Upgrade field (WebSocket) passes through to the route's target.
-    const bool upgrade = req.connection_upgrade && !req.upgrade.empty() && req.body == http1::body_kind::none;
+    // A WebSocket upgrade passes through to the route's target; no other protocol switch does.
+    const bool upgrade = upgrade_allowed(req);
     request_forwarding& fwd = x->fwd;
     fwd = {};
     fwd.upgrade = upgrade;
+    if (path.verdict == path_verdict::normalized) fwd.target = target_path;
+    fwd.upstream_host = target->authority;
     fwd.client_address = client_addr;
     fwd.request_id = rid.value();
     fwd.traceparent = trace.value();
@@ -1097,7 +1117,8 @@ struct data_plane::impl {
     target->requests.fetch_add(1, std::memory_order_relaxed);
 
     if (client_broken || failure_status) {
-      w.close_upstream(*x);
+      if (x->upstream_untouched) w.give_pooled(*x);  // it carried nothing: keep it
+      else w.close_upstream(*x);
       upstream_known = true;
       if (!failure_status) {  // the client went away: nobody to answer
         finish(w, stats, mode, target.get(), to_service, 0, 0, started, *x, rid.value(), trace.trace_id());
@@ -1154,6 +1175,7 @@ struct data_plane::impl {
     x->upbuf.consume(res_head_bytes);
     std::uint64_t relayed = 0;
     relay_result r;
+    bool answer_read = false;  // the upstream's whole answer is in: its connection is reusable
     if (const auto whole = whole_body(x->upbuf, res_body, res_length)) {
       // The usual small answer: head and body leave in one write, without relay's frame.
       std::string_view head = x->head_out, rest = *whole;
@@ -1161,6 +1183,8 @@ struct data_plane::impl {
       if (!send_now(client, head, rest)) std::tie(wec, std::ignore) = co_await write_all(client, *dl, opt.body_timeout, head, rest);
       r = wec ? relay_result::sink_failed : relay_result::ok;
       if (!wec) relayed = took_whole_body(x->upbuf, *whole, x->res_cap.active ? &x->res_cap : nullptr);
+      else x->upbuf.consume(whole->size());  // the client left; the upstream finished its answer
+      answer_read = true;
     } else {
       r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout, x->head_out, relayed,
                          0, x->res_cap.active ? &x->res_cap : nullptr);
@@ -1168,7 +1192,7 @@ struct data_plane::impl {
     finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
     if (x->res_cap.active && r == relay_result::ok) offer_copy(*x, stats, started);
     x->req_cap.active = x->res_cap.active = false;
-    if (r == relay_result::ok && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
+    if ((r == relay_result::ok || answer_read) && upstream_keep_alive && x->upbuf.size() == 0 && !w.stopping) {
       w.give_pooled(*x);
     } else {
       w.close_upstream(*x);

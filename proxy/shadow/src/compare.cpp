@@ -1,5 +1,6 @@
 #include "banyan/shadow/compare.hpp"
 
+#include "banyan/platform/hash.hpp"
 #include "banyan/proxy/http1.hpp"
 
 #include <algorithm>
@@ -15,16 +16,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::uint64_t fnv1a(std::string_view s) noexcept {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 std::string describe_bytes(std::string_view body, std::size_t first_difference) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "%zu bytes, fnv1a %016llx, first difference at byte %zu", body.size(),
-                static_cast<unsigned long long>(fnv1a(body)), first_difference);
+                static_cast<unsigned long long>(fnv1a64(body)), first_difference);
   return buf;
 }
 

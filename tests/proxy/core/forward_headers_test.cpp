@@ -171,3 +171,67 @@ TEST_CASE("generated ids are lowercase hex of the asked length and differ", "[fo
   }
   CHECK(digits.size() == 16);
 }
+
+TEST_CASE("only a WebSocket upgrade may switch protocols; h2c is forwarded as a plain request", "[forward][upgrade]") {
+  auto ws = parse_req("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+  CHECK(upgrade_allowed(ws));
+  auto ws_case = parse_req("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: WebSocket\r\n\r\n");
+  CHECK(upgrade_allowed(ws_case));
+  auto h2c = parse_req(
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n");
+  CHECK_FALSE(upgrade_allowed(h2c));
+  auto both = parse_req("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket, h2c\r\n\r\n");
+  CHECK_FALSE(upgrade_allowed(both));
+  auto no_connection = parse_req("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n");
+  CHECK_FALSE(upgrade_allowed(no_connection));
+  auto with_body = parse_req("POST / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 1\r\n\r\n");
+  CHECK_FALSE(upgrade_allowed(with_body));
+
+  std::string out;
+  request_forwarding f;
+  f.upgrade = upgrade_allowed(h2c);
+  write_request_head(h2c, f, out);
+  for (const char* gone : {"Upgrade", "HTTP2-Settings", "Connection"}) CHECK_FALSE(has_field(out, gone));
+  // HTTP2-Settings is dropped even when Connection does not name it.
+  auto bare = parse_req("GET / HTTP/1.1\r\nHost: a\r\nHTTP2-Settings: AAMAAABk\r\n\r\n");
+  out.clear();
+  write_request_head(bare, {}, out);
+  CHECK_FALSE(has_field(out, "HTTP2-Settings"));
+  CHECK(http1::classify("http2-SETTINGS") == http1::field::http2_settings);
+}
+
+TEST_CASE("a request without Host gets the upstream's name, as HTTP/1.1 requires", "[forward][host]") {
+  auto old = parse_req("GET / HTTP/1.0\r\nAccept: */*\r\n\r\n");
+  request_forwarding f;
+  f.upstream_host = "127.0.0.1:8081";
+  std::string out;
+  write_request_head(old, f, out);
+  CHECK(out.rfind("GET / HTTP/1.1\r\nHost: 127.0.0.1:8081\r\n", 0) == 0);
+  CHECK_FALSE(has_field(out, "X-Forwarded-Host"));
+  // The result is a request a strict HTTP/1.1 parser accepts, with exactly one Host.
+  http1::request_head again;
+  http1::error e;
+  REQUIRE(http1::parse_request(out, again, e) == http1::parse_state::complete);
+  CHECK(again.host == "127.0.0.1:8081");
+
+  // A client's Host is kept as it is, and an empty one (allowed by RFC 9112) is not doubled.
+  auto named = parse_req("GET / HTTP/1.0\r\nHost: shop.example\r\n\r\n");
+  out.clear();
+  write_request_head(named, f, out);
+  CHECK(has_line(out, "Host: shop.example"));
+  CHECK(out.find("127.0.0.1:8081") == std::string::npos);
+  auto empty = parse_req("GET / HTTP/1.1\r\nHost:\r\n\r\n");
+  out.clear();
+  write_request_head(empty, f, out);
+  CHECK(out.find("127.0.0.1:8081") == std::string::npos);
+}
+
+TEST_CASE("a normalised target replaces the one sent", "[forward][path]") {
+  auto req = parse_req("GET /api/./products HTTP/1.1\r\nHost: a\r\n\r\n");
+  request_forwarding f;
+  f.target = "/api/products";
+  std::string out;
+  write_request_head(req, f, out);
+  CHECK(out.rfind("GET /api/products HTTP/1.1\r\n", 0) == 0);
+}

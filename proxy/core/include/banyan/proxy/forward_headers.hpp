@@ -34,7 +34,15 @@ request_id choose_request_id(const http1::request_head& req) noexcept;
 // True for fields that belong to one connection only and are never forwarded.
 bool is_hop_by_hop(std::string_view name) noexcept;
 
+// Whether a request may switch protocols through the proxy: Connection: upgrade, an Upgrade of
+// exactly "websocket", and no body. Any other upgrade (h2c above all: a backend that switched would
+// carry the connection's next requests past the proxy unseen) is forwarded as a plain request,
+// without its Upgrade and HTTP2-Settings fields; a 101 to it is refused as a bad gateway.
+bool upgrade_allowed(const http1::request_head& req) noexcept;
+
 struct request_forwarding {
+  std::string_view target;          // the normalised target (request_path.hpp); empty: as sent
+  std::string_view upstream_host;   // Host for a request without one (HTTP/1.0): the upstream's authority
   std::string_view client_address;  // appended to X-Forwarded-For
   std::string_view proto = "http";
   std::string_view request_id;
@@ -45,7 +53,7 @@ struct request_forwarding {
   std::string_view extra_value;
 };
 
-// Appends the upstream request head (always HTTP/1.1) to `out`. `req` must come from
+// Appends the upstream request head (always HTTP/1.1, so always with a Host) to `out`. `req` must come from
 // parse_request, with its buffer untouched: kept field lines are copied from it as they were read.
 void write_request_head(const http1::request_head& req, const request_forwarding& f, std::string& out);
 

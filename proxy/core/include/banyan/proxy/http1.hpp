@@ -18,6 +18,7 @@ namespace banyan::proxy::http1 {
 enum class field : std::uint8_t {
   other, content_length, transfer_encoding, connection, host, expect, upgrade, keep_alive, te, trailer,
   proxy_prefixed,  // Proxy-*
+  http2_settings,  // HTTP2-Settings: only meaningful with an h2c upgrade, which is never forwarded
   x_forwarded_for, x_forwarded_proto, x_forwarded_host, x_request_id, traceparent, via, cookie
 };
 field classify(std::string_view name) noexcept;

@@ -89,6 +89,7 @@ struct upstream {
   std::string url;       // as configured, e.g. http://127.0.0.1:8081
   std::string host;      // numeric address after resolution
   std::uint16_t port = 0;
+  std::string authority;  // host[:port] as the URL spells it: the Host for requests that came without one
   circuit_breaker breaker;
   std::atomic<bool> healthy{true};  // from active health checks; a new upstream is trusted
   std::atomic<std::uint64_t> requests{0};
@@ -96,7 +97,13 @@ struct upstream {
   connection_budget connections;  // the data plane's open connections to it
 
   upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p)
-      : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p) {}
+      : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p), authority(authority_of(url)) {}
+
+  // "http://a:1/x" → "a:1".
+  static std::string authority_of(std::string_view url) {
+    if (const auto at = url.find("://"); at != std::string_view::npos) url.remove_prefix(at + 3);
+    return std::string(url.substr(0, url.find_first_of("/?#")));
+  }
 };
 
 // Per-route traffic figures, kept across routing changes (looked up by route id) and updated

@@ -1,0 +1,94 @@
+#include "catalog_api.hpp"
+
+#include "catalog_store.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace catalog {
+
+namespace json = boost::json;
+namespace http = banyan::http;
+using banyan::sqlite::connection;
+
+namespace {
+
+bool dry_run(const http::request& req) {
+  const auto* marker = req.header("X-Banyan-Shadow");
+  return marker && *marker == "dry-run";
+}
+
+// A write in one transaction: committed unless the request is a dry run; a taken SKU is 409.
+template <class Change>
+http::response write(banyan::sqlite::pool& db, const http::request& req, std::string_view sku, int status, Change&& change) {
+  auto conn = db.acquire();
+  banyan::sqlite::transaction tx(*conn);
+  std::optional<product> p;
+  try {
+    p = change(*conn);
+  } catch (const banyan::sqlite::error& e) {
+    if (!e.is_constraint()) throw;
+    return http::error_response(409, "sku_taken", "a product with sku " + std::string(sku) + " already exists");
+  }
+  if (!p) return product_not_found();
+  if (!dry_run(req)) tx.commit();
+  return http::json_response(status, to_json(*p));
+}
+
+}  // namespace
+
+void register_api(http::router& r, banyan::sqlite::pool& db) {
+  r.add("GET", "/api/products", [&db](http::request& req) {
+    auto filter = read_list_filter(req);
+    if (!filter) return filter.error();
+    auto conn = db.acquire();
+    const auto page = list(*conn, *filter);
+    json::array items;
+    for (const auto& p : page.items) items.push_back(to_json(p));
+    json::object body{{"items", std::move(items)}, {"page", filter->page}, {"page_size", filter->page_size}, {"total", page.total}};
+    add_envelope(body, req);
+    return http::json_response(200, body);
+  });
+
+  r.add("GET", "/api/products/{id}", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return product_not_found();
+    auto conn = db.acquire();
+    const auto p = find(*conn, *id);
+    if (!p) return product_not_found();
+    json::object body = to_json(*p);
+    add_envelope(body, req);
+    return http::json_response(200, body);
+  });
+
+  r.add("POST", "/api/products", [&db](http::request& req) {
+    auto body = http::parse_json_object(req);
+    if (!body) return body.error();
+    auto fields = read_product_fields(*body);
+    if (!fields) return fields.error();
+    return write(db, req, fields->sku, 201, [&](connection& c) { return std::optional<product>(insert(c, *fields)); });
+  });
+
+  r.add("PUT", "/api/products/{id}", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return product_not_found();
+    auto body = http::parse_json_object(req);
+    if (!body) return body.error();
+    auto fields = read_product_fields(*body);
+    if (!fields) return fields.error();
+    return write(db, req, fields->sku, 200, [&](connection& c) { return replace(c, *id, *fields); });
+  });
+
+  r.add("DELETE", "/api/products/{id}", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return product_not_found();
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn);
+    if (!erase(*conn, *id)) return product_not_found();
+    if (!dry_run(req)) tx.commit();
+    http::response res;
+    res.status = 204;
+    return res;
+  });
+}
+
+}  // namespace catalog

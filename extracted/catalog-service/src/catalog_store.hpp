@@ -1,0 +1,35 @@
+#pragma once
+// catalog-service's own tables (schema owner "catalog-service"). The extraction fixes the
+// monolith's shape on the way: categories are rows of their own, referenced by id, and prices are
+// checked in the schema. Ids are the monolith's, so a product has one id on both sides.
+#include "product.hpp"
+
+#include "banyan/platform/sqlite.hpp"
+
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace catalog {
+
+std::span<const banyan::sqlite::migration> migrations();
+
+struct product_page {
+  std::vector<product> items;
+  std::int64_t total = 0;
+};
+
+std::optional<product> find(banyan::sqlite::connection& c, std::int64_t id);
+product_page list(banyan::sqlite::connection& c, const list_filter& f);
+// The product holding `sku`, if any.
+std::optional<std::int64_t> owner_of_sku(banyan::sqlite::connection& c, std::string_view sku);
+
+// Writes through the API. Throw sqlite::error with a constraint code when the SKU is taken.
+product insert(banyan::sqlite::connection& c, const product_fields& f);
+std::optional<product> replace(banyan::sqlite::connection& c, std::int64_t id, const product_fields& f);
+bool erase(banyan::sqlite::connection& c, std::int64_t id);
+
+// A product exactly as the source has it (id and timestamp included): insert or replace.
+void put(banyan::sqlite::connection& c, const product& p);
+
+}  // namespace catalog

@@ -1,0 +1,155 @@
+#include "banyan/platform/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include <stdexcept>
+
+namespace banyan::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+std::string http_url::origin() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool parse_http_url(std::string_view text, http_url& out, std::string& why) {
+  auto u = boost::urls::parse_absolute_uri(text);
+  if (!u) {
+    why = "not a URL: '" + std::string(text) + "'";
+    return false;
+  }
+  if (u->scheme() != "http") {
+    why = "only http:// URLs are supported, got '" + std::string(text) + "'";
+    return false;
+  }
+  if (u->host().empty() || u->has_userinfo() || u->has_query() || u->has_fragment()) {
+    why = "expected http://HOST[:PORT][/PATH], got '" + std::string(text) + "'";
+    return false;
+  }
+  http_url r;
+  r.host = u->host();
+  if (r.host.size() > 2 && r.host.front() == '[') r.host = r.host.substr(1, r.host.size() - 2);
+  if (u->has_port()) {
+    const auto p = u->port_number();
+    if (p == 0) {
+      why = "bad port in '" + std::string(text) + "'";
+      return false;
+    }
+    r.port = p;
+  }
+  r.base_path = std::string(u->encoded_path());
+  while (!r.base_path.empty() && r.base_path.back() == '/') r.base_path.pop_back();
+  out = std::move(r);
+  return true;
+}
+
+struct client::impl {
+  http_url url;
+  client_options options;
+  boost::asio::io_context ioc{1};
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+  bool connected = false;
+
+  void close() {
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close();
+    buffer.clear();
+    connected = false;
+  }
+
+  std::optional<client_error> connect() {
+    tcp::resolver resolver(ioc);
+    beast::error_code ec;
+    const auto endpoints = resolver.resolve(url.host, std::to_string(url.port), ec);
+    if (ec) return client_error{client_error::kind::unreachable, "cannot resolve " + url.host + ": " + ec.message()};
+    stream.expires_after(options.connect_timeout);
+    stream.connect(endpoints, ec);
+    if (ec) {
+      const bool timed_out = ec == beast::error::timeout;
+      close();
+      return client_error{timed_out ? client_error::kind::timeout : client_error::kind::unreachable,
+                          "cannot connect to " + url.origin() + ": " + (timed_out ? "timed out" : ec.message())};
+    }
+    stream.socket().set_option(tcp::no_delay(true), ec);
+    connected = true;
+    return std::nullopt;
+  }
+
+  // One exchange on the current connection. `stale` says the failure came before any byte of the
+  // answer on a kept connection: worth one more try on a fresh one.
+  expected<response, client_error> exchange(const bhttp::request<bhttp::string_body>& req, bool& stale) {
+    stale = false;
+    beast::error_code ec;
+    stream.expires_after(options.timeout);
+    bhttp::write(stream, req, ec);
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(options.body_limit);
+    if (!ec) bhttp::read(stream, buffer, parser, ec);
+    if (ec) {
+      stale = ec == bhttp::error::end_of_stream || ec == boost::asio::error::connection_reset ||
+              ec == boost::asio::error::broken_pipe || ec == boost::asio::error::eof;
+      const bool timed_out = ec == beast::error::timeout;
+      close();
+      return unexpected(client_error{timed_out ? client_error::kind::timeout : client_error::kind::protocol,
+                                     url.origin() + (timed_out ? " did not answer in time" : " answered badly: " + ec.message())});
+    }
+    auto res = parser.release();
+    response out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) out.headers.add(std::string(f.name_string()), std::string(f.value()));
+    out.body = std::move(res.body());
+    if (!res.keep_alive()) close();
+    return out;
+  }
+};
+
+client::client(std::string_view base_url, client_options options) : impl_(std::make_unique<impl>()) {
+  std::string why;
+  if (!parse_http_url(base_url, impl_->url, why)) throw std::invalid_argument(why);
+  impl_->options = std::move(options);
+}
+
+client::~client() = default;
+client::client(client&&) noexcept = default;
+client& client::operator=(client&&) noexcept = default;
+
+const http_url& client::url() const noexcept { return impl_->url; }
+
+expected<response, client_error> client::send(std::string_view method, std::string_view target,
+                                              const header_list& headers, std::string_view body) {
+  auto& s = *impl_;
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), s.url.base_path + std::string(target), 11};
+  if (req.method() == bhttp::verb::unknown) req.method_string(method);
+  req.set(bhttp::field::host, s.url.port == 80 ? s.url.host : s.url.host + ":" + std::to_string(s.url.port));
+  req.set(bhttp::field::user_agent, s.options.user_agent);
+  for (const auto& [name, value] : headers) req.set(name, value);
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    req.body() = std::string(body);
+    req.prepare_payload();
+  }
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = s.connected;
+    if (!s.connected)
+      if (auto err = s.connect()) return unexpected(std::move(*err));
+    bool stale = false;
+    auto r = s.exchange(req, stale);
+    // Only an idempotent request is sent again: a POST may have been applied before the close.
+    const bool idempotent = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
+    if (r || !(stale && reused && idempotent) || attempt > 0) return r;
+  }
+}
+
+}  // namespace banyan::http

@@ -1,0 +1,345 @@
+// catalog-service as users run it: legacy-shop as the source, the real binaries on port 0, writes
+// going on while the service backfills and follows, crashes (kill -9) in the middle, the monolith
+// away for a while, and `banyan data verify` as the judge.
+#include "app/shop_app.hpp"
+#include "modules/catalog/catalog.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/servers.hpp"
+#include "support/temp_dir.hpp"
+
+#include "banyan/platform/sqlite.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+using namespace banyan::test;
+namespace json = boost::json;
+
+namespace {
+
+// A monolith database with `n` products (and their product.created events), made in-process: far
+// quicker than n HTTP requests.
+void make_catalog(const std::string& path, int n) {
+  banyan::sqlite::connection c(path);
+  shop::migrate_all(c);
+  banyan::sqlite::transaction tx(c);
+  for (int i = 1; i <= n; ++i) {
+    shop::catalog::product_input in;
+    in.sku = "SKU-" + std::to_string(100000 + i);
+    in.name = "Product " + std::to_string(i);
+    in.description = "Item number " + std::to_string(i) + " of the test catalog.";
+    in.category = "cat-" + std::to_string(i % 12);
+    in.price_cents = 100 + i;
+    in.currency = "EUR";
+    shop::catalog::create(c, in);
+  }
+  tx.commit();
+}
+
+json::object sync_status(std::uint16_t port) {
+  auto r = http_call(port, "GET", "/internal/sync");
+  REQUIRE(r.status == 200);
+  return json::parse(r.body).as_object();
+}
+
+std::int64_t feed_head(std::uint16_t monolith_port) {
+  auto r = http_call(monolith_port, "GET", "/internal/events?after=0&limit=1");
+  REQUIRE(r.status == 200);
+  return json::parse(r.body).at("head").as_int64();
+}
+
+// Following, with every event the monolith has applied.
+bool caught_up(std::uint16_t service_port, std::uint16_t monolith_port) {
+  const auto s = sync_status(service_port);
+  return s.at("state").as_string() == "following" && s.at("applied").as_int64() == feed_head(monolith_port);
+}
+
+// Every feed event after the backfill position was applied or ignored exactly once: the counts the
+// service keeps in the same transactions as its changes add up to the events it passed.
+void check_exactly_once(std::uint16_t service_port) {
+  const auto s = sync_status(service_port);
+  INFO(json::serialize(s));
+  CHECK(s.at("events_applied").as_int64() + s.at("events_ignored").as_int64() ==
+        s.at("applied").as_int64() - s.at("backfill").at("position").as_int64());
+}
+
+// Writers against the monolith's catalog: updates, creations and deletions, until told to stop.
+struct writers {
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0}, failed{0};
+  std::vector<std::thread> threads;
+  writers(std::uint16_t port, int count, int max_id) {
+    for (int w = 0; w < count; ++w)
+      threads.emplace_back([this, port, w, max_id] {
+        std::mt19937 rng(static_cast<unsigned>(w) * 7919u + 1);
+        for (int i = 0; !stop; ++i) {
+          const int id = static_cast<int>(rng() % static_cast<unsigned>(max_id)) + 1;
+          const std::string body = R"({"sku":"W)" + std::to_string(w) + "-" + std::to_string(i) +
+                                   R"(","name":"Written )" + std::to_string(i) +
+                                   R"(","description":"","category":"written","price_cents":)" + std::to_string(i) +
+                                   R"(,"currency":"EUR"})";
+          http_reply r;
+          switch (i % 4) {
+            case 0: r = http_json(port, "POST", "/api/products", body); break;
+            case 3: r = http_call(port, "DELETE", "/api/products/" + std::to_string(id)); break;
+            default: r = http_json(port, "PUT", "/api/products/" + std::to_string(id), body); break;
+          }
+          if (r.status == 200 || r.status == 201 || r.status == 204 || r.status == 404) ++acknowledged;
+          else ++failed;
+        }
+      });
+  }
+  void finish() {
+    stop = true;
+    for (auto& t : threads) t.join();
+    threads.clear();
+  }
+  ~writers() { finish(); }
+};
+
+run_result verify(const temp_dir& dir, std::uint16_t monolith, std::uint16_t service) {
+  return run_banyan({"data", "verify", "--from", "http://127.0.0.1:" + std::to_string(monolith), "--to",
+                     "http://127.0.0.1:" + std::to_string(service), "--entity", "products"},
+                    dir);
+}
+
+}  // namespace
+
+TEST_CASE("catalog sync: a backfill of 10,000 products under concurrent writes ends equal", "[catalog][sync][slow]") {
+  temp_dir dir;
+  make_catalog(dir.file("shop.db"), 10'000);
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), false);
+  writers w(shop.port, 2, 10'000);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url(), {"--page-limit", "200"});
+  // Not ready while it copies.
+  bool saw_backfilling = false;
+  REQUIRE(eventually(
+      [&] {
+        const auto s = sync_status(svc.port);
+        if (s.at("state").as_string() == "backfilling") {
+          saw_backfilling = true;
+          CHECK(http_call(svc.port, "GET", "/readyz").status == 503);
+        }
+        return s.at("state").as_string() == "following";
+      },
+      std::chrono::seconds(60)));
+  CHECK(saw_backfilling);
+  w.finish();
+  CHECK(w.failed == 0);
+  CHECK(w.acknowledged > 0);
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }, std::chrono::seconds(30)));
+  const auto s = sync_status(svc.port);
+  CHECK(s.at("backfill").at("rows_done").as_int64() >= 10'000);
+  CHECK(s.at("lag_events").as_int64() == 0);
+  CHECK(http_call(svc.port, "GET", "/readyz").status == 200);
+  check_exactly_once(svc.port);
+  const auto v = verify(dir, shop.port, svc.port);
+  INFO(v.out << v.err);
+  CHECK(v.code == 0);
+  CHECK(v.out.find("verify: products agree") != std::string::npos);
+  // Progress was visible in the metrics too.
+  const auto metrics = http_call(svc.port, "GET", "/metrics").body;
+  CHECK(metrics.find("banyan_sync_backfill_rows_done{") != std::string::npos);
+  CHECK(metrics.find("banyan_sync_lag_events{") != std::string::npos);
+}
+
+TEST_CASE("catalog sync: four concurrent writers, followed to lag 0 and verified", "[catalog][sync]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  {
+    writers w(shop.port, 4, 240);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    w.finish();
+    CHECK(w.failed == 0);
+    CHECK(w.acknowledged > 40);
+  }
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  check_exactly_once(svc.port);
+  const auto v = verify(dir, shop.port, svc.port);
+  INFO(v.out << v.err);
+  CHECK(v.code == 0);
+  // The feed carries other modules' events too (stock, orders); they are counted, not lost.
+  CHECK(sync_status(svc.port).at("events_ignored").as_int64() >= 0);
+}
+
+TEST_CASE("catalog sync: kill -9 mid-backfill and mid-sync loses and repeats nothing", "[catalog][sync][slow]") {
+  temp_dir dir;
+  make_catalog(dir.file("shop.db"), 10'000);
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), false);
+  writers w(shop.port, 2, 10'000);
+  {
+    catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url(), {"--page-limit", "50"});
+    REQUIRE(eventually([&] { return sync_status(svc.port).at("backfill").at("rows_done").as_int64() > 500; },
+                       std::chrono::seconds(30)));
+    CHECK(sync_status(svc.port).at("state").as_string() == "backfilling");
+    svc.kill();
+  }
+  std::int64_t resumed_at = 0;
+  {
+    catalog_process svc(dir.file("catalog.db"), dir.file("catalog2.log"), shop.url(), {"--page-limit", "50"});
+    resumed_at = sync_status(svc.port).at("backfill").at("rows_done").as_int64();
+    CHECK(resumed_at > 500);  // resumed, not restarted
+    REQUIRE(eventually([&] { return sync_status(svc.port).at("state").as_string() == "following"; },
+                       std::chrono::seconds(60)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // following, writes still coming
+    svc.kill();
+  }
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog3.log"), shop.url());
+  w.finish();
+  CHECK(w.failed == 0);
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }, std::chrono::seconds(30)));
+  check_exactly_once(svc.port);
+  const auto v = verify(dir, shop.port, svc.port);
+  INFO(v.out << v.err);
+  CHECK(v.code == 0);
+}
+
+TEST_CASE("catalog sync: the monolith away for a while, then back; the sync resumes", "[catalog][sync]") {
+  temp_dir dir;
+  auto shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), true);
+  const auto port = shop->port;
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop->url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, port); }));
+  CHECK(shop->stop() == 0);
+  shop.reset();
+  REQUIRE(eventually([&] { return !sync_status(svc.port).at("source_reachable").as_bool(); }));
+  const auto away = sync_status(svc.port);
+  CHECK(away.at("state").as_string() == "following");  // nothing is lost: the state stays
+  CHECK(away.at("why").as_string().find("cannot connect") != std::string::npos);
+  auto ready = http_call(svc.port, "GET", "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("the source does not answer") != std::string::npos);
+  // Reads keep being served from the service's own data.
+  CHECK(http_call(svc.port, "GET", "/api/products/7").status == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop2.log"), false, port);
+  REQUIRE(http_json(port, "PUT", "/api/products/7",
+                    R"({"sku":"BACK-7","name":"Back","description":"","category":"x","price_cents":7,"currency":"EUR"})")
+              .status == 200);
+  REQUIRE(eventually([&] { return caught_up(svc.port, port); }, std::chrono::seconds(15)));
+  CHECK(sync_status(svc.port).at("source_reachable").as_bool());
+  CHECK(json::parse(http_call(svc.port, "GET", "/api/products/7").body).at("sku").as_string() == "BACK-7");
+  CHECK(http_call(svc.port, "GET", "/readyz").status == 200);
+  CHECK(verify(dir, port, svc.port).code == 0);
+}
+
+TEST_CASE("data verify: a row changed behind the sync's back is caught and named", "[catalog][verify]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  {
+    banyan::sqlite::connection c(dir.file("catalog.db"));
+    c.exec("UPDATE products SET price_cents = price_cents + 1 WHERE id = 42");
+    c.exec("DELETE FROM products WHERE id = 43");
+  }
+  auto v = verify(dir, shop.port, svc.port);
+  INFO(v.out << v.err);
+  CHECK(v.code == 1);
+  CHECK(v.out.find("id 42: price_cents ") != std::string::npos);
+  CHECK(v.out.find("id 43: missing on --to") != std::string::npos);
+  CHECK(v.out.find("verify: products differ") != std::string::npos);
+  auto j = run_banyan({"data", "verify", "--from", shop.url(), "--to", svc.url(), "--entity", "products", "--output", "json"}, dir);
+  CHECK(j.code == 1);
+  const auto doc = json::parse(j.out);
+  CHECK(doc.at("differ").as_int64() == 1);
+  CHECK(doc.at("missing_on_to").as_int64() == 1);
+  CHECK(doc.at("rows").at(0).at("fields").at(0).at("field").as_string() == "price_cents");
+  // Ignoring the field makes row 42 agree; 43 is still missing.
+  auto ignoring = run_banyan({"data", "verify", "--from", shop.url(), "--to", svc.url(), "--entity", "products",
+                              "--ignore", "price_cents,updated_at", "--output", "json"},
+                             dir);
+  CHECK(json::parse(ignoring.out).at("differ").as_int64() == 0);
+  // Bad input and an unreachable side have their own exit codes.
+  CHECK(run_banyan({"data", "verify", "--from", "ftp://x", "--to", svc.url(), "--entity", "products"}, dir).code == 2);
+  CHECK(run_banyan({"data", "verify", "--from", shop.url(), "--to", svc.url(), "--entity", "products", "--path", "/healthz"}, dir).code == 2);
+  CHECK(run_banyan({"data", "verify", "--from", shop.url(), "--to", "http://127.0.0.1:1", "--entity", "products"}, dir).code == 3);
+}
+
+TEST_CASE("catalog sync: a feed the service cannot follow stops the sync and says why", "[catalog][sync]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  // Someone prunes the outbox: of two new events, the first (the one the service needs next) is gone.
+  {
+    banyan::sqlite::connection c(dir.file("shop.db"));
+    c.exec("BEGIN IMMEDIATE");
+    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
+    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
+    c.exec("DELETE FROM outbox_events WHERE id = (SELECT MAX(id) - 1 FROM outbox_events)");
+    c.exec("COMMIT");
+  }
+  REQUIRE(eventually([&] { return sync_status(svc.port).at("state").as_string() == "stopped"; }));
+  const auto s = sync_status(svc.port);
+  CHECK(s.at("why").as_string().find("feed gap: expected event ") != std::string::npos);
+  CHECK(http_call(svc.port, "GET", "/readyz").status == 503);
+  CHECK(http_call(svc.port, "GET", "/metrics").body.find("banyan_sync_stopped{") != std::string::npos);
+}
+
+TEST_CASE("catalog reads shadowed through banyan-proxy reach 100 % parity on seeded data plus edits", "[catalog][shadow]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  proxy_process proxy(dir, shop.url(),
+                      "services: {catalog: " + svc.url() + "}\n"
+                      "routes:\n"
+                      "  - id: product-list\n"
+                      "    match: {methods: [GET, HEAD], path: /api/products}\n"
+                      "    service: catalog\n"
+                      "    mode: shadow\n"
+                      "  - id: product-detail\n"
+                      "    match: {methods: [GET, HEAD], path: \"/api/products/{id}\"}\n"
+                      "    service: catalog\n"
+                      "    mode: shadow\n");
+  const std::vector<std::string> lists{"/api/products", "/api/products?page=3", "/api/products?category=kitchen",
+                                       "/api/products?q=deluxe&page_size=50", "/api/products?page=0"};
+  auto browse = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(http_call(proxy.port, "GET", "/api/products/" + std::to_string(i % 250 + 1)).status / 100 != 5);
+      REQUIRE(http_call(proxy.port, "GET", lists[static_cast<std::size_t>(i) % lists.size()]).status / 100 != 5);
+    }
+  };
+  browse(60);
+  // Edits through the proxy (the monolith owns writes), then reads once the service has them.
+  for (int id : {3, 30, 77}) {
+    const auto r = http_json(proxy.port, "PUT", "/api/products/" + std::to_string(id),
+                             R"({"sku":"EDIT-)" + std::to_string(id) +
+                                 R"(","name":"Edited","description":"changed","category":"kitchen","price_cents":4242,"currency":"EUR"})");
+    REQUIRE(r.status == 200);
+  }
+  REQUIRE(http_json(proxy.port, "POST", "/api/products",
+                    R"({"sku":"EDIT-NEW","name":"Brand new","description":"","category":"kitchen","price_cents":1,"currency":"EUR"})")
+              .status == 201);
+  REQUIRE(http_call(proxy.port, "DELETE", "/api/products/31").status == 204);
+  REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
+  browse(60);
+
+  json::value rep;
+  auto compared = [&](const char* route) -> std::int64_t {
+    for (const auto& r : rep.at("routes").as_array())
+      if (r.at("route").as_string() == route) return r.at("counts").at("compared").to_number<std::int64_t>();
+    return 0;
+  };
+  REQUIRE(eventually([&] {
+    rep = json::parse(proxy.admin("GET", "/api/v1/shadow/report").body);
+    return compared("product-detail") == 120 && compared("product-list") == 120;
+  }));
+  for (const auto& r : rep.at("routes").as_array()) {
+    INFO(json::serialize(r));
+    const auto& parity = r.at("parity");
+    // Every comparison matched once legacy-shop's own noise (generated_at) is learned.
+    CHECK(parity.at("matched").to_number<std::int64_t>() == r.at("counts").at("compared").to_number<std::int64_t>());
+    CHECK(r.at("paths").as_array().empty());
+  }
+}
