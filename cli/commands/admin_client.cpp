@@ -1,34 +1,24 @@
 #include "commands/admin_client.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <pwd.h>
 #include <unistd.h>
-#include <fstream>
 
 namespace banyan::cli {
 
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
-
 admin_client::admin_client(const global_options& global) {
-  auto url = boost::urls::parse_absolute_uri(global.admin_url);
-  if (!url || url->scheme() != "http" || url->host().empty())
-    throw admin_bad_setup("--admin must be an http:// URL, got '" + global.admin_url + "'");
-  host_ = url->host();
-  port_ = url->has_port() ? std::string(url->port()) : "80";
+  http::http_url url;
+  std::string why;
+  if (!http::parse_http_url(global.admin_url, url, why)) throw admin_bad_setup("--admin: " + why);
+  http::client_options options;
+  options.connect_timeout = std::chrono::seconds(5);
+  options.timeout = std::chrono::seconds(30);
+  options.user_agent = "banyan-cli";
+  http_ = std::make_unique<http::client>(global.admin_url, options);
   std::string path = global.token_file;
   if (path.empty()) {
     const char* env = std::getenv("BANYAN_TOKEN_FILE");
@@ -48,37 +38,25 @@ admin_client::admin_client(const global_options& global) {
 }
 
 admin_reply admin_client::call(std::string_view method, std::string_view target, const boost::json::value* body) {
-  boost::asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  tcp::resolver resolver(ioc);
-  const auto endpoints = resolver.resolve(host_, port_, ec);
-  if (ec) throw admin_unreachable("cannot resolve " + host_ + ": " + ec.message());
-  stream.expires_after(std::chrono::seconds(5));
-  stream.connect(endpoints, ec);
-  if (ec) throw admin_unreachable("cannot reach the proxy's admin API at " + host_ + ":" + port_ + ": " + ec.message());
-
-  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), std::string(target), 11};
-  req.set(bhttp::field::host, host_);
-  req.set(bhttp::field::authorization, "Bearer " + token_);
-  req.set("X-Banyan-Operator", operator_);
-  req.set(bhttp::field::user_agent, "banyan-cli");
+  http::header_list headers;
+  headers.add("Authorization", "Bearer " + token_);
+  headers.add("X-Banyan-Operator", operator_);
+  std::string text;
   if (body) {
-    req.set(bhttp::field::content_type, "application/json");
-    req.body() = boost::json::serialize(*body);
+    headers.add("Content-Type", "application/json");
+    text = boost::json::serialize(*body);
   }
-  req.prepare_payload();
-  stream.expires_after(std::chrono::seconds(30));
-  bhttp::write(stream, req, ec);
-  beast::flat_buffer buffer;
-  bhttp::response<bhttp::string_body> res;
-  if (!ec) bhttp::read(stream, buffer, res, ec);
-  if (ec) throw admin_unreachable("the proxy's admin API did not answer: " + ec.message());
-
+  auto res = http_->send(method, target, headers, text);
+  if (!res) {
+    const auto& e = res.error();
+    throw admin_unreachable(e.what == http::client_error::kind::unreachable
+                                ? "cannot reach the proxy's admin API: " + e.message
+                                : "the proxy's admin API did not answer: " + e.message);
+  }
   admin_reply reply;
-  reply.status = static_cast<int>(res.result_int());
+  reply.status = res->status;
   boost::system::error_code jec;
-  reply.body = boost::json::parse(res.body(), jec);
+  reply.body = boost::json::parse(res->body, jec);
   if (jec) reply.body = nullptr;
   return reply;
 }

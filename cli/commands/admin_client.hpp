@@ -2,8 +2,11 @@
 // The CLI's side of the proxy's admin API: one JSON request per call, bearer token, operator name.
 #include "commands/global_options.hpp"
 
+#include "banyan/platform/http_client.hpp"
+
 #include <boost/json/value.hpp>
 
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -31,7 +34,8 @@ class admin_client {
   admin_reply call(std::string_view method, std::string_view target, const boost::json::value* body = nullptr);
 
  private:
-  std::string host_, port_, token_, operator_;
+  std::unique_ptr<http::client> http_;
+  std::string token_, operator_;
 };
 
 // The error message of an admin reply, for the terminal.

@@ -65,7 +65,7 @@ namespace {
 bool load_plan_stage(const std::string& file, const std::string& stage_name, plan::plan& p, std::string& document,
                      const plan::stage*& stage, std::ostream& err) {
   diagnostics diags;
-  if (!read_text_file(file, document, diags) || !plan::parse_plan(document, file, p, diags)) {
+  if (!plan::load_plan(file, p, diags, &document)) {
     err << diags.to_string();
     return false;
   }

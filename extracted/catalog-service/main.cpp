@@ -5,30 +5,12 @@
 #include "banyan/platform/http_client.hpp"
 #include "banyan/platform/http_server.hpp"
 #include "banyan/platform/log.hpp"
+#include "banyan/platform/units.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
-
-namespace {
-// "250ms", "2s": whole milliseconds or seconds.
-bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
-  std::size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(text, &used);
-  } catch (...) {
-    return false;
-  }
-  const std::string unit = text.substr(used);
-  if (n < 0) return false;
-  if (unit == "ms") out = std::chrono::milliseconds(n);
-  else if (unit == "s") out = std::chrono::seconds(n);
-  else return false;
-  return true;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"catalog-service: legacy-shop's catalog as a service of its own, synced from the monolith's feed"};
@@ -82,7 +64,7 @@ int main(int argc, char** argv) {
     svc.source_url = source;
   }
   svc.follow.page_limit = page_limit;
-  if (!parse_duration(poll, svc.follow.poll_interval)) return usage("--poll-interval: expected e.g. 100ms or 1s, got '" + poll + "'");
+  if (!banyan::parse_duration(poll, svc.follow.poll_interval) || svc.follow.poll_interval.count() == 0) return usage("--poll-interval: expected a duration above zero such as 100ms or 1s, got '" + poll + "'");
   svc.ready_max_lag_events = ready_lag_events;
   svc.ready_max_lag_seconds = ready_lag_seconds;
   try {

@@ -1,6 +1,7 @@
 #include "banyan/platform/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -70,13 +71,24 @@ struct client::impl {
     connected = false;
   }
 
+  // Runs one asynchronous operation to completion on this thread: Beast's timeouts
+  // (expires_after) apply only to asynchronous operations, never to the blocking ones.
+  template <class Start>
+  beast::error_code run(Start&& start) {
+    beast::error_code result = boost::asio::error::would_block;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc.restart();
+    ioc.run();
+    return result;
+  }
+
   std::optional<client_error> connect() {
     tcp::resolver resolver(ioc);
     beast::error_code ec;
     const auto endpoints = resolver.resolve(url.host, std::to_string(url.port), ec);
     if (ec) return client_error{client_error::kind::unreachable, "cannot resolve " + url.host + ": " + ec.message()};
     stream.expires_after(options.connect_timeout);
-    stream.connect(endpoints, ec);
+    ec = run([&](auto done) { stream.async_connect(endpoints, done); });
     if (ec) {
       const bool timed_out = ec == beast::error::timeout;
       close();
@@ -92,12 +104,11 @@ struct client::impl {
   // answer on a kept connection: worth one more try on a fresh one.
   expected<response, client_error> exchange(const bhttp::request<bhttp::string_body>& req, bool& stale) {
     stale = false;
-    beast::error_code ec;
     stream.expires_after(options.timeout);
-    bhttp::write(stream, req, ec);
+    beast::error_code ec = run([&](auto done) { bhttp::async_write(stream, req, done); });
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(options.body_limit);
-    if (!ec) bhttp::read(stream, buffer, parser, ec);
+    if (!ec) ec = run([&](auto done) { bhttp::async_read(stream, buffer, parser, done); });
     if (ec) {
       stale = ec == bhttp::error::end_of_stream || ec == boost::asio::error::connection_reset ||
               ec == boost::asio::error::broken_pipe || ec == boost::asio::error::eof;

@@ -343,3 +343,56 @@ TEST_CASE("catalog reads shadowed through banyan-proxy reach 100 % parity on see
     CHECK(r.at("paths").as_array().empty());
   }
 }
+
+TEST_CASE("plan status judges the shipped read plan's sync_lag gate on catalog-service's sync", "[catalog][sync][plan]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
+  proxy_process proxy(dir, shop.url(), "health_checks: {interval: 200ms}\n");
+  // The shipped plan, with the service's address from the environment as the plan says.
+  ::setenv("CATALOG_URL", svc.url().c_str(), 1);
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> a{"--admin", "http://127.0.0.1:" + std::to_string(proxy.admin_port), "--token-file",
+                               dir.file("state/admin.token")};
+    a.insert(a.end(), args.begin(), args.end());
+    return run_banyan(a, dir);
+  };
+  const auto applied = cli({"plan", "apply", BANYAN_SOURCE_DIR "/migrations/catalog-reads.yaml", "--reason", "test"});
+  ::unsetenv("CATALOG_URL");
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.code == 0);
+  // The proxy's routing names the real address (the stored plan is the expanded one).
+  CHECK(proxy.admin("GET", "/api/v1/routes").body.find(svc.url()) != std::string::npos);
+  json::value status;
+  auto gate = [&](const std::string& route) -> json::object {
+    for (const auto& g : status.at("gates").as_array())
+      if (g.at("gate").as_string() == "sync_lag" && g.at("route").as_string() == route) return g.as_object();
+    return {};
+  };
+  REQUIRE(eventually([&] {
+    const auto r = cli({"--output", "json", "plan", "status"});
+    status = json::parse(r.out);
+    const auto g = gate("product-detail");
+    return !g.empty() && g.at("state").as_string() == "pass";
+  }));
+  CHECK(gate("product-detail").at("measured").as_string() == "0 events, 0.0 s");
+  CHECK(gate("product-list").at("state").as_string() == "pass");
+  const auto text = cli({"plan", "status"});
+  CHECK(text.out.find("sync_lag") != std::string::npos);
+
+  // The sync stops (a gap): the gate fails, and the plan names it as a breach.
+  {
+    banyan::sqlite::connection c(dir.file("shop.db"));
+    c.exec("BEGIN IMMEDIATE");
+    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
+    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
+    c.exec("DELETE FROM outbox_events WHERE id = (SELECT MAX(id) - 1 FROM outbox_events)");
+    c.exec("COMMIT");
+  }
+  REQUIRE(eventually([&] {
+    status = json::parse(cli({"--output", "json", "plan", "status"}).out);
+    const auto g = gate("product-detail");
+    return !g.empty() && g.at("state").as_string() == "fail";
+  }));
+  CHECK(gate("product-detail").at("why").as_string().find("sync stopped: feed gap") != std::string::npos);
+}

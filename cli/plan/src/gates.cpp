@@ -1,5 +1,9 @@
 #include "banyan/plan/gates.hpp"
 
+#include "banyan/sync/sync_status.hpp"
+
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -94,10 +98,79 @@ std::map<std::string, route_evidence> read_evidence(const json::object& evidence
         }
       }
     }
+    if (const auto* sy = o.if_contains("service_sync"); sy && sy->is_object()) {
+      const auto& so = sy->as_object();
+      sync_figures f;
+      if (const auto* name = so.if_contains("service"); name && name->is_string()) f.service = std::string(name->as_string());
+      f.probed = so.if_contains("probed") && so.at("probed").is_bool() && so.at("probed").as_bool();
+      f.answered = so.if_contains("answered") && so.at("answered").is_bool() && so.at("answered").as_bool();
+      if (const auto* pr = so.if_contains("problem"); pr && pr->is_string()) f.problem = std::string(pr->as_string());
+      f.age_ms = integer(so.if_contains("age_ms"));
+      if (const auto* st = so.if_contains("status"); st && st->is_object()) {
+        if (auto s = sync::parse_sync_status(json::serialize(*st))) {
+          f.state = s->state;
+          f.why = s->why;
+          f.lag_events = s->lag_events;
+          f.lag_seconds = s->lag_seconds;
+          f.source_reachable = s->source_reachable;
+          f.rows_done = s->backfill.rows_done;
+          f.rows_total = s->backfill.rows_total;
+        } else {
+          f.answered = false;
+          f.problem = s.error();
+        }
+      }
+      e.sync = std::move(f);
+    }
     out.emplace(id, std::move(e));
   }
   return out;
 }
+
+namespace {
+
+// The sync_lag gate for one route: the service's sync following, and no further behind than the bound.
+gate_result judge_sync_lag(const std::string& route_id, const route_evidence& e, const gates::sync_lag_bound& bound) {
+  std::string threshold;
+  if (bound.events) threshold = "≤ " + std::to_string(*bound.events) + " events";
+  if (bound.age) threshold += (threshold.empty() ? "≤ " : ", ≤ ") + fixed(static_cast<double>(bound.age->count()) / 1000, 1) + " s";
+  gate_result r{"sync_lag", route_id, gate_state::waiting, "—", threshold, {}, {}};
+  if (!e.sync) {
+    r.why = "no sync status for this route's service yet (the proxy samples it with its health checks)";
+    return r;
+  }
+  const auto& s = *e.sync;
+  const std::string who = s.service.empty() ? "the service" : s.service;
+  if (!s.probed) {
+    r.why = "the proxy has not sampled " + who + "'s sync yet";
+  } else if (!s.answered) {
+    r.why = "no sync status from " + who + ": " + s.problem;
+  } else if (s.age_ms > max_sync_sample_age_ms) {
+    r.why = who + "'s last sync status is " + format_duration(std::chrono::milliseconds(s.age_ms)) + " old";
+  } else {
+    r.measured = std::to_string(s.lag_events) + " events, " + fixed(s.lag_seconds, 1) + " s";
+    r.value = s.lag_seconds;
+    if (s.state == "stopped") {
+      r.state = gate_state::fail;
+      r.why = who + "'s sync stopped: " + s.why;
+    } else if (s.state == "backfilling") {
+      r.measured = "backfilling";
+      r.why = who + " is still backfilling (" + std::to_string(s.rows_done) +
+              (s.rows_total ? " of " + std::to_string(*s.rows_total) : std::string()) + " rows copied)";
+    } else if (!s.source_reachable) {
+      r.why = who + " cannot reach its source: " + s.why;
+    } else if (bound.events && s.lag_events > *bound.events) {
+      r.why = who + " is " + std::to_string(s.lag_events - *bound.events) + " events over the bound";
+    } else if (bound.age && s.lag_seconds * 1000 > static_cast<double>(bound.age->count())) {
+      r.why = who + "'s oldest unapplied change is older than the bound";
+    } else {
+      r.state = gate_state::pass;
+    }
+  }
+  return r;
+}
+
+}  // namespace
 
 stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
                                 std::chrono::milliseconds in_stage) {
@@ -123,6 +196,7 @@ stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<st
     const route_evidence& e = it == evidence.end() ? none : it->second;
     const bool shadow_copies = route.mode == proxy::route_mode::shadow ||
                                (route.mode == proxy::route_mode::service && route.shadow.reverse);
+    if (g.sync_lag) add(judge_sync_lag(route.id, e, *g.sync_lag));  // data, whether or not traffic came
     if (e.requests == 0) {
       gate_result r{"no_traffic", route.id, gate_state::waiting, "0 requests", std::string(to_string(g.no_traffic)), {}, 0.0};
       switch (g.no_traffic) {

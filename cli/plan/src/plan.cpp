@@ -5,7 +5,9 @@
 #include "banyan/proxy/proxy_config.hpp"
 #include "banyan/proxy/routing_state.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -254,7 +256,7 @@ class plan_reader {
   void read_gates(const YAML::Node& g, stage& s) {
     if (!r_.is_map(g, "gates")) return;
     s.gate.at = at(g);
-    r_.check_keys(g, {"min_requests", "min_duration", "parity", "error_rate", "p99_ratio", "no_traffic"}, "gates");
+    r_.check_keys(g, {"min_requests", "min_duration", "parity", "error_rate", "p99_ratio", "sync_lag", "no_traffic"}, "gates");
     std::string text;
     if (auto n = g["min_requests"]; n && r_.scalar(n, "min_requests", text)) {
       std::uint64_t v = 0;
@@ -284,6 +286,31 @@ class plan_reader {
       else if (v <= 0) err(n, "p99_ratio of " + text + " can never be met: latency is never below zero");
       else s.gate.p99_ratio = v;
     }
+    // sync_lag: 5s (the oldest unapplied change at most 5 s old), or {events: 100, seconds: 5s}.
+    if (auto n = g["sync_lag"]) {
+      gates::sync_lag_bound bound;
+      if (n.IsMap()) {
+        r_.check_keys(n, {"events", "seconds"}, "sync_lag");
+        if (auto e = n["events"]; e && r_.scalar(e, "sync_lag.events", text)) {
+          std::int64_t v = 0;
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+            err(e, "sync_lag.events must be a whole number of events, got '" + text + "'");
+          else bound.events = v;
+        }
+        if (n["seconds"]) {
+          std::chrono::milliseconds d{};
+          r_.duration_field(n, "seconds", d);
+          bound.age = d;
+        }
+        if (!n["events"] && !n["seconds"]) err(n, "sync_lag needs events, seconds or both");
+      } else if (r_.scalar(n, "sync_lag", text)) {
+        std::chrono::milliseconds d{};
+        if (!parse_duration(text, d)) err(n, "sync_lag must be a duration such as 5s, or {events: N, seconds: D}, got '" + text + "'");
+        else bound.age = d;
+      }
+      s.gate.sync_lag = bound;
+    }
     if (auto n = g["no_traffic"]; n && r_.scalar(n, "no_traffic", text)) {
       if (text == "wait") s.gate.no_traffic = no_traffic_policy::wait;
       else if (text == "pass") s.gate.no_traffic = no_traffic_policy::pass;
@@ -300,10 +327,10 @@ class plan_reader {
     r_.check_keys(n, {"on_breach", "to"}, "rollback");
     r_.string_field(n, "to", p.rollback.to);
     read_list(n["on_breach"], "rollback.on_breach", p.rollback.on);
-    const std::vector<std::string_view> gate_names{"parity", "error_rate", "p99_ratio"};
+    const std::vector<std::string_view> gate_names{"parity", "error_rate", "p99_ratio", "sync_lag"};
     for (std::size_t i = 0; i < p.rollback.on.size(); ++i)
       if (std::find(gate_names.begin(), gate_names.end(), p.rollback.on[i]) == gate_names.end())
-        err(n["on_breach"][i], "rollback.on_breach names gates: parity, error_rate or p99_ratio, not '" + p.rollback.on[i] + "'" +
+        err(n["on_breach"][i], "rollback.on_breach names gates: parity, error_rate, p99_ratio or sync_lag, not '" + p.rollback.on[i] + "'" +
                             hint(p.rollback.on[i], gate_names));
     const auto stages = names_of(p.stages, &stage::name);
     if (!p.rollback.to.empty() && std::find(stages.begin(), stages.end(), p.rollback.to) == stages.end())
@@ -384,9 +411,66 @@ bool parse_plan(const std::string& text, const std::string& name, plan& out, dia
   return !diags.has_errors();
 }
 
-bool load_plan(const std::string& path, plan& out, diagnostics& diags) {
+bool expand_environment(std::string& text, const std::string& name, diagnostics& diags) {
+  std::string out;
+  out.reserve(text.size());
+  int line = 1, column = 1;
+  bool ok = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '$' && i + 1 < text.size() && text[i + 1] == '$') {
+      out.push_back('$');
+      ++i;
+      column += 2;
+      continue;
+    }
+    if (c == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      const std::size_t close = text.find_first_of("}\n", i + 2);
+      if (close == std::string::npos || text[close] != '}') {
+        diags.error(name, line, column, "unterminated ${ (write $$ for a literal '$')");
+        ok = false;
+        out.push_back(c);
+        ++column;
+        continue;
+      }
+      const std::string inside = text.substr(i + 2, close - i - 2);
+      const std::size_t dash = inside.find(":-");
+      const std::string var = inside.substr(0, dash);
+      bool valid_name = !var.empty() && !(var[0] >= '0' && var[0] <= '9');
+      for (char v : var) valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(v)) || v == '_');
+      if (!valid_name) {
+        diags.error(name, line, column, "'${" + inside + "}': a variable name is letters, digits and '_'");
+        ok = false;
+      } else if (const char* value = std::getenv(var.c_str()); value && *value) {
+        out += value;
+      } else if (dash != std::string::npos) {
+        out += inside.substr(dash + 2);
+      } else {
+        diags.error(name, line, column, "environment variable " + var + " is not set (give it a default: ${" + var + ":-VALUE})");
+        ok = false;
+      }
+      column += static_cast<int>(close - i + 1);
+      i = close;
+      continue;
+    }
+    out.push_back(c);
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  if (ok) text = std::move(out);
+  return ok;
+}
+
+bool load_plan(const std::string& path, plan& out, diagnostics& diags, std::string* document) {
   std::string text;
-  return read_text_file(path, text, diags) && parse_plan(text, path, out, diags);
+  if (!read_text_file(path, text, diags) || !expand_environment(text, path, diags)) return false;
+  const bool ok = parse_plan(text, path, out, diags);
+  if (document) *document = std::move(text);
+  return ok;
 }
 
 }  // namespace banyan::plan

@@ -244,6 +244,28 @@ std::optional<http::response> read_parity_query(const http::request& req, std::i
 }
 }  // namespace
 
+// Each service-backed route's latest sync sample (health_checker), for sync_lag gates: as it is
+// now, not since the stage began (a lag that closed is no longer a reason to wait).
+void admin_api::add_sync_evidence(json::object& doc) const {
+  const auto snap = ctx_.routing.load();
+  if (!snap || !snap->table) return;
+  if (!doc.contains("routes") || !doc["routes"].is_object()) doc["routes"] = json::object();
+  auto& routes = doc["routes"].as_object();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto& table = snap->table->routes();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& u = snap->service_of[i];
+    if (!u) continue;
+    const auto sample = u->sync();
+    json::object o{{"service", u->name}, {"probed", sample.probed}, {"answered", sample.answered},
+                   {"problem", sample.problem}, {"age_ms", sample.probed ? now_ms - sample.sampled_ms : 0}};
+    if (sample.answered) o["status"] = sync::to_json(sample.status);
+    if (!routes.contains(table[i].id)) routes[table[i].id] = json::object();
+    routes[table[i].id].as_object()["service_sync"] = std::move(o);
+  }
+}
+
 http::response admin_api::evidence(http::request& req) {
   if (!ctx_.recorder) return http::error_response(404, "no_recorder", "this proxy records no evidence");
   std::int64_t window = 1000, min_compared = 100, since = 0;
@@ -252,8 +274,10 @@ http::response admin_api::evidence(http::request& req) {
   if (!query_number(req, "baseline_from_ms", baseline_from, INT64_MIN, since))
     return http::error_response(400, "invalid_query", "baseline_from_ms must be a Unix time in milliseconds before since_ms");
   try {
-    return http::json_response(200, ctx_.recorder->evidence(since, baseline_from, static_cast<std::size_t>(window),
-                                                            static_cast<std::size_t>(min_compared)));
+    auto doc = ctx_.recorder->evidence(since, baseline_from, static_cast<std::size_t>(window),
+                                       static_cast<std::size_t>(min_compared));
+    add_sync_evidence(doc);
+    return http::json_response(200, doc);
   } catch (const std::exception& e) {
     return http::error_response(503, "evidence_unavailable", std::string("cannot read the evidence: ") + e.what());
   }

@@ -159,3 +159,115 @@ TEST_CASE("evidence is read from the admin API's JSON", "[gates]") {
   CHECK(e.copy_errors == 2);
   CHECK(e.shadow_latency_count == 11);
 }
+
+namespace {
+const std::string sync_plan_text = R"(plan: catalog-reads
+services:
+  catalog: http://127.0.0.1:8082
+routes:
+  - id: detail
+    match: {methods: [GET], path: "/api/products/{id}"}
+    service: catalog
+stages:
+  - name: shadow
+    routes: {detail: shadow}
+    gates: {sync_lag: {events: 10, seconds: 2s}, no_traffic: pass}
+rollback: {on_breach: [sync_lag], to: shadow}
+)";
+
+const plan::gate_result& sync_gate(const plan::stage_evaluation& ev) {
+  for (const auto& g : ev.gates)
+    if (g.gate == "sync_lag") return g;
+  FAIL("no sync_lag gate");
+  throw 0;
+}
+
+plan::sync_figures following(std::int64_t lag_events, double lag_seconds) {
+  plan::sync_figures s;
+  s.service = "catalog";
+  s.probed = s.answered = true;
+  s.state = "following";
+  s.lag_events = lag_events;
+  s.lag_seconds = lag_seconds;
+  s.age_ms = 1000;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("gates: sync_lag waits for data, for the backfill and for lag; a stopped sync is a breach", "[gates][sync]") {
+  plan::plan p;
+  diagnostics d;
+  REQUIRE(plan::parse_plan(sync_plan_text, "plan.yaml", p, d));
+  const auto& stage = p.stages.front();
+  std::map<std::string, plan::route_evidence> evidence;
+  auto judge = [&] { return plan::evaluate_stage(p, stage, evidence, 1min); };
+
+  // No sample at all: it says so, and waits (never a silent pass).
+  auto ev = judge();
+  CHECK(sync_gate(ev).state == plan::gate_state::waiting);
+  CHECK(sync_gate(ev).why.find("no sync status") != std::string::npos);
+
+  plan::route_evidence e;
+  e.sync = plan::sync_figures{};
+  e.sync->service = "catalog";
+  e.sync->probed = true;
+  e.sync->problem = "it does not answer GET /internal/sync (404): it publishes no sync status";
+  evidence["detail"] = e;
+  CHECK(sync_gate(judge()).why == "no sync status from catalog: " + e.sync->problem);
+
+  e.sync = following(0, 0);
+  e.sync->state = "backfilling";
+  e.sync->rows_done = 1200;
+  e.sync->rows_total = 10'000;
+  evidence["detail"] = e;
+  CHECK(sync_gate(judge()).why == "catalog is still backfilling (1200 of 10000 rows copied)");
+
+  e.sync = following(25, 0.5);
+  evidence["detail"] = e;
+  ev = judge();
+  CHECK(sync_gate(ev).state == plan::gate_state::waiting);
+  CHECK(sync_gate(ev).why == "catalog is 15 events over the bound");
+  CHECK(sync_gate(ev).measured == "25 events, 0.5 s");
+  CHECK(sync_gate(ev).threshold == "≤ 10 events, ≤ 2.0 s");
+
+  e.sync = following(3, 4.0);
+  evidence["detail"] = e;
+  CHECK(sync_gate(judge()).why == "catalog's oldest unapplied change is older than the bound");
+
+  e.sync = following(3, 0.2);
+  e.sync->age_ms = 60'000;
+  evidence["detail"] = e;
+  CHECK(sync_gate(judge()).why.find("last sync status is 1m 00s old") != std::string::npos);
+
+  e.sync = following(3, 0.2);
+  evidence["detail"] = e;
+  ev = judge();
+  CHECK(sync_gate(ev).state == plan::gate_state::pass);
+  CHECK(ev.passed);
+
+  e.sync->state = "stopped";
+  e.sync->why = "feed gap: expected event 13, got 15";
+  evidence["detail"] = e;
+  ev = judge();
+  CHECK(sync_gate(ev).state == plan::gate_state::fail);
+  CHECK(sync_gate(ev).why == "catalog's sync stopped: feed gap: expected event 13, got 15");
+  REQUIRE(ev.breaches.size() == 1);
+  CHECK(ev.breaches[0].gate == "sync_lag");
+}
+
+TEST_CASE("gates: the evidence carries each route's service sync", "[gates][sync]") {
+  const auto doc = boost::json::parse(R"({"routes":{"detail":{"requests":0,"service_sync":{
+      "service":"catalog","probed":true,"answered":true,"problem":"","age_ms":800,
+      "status":{"source":"http://m","entity":"product","state":"following","why":"","applied":10,"head":12,
+                "lag_events":2,"lag_seconds":0.3,"source_reachable":true,"last_contact":"","events_applied":8,
+                "events_ignored":2,"last_ignored":"","backfill":{"phase":"done","position":2,"rows_done":240,
+                "rows_total":240,"rows_per_second":0,"started_at":"","copied_at":"","caught_up_at":""}}}}}})");
+  const auto evidence = plan::read_evidence(doc.as_object());
+  REQUIRE(evidence.at("detail").sync);
+  const auto& s = *evidence.at("detail").sync;
+  CHECK(s.answered);
+  CHECK(s.state == "following");
+  CHECK(s.lag_events == 2);
+  CHECK(s.age_ms == 800);
+  CHECK(s.rows_total == 240);
+}

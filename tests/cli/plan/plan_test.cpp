@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 using namespace banyan;
 
 namespace {
@@ -159,4 +161,43 @@ TEST_CASE("shadow settings of a route: loaded, and each mistake at its line and 
         "plan.yaml:8:26: error: tolerance must be a number of at least 0, got '-1'\n");
   CHECK(check(with("compare: {ignore: [$.generated_at]}", "shadow: {reverse: yes}")) ==
         "plan.yaml:8:23: error: reverse must be true or false\n");
+}
+
+TEST_CASE("plans: sync_lag gates in both spellings, and their mistakes at line:column", "[plan][sync]") {
+  const std::string head = "plan: p\nservices: {c: http://127.0.0.1:1}\nroutes:\n  - id: r\n    match: {path: /x}\n    service: c\n"
+                           "stages:\n  - name: s\n    routes: {r: shadow}\n    gates:\n";
+  plan::plan p;
+  diagnostics d;
+  REQUIRE(plan::parse_plan(head + "      sync_lag: 5s\n", "p.yaml", p, d));
+  REQUIRE(p.stages[0].gate.sync_lag);
+  CHECK(p.stages[0].gate.sync_lag->age == std::chrono::seconds(5));
+  CHECK_FALSE(p.stages[0].gate.sync_lag->events);
+  plan::plan p2, p3, p4;
+  REQUIRE(plan::parse_plan(head + "      sync_lag: {events: 100}\n", "p.yaml", p2, d));
+  CHECK(p2.stages[0].gate.sync_lag->events == 100);
+  diagnostics bad;
+  CHECK_FALSE(plan::parse_plan(head + "      sync_lag: {events: -1, secs: 2s}\n", "p.yaml", p3, bad));
+  const auto text = bad.to_string();
+  CHECK(text.find("p.yaml:11:") != std::string::npos);
+  CHECK(text.find("sync_lag.events must be a whole number of events, got '-1'") != std::string::npos);
+  CHECK(text.find("secs") != std::string::npos);
+  diagnostics bad2;
+  CHECK_FALSE(plan::parse_plan(head + "      sync_lag: soon\n", "p.yaml", p4, bad2));
+  CHECK(bad2.to_string().find("p.yaml:11:17: error: sync_lag must be a duration") != std::string::npos);
+}
+
+TEST_CASE("plans: ${VAR} and ${VAR:-default} take the environment, unset ones are errors where they stand", "[plan][env]") {
+  ::setenv("BANYAN_TEST_URL", "http://127.0.0.1:4242", 1);
+  ::unsetenv("BANYAN_TEST_UNSET");
+  std::string text = "a: ${BANYAN_TEST_URL}\nb: ${BANYAN_TEST_UNSET:-http://x:1}\nc: $$5\n";
+  diagnostics d;
+  REQUIRE(plan::expand_environment(text, "p.yaml", d));
+  CHECK(text == "a: http://127.0.0.1:4242\nb: http://x:1\nc: $5\n");
+  std::string missing = "x: 1\ny:  ${BANYAN_TEST_UNSET}\nz: ${1BAD}\nw: ${OPEN\n";
+  diagnostics bad;
+  CHECK_FALSE(plan::expand_environment(missing, "p.yaml", bad));
+  const auto out = bad.to_string();
+  CHECK(out.find("p.yaml:2:5: error: environment variable BANYAN_TEST_UNSET is not set") != std::string::npos);
+  CHECK(out.find("p.yaml:3:4: error: '${1BAD}'") != std::string::npos);
+  CHECK(out.find("p.yaml:4:4: error: unterminated ${") != std::string::npos);
 }

@@ -2,6 +2,7 @@
 // Reading a user's YAML file with every problem reported at its position (FILE:LINE:COL), unknown
 // keys with a "did you mean" hint. Shared by the proxy's configuration and migration plans.
 #include "banyan/platform/diagnostics.hpp"
+#include "banyan/platform/units.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -39,9 +40,5 @@ class yaml_reader {
 bool read_text_file(const std::string& path, std::string& out, diagnostics& diags);
 // Parses YAML text; a syntax error becomes a diagnostic and false.
 bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags);
-// "10s", "250ms", "2m", "1h" or a bare number of milliseconds.
-bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept;
-// "16KiB", "1MiB", "2GiB" or a bare number of bytes.
-bool parse_size(std::string_view text, std::uint64_t& out) noexcept;
 
 }  // namespace banyan

@@ -14,6 +14,25 @@
 
 namespace banyan::plan {
 
+// The route's service's data sync, as the proxy last sampled its GET /internal/sync.
+struct sync_figures {
+  std::string service;
+  bool probed = false;    // the proxy has asked at least once
+  bool answered = false;  // and got a sync status
+  std::string problem;    // why not
+  std::int64_t age_ms = 0;  // how old the sample is
+  std::string state;      // backfilling | following | stopped
+  std::string why;
+  std::int64_t lag_events = 0;
+  double lag_seconds = 0;
+  bool source_reachable = true;
+  std::int64_t rows_done = 0;
+  std::optional<std::int64_t> rows_total;
+};
+
+// A sample older than this is not trusted: the gate waits for a fresh one.
+inline constexpr std::int64_t max_sync_sample_age_ms = 30'000;
+
 // One side of a route's traffic since the stage began.
 struct side_figures {
   std::int64_t requests = 0;
@@ -35,6 +54,7 @@ struct route_evidence {
   std::int64_t copies = 0, copy_errors = 0;
   std::optional<double> shadow_monolith_p99_ms, shadow_service_p99_ms;
   std::int64_t shadow_latency_count = 0;  // the fewer of the two sides
+  std::optional<sync_figures> sync;  // absent: the route has no service (or an old proxy)
 };
 
 // GET /api/v1/evidence's answer, by route id.
@@ -44,7 +64,7 @@ enum class gate_state { pass, waiting, fail };
 std::string_view to_string(gate_state s) noexcept;
 
 struct gate_result {
-  std::string gate;   // min_duration, min_requests, no_traffic, parity, error_rate, p99_ratio
+  std::string gate;   // min_duration, min_requests, no_traffic, parity, error_rate, p99_ratio, sync_lag
   std::string route;  // empty for the stage as a whole
   gate_state state = gate_state::waiting;
   std::string measured;   // 12m 03s · 340 · 99.95 % · 0.40 % · 1.21×

@@ -49,6 +49,13 @@ struct gates {
   std::optional<double> parity_percent;      // shadow parity at least
   std::optional<double> error_rate_percent;  // service error rate at most
   std::optional<double> p99_ratio;           // service p99 at most this × the monolith's
+  // The service's data sync (its GET /internal/sync, sampled by the proxy): following, and at most
+  // this far behind its source, in events and/or in the age of the oldest change not yet applied.
+  struct sync_lag_bound {
+    std::optional<std::int64_t> events;
+    std::optional<std::chrono::milliseconds> age;
+  };
+  std::optional<sync_lag_bound> sync_lag;
   no_traffic_policy no_traffic = no_traffic_policy::wait;
   position at;
 };
@@ -103,6 +110,13 @@ routing_diff diff(const plan& p, const stage& s, const std::vector<proxy::route>
 // Parses and validates; every problem is a diagnostic (FILE:LINE:COL). True when there is no error
 // (warnings allowed).
 bool parse_plan(const std::string& text, const std::string& name, plan& out, diagnostics& diags);
-bool load_plan(const std::string& path, plan& out, diagnostics& diags);
+// Reads FILE, expands its ${VAR} references (below) and parses it; `document`, when given, receives
+// the expanded text (what the proxy stores as the applied plan: what was really applied).
+bool load_plan(const std::string& path, plan& out, diagnostics& diags, std::string* document = nullptr);
+
+// ${NAME} and ${NAME:-default} in a plan's text take the environment's values, so one plan names
+// a service whose address differs by machine (url: ${CATALOG_URL:-http://127.0.0.1:8082}). An unset
+// variable without a default is an error at its position; "$$" is a literal '$'.
+bool expand_environment(std::string& text, const std::string& name, diagnostics& diags);
 
 }  // namespace banyan::plan

@@ -46,6 +46,7 @@ class admin_api {
   http::response put_plan(http::request& req);
   http::response shadow_report(http::request& req);
   http::response evidence(http::request& req);
+  void add_sync_evidence(boost::json::object& doc) const;
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,

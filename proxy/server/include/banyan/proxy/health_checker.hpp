@@ -1,8 +1,10 @@
 #pragma once
 // Active health checks of the services in the routing: every interval, GET <url><path> on a fresh
-// connection; 2xx or 3xx within the timeout is healthy. Two failures in a row mark a service
+// connection; 2xx or 3xx within the timeout is healthy. The same round samples each service's
+// GET /internal/sync (the data contract's sync status) for sync_lag gates. Two failures in a row mark a service
 // unhealthy (the data plane then treats it like an open circuit); one success marks it healthy.
-// Plain sockets on a thread of its own: nothing here touches the request path.
+// A blocking client (platform/http_client) on a thread of its own: nothing here touches the
+// request path.
 #include "banyan/proxy/routing_state.hpp"
 
 #include <chrono>
@@ -23,6 +25,9 @@ struct health_check_options {
 // One probe: true when the upstream answered 2xx/3xx in time.
 bool probe_health(const std::string& host, std::uint16_t port, const std::string& path,
                   std::chrono::milliseconds timeout);
+
+// One sample of a service's sync status.
+upstream::sync_sample probe_sync(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout);
 
 class health_checker {
  public:

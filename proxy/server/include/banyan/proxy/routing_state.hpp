@@ -3,6 +3,7 @@
 // an immutable snapshot (route table + the upstream each route's service resolves to), swapped
 // atomically. A request keeps the snapshot it started with until it finishes.
 #include "banyan/proxy/route_table.hpp"
+#include "banyan/sync/sync_status.hpp"
 
 #include <array>
 #include <atomic>
@@ -96,6 +97,24 @@ struct upstream {
   std::atomic<std::uint64_t> failures{0};
   connection_budget connections;  // the data plane's open connections to it
 
+  // The service's data sync as its GET /internal/sync last said (sampled with the health checks;
+  // read by the evidence for sync_lag gates). Off the request path: a mutex is fine.
+  struct sync_sample {
+    bool probed = false;    // asked at least once
+    bool answered = false;  // answered with a sync status
+    std::string problem;    // why not: 404 (no sync), unreachable, malformed
+    sync::sync_status status;
+    std::int64_t sampled_ms = 0;  // Unix ms
+  };
+  void set_sync(sync_sample s) {
+    std::lock_guard lock(sync_mutex_);
+    sync_ = std::move(s);
+  }
+  sync_sample sync() const {
+    std::lock_guard lock(sync_mutex_);
+    return sync_;
+  }
+
   upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p)
       : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p), authority(authority_of(url)) {}
 
@@ -104,6 +123,10 @@ struct upstream {
     if (const auto at = url.find("://"); at != std::string_view::npos) url.remove_prefix(at + 3);
     return std::string(url.substr(0, url.find_first_of("/?#")));
   }
+
+ private:
+  mutable std::mutex sync_mutex_;
+  sync_sample sync_;
 };
 
 // Per-route traffic figures, kept across routing changes (looked up by route id) and updated
