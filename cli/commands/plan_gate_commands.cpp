@@ -107,10 +107,10 @@ void print_standing(const standing& s, std::ostream& out) {
   for (const auto& r : s.applied.plan.routes_at(*s.applied.current()))
     out << "  route " << r.id << ": " << describe_setting(r) << '\n';
   if (s.verdict.gates.empty()) out << "\nthis stage has no gates\n";
-  else out << '\n' << pad("GATE", 14) << pad("ROUTE", 18) << pad("MEASURED", 34) << pad("THRESHOLD", 14)
+  else out << '\n' << pad("GATE", 14) << pad("ROUTE", 18) << pad("MEASURED", 34) << pad("THRESHOLD", 22)
            << pad("STATE", 9) << "WHY\n";
   for (const auto& g : s.verdict.gates)
-    out << pad(g.gate, 14) << pad(g.route.empty() ? "-" : g.route, 18) << pad(g.measured, 34) << pad(g.threshold, 14)
+    out << pad(g.gate, 14) << pad(g.route.empty() ? "-" : g.route, 18) << pad(g.measured, 34) << pad(g.threshold, 22)
         << pad(std::string(plan::to_string(g.state)), 9) << g.why << '\n';
   out << "\nverdict: " << s.verdict.summary;
   if (s.verdict.passed)

@@ -85,7 +85,14 @@ connection::connection(const std::string& path, const open_options& options) {
 }
 
 connection::~connection() {
+  cache_.clear();  // finalized before the close
   if (db_) sqlite3_close_v2(db_);
+}
+
+reused_statement connection::prepare_cached(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(std::string(sql), std::make_unique<statement>(prepare(sql))).first;
+  return reused_statement(*it->second);
 }
 
 void connection::exec(std::string_view sql) {

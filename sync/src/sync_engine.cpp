@@ -97,14 +97,14 @@ sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string s
 }
 
 void sync_engine::save(sqlite::connection& c) {
-  c.prepare(
+  c.prepare_cached(
        "INSERT INTO sync_state(source, phase, applied, backfill_position, copy_cursor, rows_copied, rows_total,"
        " catchup_target, events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
        " ON CONFLICT(source) DO UPDATE SET phase = ?2, applied = ?3, backfill_position = ?4, copy_cursor = ?5,"
        " rows_copied = ?6, rows_total = ?7, catchup_target = ?8, events_applied = ?9, events_ignored = ?10,"
        " backfill_started_at = ?11, copied_at = ?12, caught_up_at = ?13")
-      .bind_all(source_, std::string(to_string(state_.phase)), state_.applied, state_.backfill_position,
+      ->bind_all(source_, std::string(to_string(state_.phase)), state_.applied, state_.backfill_position,
                 state_.copy_cursor, state_.rows_copied, state_.rows_total, state_.catchup_target,
                 state_.events_applied, state_.events_ignored, state_.backfill_started_at, state_.copied_at,
                 state_.caught_up_at)

@@ -114,3 +114,23 @@ TEST_CASE("the pool hands each connection to one user at a time", "[sqlite]") {
   mode.step();
   CHECK(mode.get_text(0) == "wal");
 }
+
+TEST_CASE("sqlite: a cached statement is prepared once, reset after each use", "[sqlite]") {
+  banyan::test::temp_dir dir;
+  banyan::sqlite::connection c(dir.file("db.sqlite"));
+  c.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
+  for (int i = 1; i <= 3; ++i) c.prepare_cached("INSERT INTO t(k, v) VALUES (?, ?)")->bind_all(i, "v" + std::to_string(i)).run();
+  {
+    auto a = c.prepare_cached("SELECT v FROM t WHERE k = ?");
+    a->bind(1, 2);
+    REQUIRE(a->step());
+    CHECK(a->get_text(0) == "v2");
+  }  // left half-stepped: the handle resets it
+  // Another connection's write is visible to the next use (no snapshot held open by the last one).
+  banyan::sqlite::connection other(dir.file("db.sqlite"));
+  other.exec("UPDATE t SET v = 'changed' WHERE k = 2");
+  auto b = c.prepare_cached("SELECT v FROM t WHERE k = ?");
+  b->bind(1, 2);
+  REQUIRE(b->step());
+  CHECK(b->get_text(0) == "changed");
+}

@@ -37,11 +37,11 @@ product row_to_product(const banyan::sqlite::statement& st) {
 }
 
 std::int64_t category_id(connection& c, std::string_view name) {
-  c.prepare("INSERT INTO categories(name) VALUES (?) ON CONFLICT(name) DO NOTHING").bind(1, name).run();
-  auto st = c.prepare("SELECT id FROM categories WHERE name = ?");
-  st.bind(1, name);
-  st.step();
-  return st.get_int64(0);
+  c.prepare_cached("INSERT INTO categories(name) VALUES (?) ON CONFLICT(name) DO NOTHING")->bind(1, name).run();
+  auto st = c.prepare_cached("SELECT id FROM categories WHERE name = ?");
+  st->bind(1, name);
+  st->step();
+  return st->get_int64(0);
 }
 
 // The user's text taken literally inside LIKE.
@@ -58,10 +58,10 @@ std::string contains_pattern(std::string_view text) {
 }  // namespace
 
 std::optional<product> find(connection& c, std::int64_t id) {
-  auto st = c.prepare(std::string(select_products) + " WHERE p.id = ?");
-  st.bind(1, id);
-  if (!st.step()) return std::nullopt;
-  return row_to_product(st);
+  auto st = c.prepare_cached(std::string(select_products) + " WHERE p.id = ?");
+  st->bind(1, id);
+  if (!st->step()) return std::nullopt;
+  return row_to_product(*st);
 }
 
 product_page list(connection& c, const list_filter& f) {
@@ -82,10 +82,10 @@ product_page list(connection& c, const list_filter& f) {
 }
 
 std::optional<std::int64_t> owner_of_sku(connection& c, std::string_view sku) {
-  auto st = c.prepare("SELECT id FROM products WHERE sku = ?");
-  st.bind(1, sku);
-  if (!st.step()) return std::nullopt;
-  return st.get_int64(0);
+  auto st = c.prepare_cached("SELECT id FROM products WHERE sku = ?");
+  st->bind(1, sku);
+  if (!st->step()) return std::nullopt;
+  return st->get_int64(0);
 }
 
 product insert(connection& c, const product_fields& f) {
@@ -109,16 +109,17 @@ std::optional<product> replace(connection& c, std::int64_t id, const product_fie
 }
 
 bool erase(connection& c, std::int64_t id) {
-  c.prepare("DELETE FROM products WHERE id = ?").bind(1, id).run();
+  c.prepare_cached("DELETE FROM products WHERE id = ?")->bind(1, id).run();
   return c.changes() > 0;
 }
 
 void put(connection& c, const product& p) {
-  c.prepare("INSERT INTO products(id, sku, name, description, category_id, price_cents, currency, updated_at)"
+  const auto category = category_id(c, p.category);
+  c.prepare_cached("INSERT INTO products(id, sku, name, description, category_id, price_cents, currency, updated_at)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             " ON CONFLICT(id) DO UPDATE SET sku = ?2, name = ?3, description = ?4, category_id = ?5,"
             " price_cents = ?6, currency = ?7, updated_at = ?8")
-      .bind_all(p.id, p.sku, p.name, p.description, category_id(c, p.category), p.price_cents, p.currency, p.updated_at)
+      ->bind_all(p.id, p.sku, p.name, p.description, category, p.price_cents, p.currency, p.updated_at)
       .run();
 }
 

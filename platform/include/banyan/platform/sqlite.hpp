@@ -4,6 +4,7 @@
 // per-owner schema migrations, and a small connection pool.
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,16 +83,35 @@ class statement {
   sqlite3* db_;
 };
 
+// A statement from connection::prepare_cached: reset (and its bindings cleared) when this handle
+// goes, so a read left half-stepped never holds its snapshot open on the connection.
+class reused_statement {
+ public:
+  explicit reused_statement(statement& s) noexcept : s_(&s) {}
+  reused_statement(const reused_statement&) = delete;
+  reused_statement& operator=(const reused_statement&) = delete;
+  ~reused_statement() { s_->reset(); }
+  statement* operator->() const noexcept { return s_; }
+  statement& operator*() const noexcept { return *s_; }
+
+ private:
+  statement* s_;
+};
+
 class connection {
  public:
   connection(const std::string& path, const open_options& options = {});
-  connection(connection&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  connection(connection&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
   connection& operator=(connection&&) = delete;
   connection(const connection&) = delete;
   ~connection();
 
   void exec(std::string_view sql);
   statement prepare(std::string_view sql);
+  // The same statement prepared once and kept: for statements run per row or per event, where
+  // preparing costs more than running (a sync applying 20,000 events prepared 60,000 times). One
+  // use of a given SQL text at a time: its handle resets it when it goes.
+  reused_statement prepare_cached(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   // How long a statement waits for another writer's lock before failing with SQLITE_BUSY.
   void set_busy_timeout(int ms);
@@ -100,6 +120,7 @@ class connection {
 
  private:
   sqlite3* db_ = nullptr;
+  std::map<std::string, std::unique_ptr<statement>, std::less<>> cache_;
 };
 
 class transaction {
