@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and shows on this machine what Banyan has so far: legacy-shop
-# (the monolith) answering its API, banyan-proxy in front of it, and the banyan CLI checking the
-# catalog's migration plan against the live proxy. `banyan demo` will replace this with the whole
-# catalog migration once catalog-service exists.
+# Installs what is missing, builds what the demo needs, and shows on this machine what Banyan has so
+# far: legacy-shop (the monolith), catalog-service extracted from it (backfilled from the monolith's
+# feed, then following it), `banyan data verify` agreeing, banyan-proxy in front shadowing the
+# catalog's reads to the service under the shipped plan, and the plan's gates judged on the live
+# evidence. `banyan demo` will replace this with the whole migration, writes included.
 #
 #   scripts/demo.sh           run the tour and stop
 #   scripts/demo.sh --serve   keep legacy-shop and the proxy running afterwards until Ctrl-C
@@ -12,19 +13,21 @@ source "$(dirname "$0")/lib/common.sh"
 serve=0
 case "${1:-}" in
   --serve) serve=1;;
-  -h|--help) sed -n '2,6p' "$0"; exit 0;;
+  -h|--help) sed -n '2,10p' "$0"; exit 0;;
   "") ;;
   *) echo "unknown option: $1 (see --help)" >&2; exit 2;;
 esac
 
 ensure_packages
-configure_and_build "$repo_root/build"
+build_targets "$repo_root/build" legacy-shop catalog-service banyan-proxy banyan
 
 work=$(mktemp -d /tmp/banyan-demo.XXXXXX)
 shop_pid=""
+catalog_pid=""
 proxy_pid=""
 cleanup() {
   [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+  [ -n "$catalog_pid" ] && kill "$catalog_pid" 2>/dev/null && wait "$catalog_pid" 2>/dev/null
   [ -n "$shop_pid" ] && kill "$shop_pid" 2>/dev/null && wait "$shop_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -75,23 +78,50 @@ curl -sS -i "$proxy/api/products/1" -H 'traceparent: 00-0af7651916cd43dd8448eb21
 printf '\n'
 show -X POST "$proxy/api/orders" -H 'Content-Length: 2' -H 'Transfer-Encoding: chunked' -d '{}'
 
-log "the catalog's migration plan, checked and compared with the live proxy"
+log "catalog-service: the catalog extracted, with its own database, backfilled from legacy-shop's feed"
+"$repo_root/build/bin/catalog-service" --listen 127.0.0.1:0 --db "$work/catalog.db" --source "$base" --log-level warn \
+  > "$work/catalog.out" 2> "$work/catalog.err" &
+catalog_pid=$!
+for _ in $(seq 100); do
+  grep -q '^listening on ' "$work/catalog.out" 2>/dev/null && break
+  sleep 0.1
+done
+catalog="http://$(sed -n 's/^listening on //p' "$work/catalog.out")"
+[ "$catalog" != "http://" ] || { cat "$work/catalog.err" >&2; echo "catalog-service did not start" >&2; exit 1; }
+for _ in $(seq 100); do
+  curl -s "$catalog/internal/sync" | grep -q '"state":"following"' && break
+  sleep 0.1
+done
+show "$catalog/internal/sync"
+show "$catalog/readyz"
+log "a change in the monolith reaches the service through the feed"
+show -X PUT -H 'Content-Type: application/json' \
+  -d '{"sku":"KIT-1007","name":"Deluxe Kettle","description":"Now in copper.","category":"kitchen","price_cents":9499,"currency":"EUR"}' \
+  "$base/api/products/7"
+sleep 0.3
+show "$catalog/api/products/7"
+run "$repo_root/build/bin/banyan" data verify --from "$base" --to "$catalog" --entity products
+
+log "the catalog's read plan, with the service's real address from the environment"
+export CATALOG_URL="$catalog"
 run banyan plan validate "$repo_root/migrations/catalog-reads.yaml"
-run banyan plan diff "$repo_root/migrations/catalog-reads.yaml" --stage canary-5
+run banyan plan diff "$repo_root/migrations/catalog-reads.yaml"
+run banyan --as demo plan apply "$repo_root/migrations/catalog-reads.yaml" --reason "demo: shadow the catalog's reads"
+log "browsing through the proxy: the monolith answers, catalog-service gets a copy of each read"
+for i in $(seq 1 150); do
+  curl -s -o /dev/null "$proxy/api/products/$((i % 60 + 1))"
+  curl -s -o /dev/null "$proxy/api/products?page=$((i % 5 + 1))"
+done
+sleep 6  # the health checks sample the service's sync
 run banyan routes
-log "the admin API puts product pages in shadow; the monolith still answers every client"
-curl -sS -o /dev/null -X PUT -H "Authorization: Bearer $(cat "$work/state/admin.token")" -H 'Content-Type: application/json' \
-  "$admin/api/v1/routes" -d '{"services":{"catalog":"http://127.0.0.1:8082"},"reason":"demo",
-  "routes":[{"id":"product-detail","match":{"methods":["GET","HEAD"],"path":"/api/products/{id}"},"service":"catalog","mode":"shadow"}]}'
-run banyan routes
-run banyan --as demo route set product-detail monolith --reason "back to the monolith"
+run banyan plan status
+run banyan shadow report
 run banyan audit
-show "$proxy/api/products/2"
 log "the proxy's access log"
 sleep 0.3
 tail -n 3 "$work/access.log"
 
 if [ "$serve" = 1 ]; then
-  log "legacy-shop: $base   banyan-proxy: $proxy   admin: $admin (Ctrl-C to stop)"
+  log "legacy-shop: $base   catalog-service: $catalog   banyan-proxy: $proxy   admin: $admin (Ctrl-C to stop)"
   wait "$proxy_pid"
 fi

@@ -32,10 +32,23 @@ ensure_packages() {
 # configure_and_build BUILD_DIR [cmake args...]: incremental after the first run.
 configure_and_build() {
   local dir=$1; shift
+  configure "$dir" "$@"
+  log "building $dir"
+  cmake --build "$dir" -j "${BANYAN_JOBS:-2}"
+}
+
+# build_targets BUILD_DIR TARGET...: only what is named (the demo needs no test binaries).
+build_targets() {
+  local dir=$1; shift
+  configure "$dir"
+  log "building $* in $dir"
+  cmake --build "$dir" -j "${BANYAN_JOBS:-2}" --target "$@"
+}
+
+configure() {
+  local dir=$1; shift
   local werror=OFF
   [ "${CI:-}" = "true" ] && werror=ON
   log "configuring $dir"
   cmake -S "$repo_root" -B "$dir" -G Ninja -DBANYAN_WERROR="$werror" "$@" >/dev/null
-  log "building $dir"
-  cmake --build "$dir" -j "${BANYAN_JOBS:-2}"
 }
