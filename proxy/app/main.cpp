@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   cli.add_option("--threads", threads, "event-loop threads (default 1)")->check(CLI::Range(1, 256));
   cli.add_option("--state-dir", state_dir, "where routing state and the audit log persist (default ./banyan-state)");
   cli.add_option("--admin-token-file", token_file, "admin bearer token (default <state-dir>/admin.token, created 0600)");
+  bool allow_remote_admin = false;
+  cli.add_flag("--admin-allow-remote", allow_remote_admin,
+               "let the admin API listen on an address other than loopback (it changes routing: expose it knowingly)");
   cli.add_option("--access-log", access_log, "off, stderr or a file path: one JSON line per request (default stderr)");
   cli.footer("Example:\n  banyan-proxy --listen 127.0.0.1:8080 --monolith http://127.0.0.1:8081");
   CLI11_PARSE(cli, argc, argv);
@@ -152,6 +155,13 @@ int main(int argc, char** argv) {
   http::server_options admin_options;
   if (!http::parse_listen_address(config.admin_listen, admin_options.address, admin_options.port)) {
     std::cerr << "banyan-proxy: admin listen: expected ADDR:PORT, got '" << config.admin_listen << "'\n";
+    return 2;
+  }
+  if (allow_remote_admin) config.admin_allow_remote = true;
+  if (!proxy::is_loopback_address(admin_options.address) && !config.admin_allow_remote) {
+    std::cerr << "banyan-proxy: the admin API would listen on " << admin_options.address
+              << ", which is not a loopback address; anyone who reaches it with the token changes routing.\n"
+                 "  Keep it on 127.0.0.1, or say so: --admin-allow-remote (admin: {allow_remote: true} in the config)\n";
     return 2;
   }
   if (config.admin_token_file.empty())

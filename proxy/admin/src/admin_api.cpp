@@ -1,6 +1,7 @@
 #include "banyan/proxy/admin_api.hpp"
 
 #include "banyan/platform/hash.hpp"
+#include "banyan/platform/log.hpp"
 #include "banyan/shadow/recorder.hpp"
 
 #include "banyan/proxy/route_json.hpp"
@@ -10,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <cstdio>
 #include <fcntl.h>
 #include <fstream>
 #include <random>
@@ -20,7 +22,17 @@ namespace banyan::proxy {
 
 namespace json = boost::json;
 
+bool is_loopback_address(std::string_view address) noexcept {
+  return address == "localhost" || address == "::1" || address == "[::1]" || address.starts_with("127.");
+}
+
 std::string load_or_create_token(const std::string& path) {
+  if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw std::runtime_error("admin token file " + path + " is readable by others (mode " + mode +
+                             "): anyone on this machine could change routing. chmod 600 " + path);
+  }
   if (std::ifstream in(path); in) {
     std::string token;
     std::getline(in, token);
@@ -45,6 +57,21 @@ std::string load_or_create_token(const std::string& path) {
   ::close(fd);
   if (!ok) throw std::runtime_error("cannot write admin token file " + path);
   return token;
+}
+
+auth_failures::verdict auth_failures::record(const std::string& address, std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto& times = recent_[address];
+  while (!times.empty() && now - times.front() > window) times.pop_front();
+  times.push_back(now);
+  if (times.size() > 4 * limit) times.pop_front();  // bounded: only "over the limit" matters beyond this
+  if (recent_.size() > 10'000) recent_.clear();     // many addresses: forget them all rather than grow
+  verdict v;
+  v.recent = times.size();
+  v.limited = times.size() > limit;
+  // Every failure up to the limit is logged; past it one in ten, so a flood cannot fill the log.
+  v.log = !v.limited || ++suppressed_ % 10 == 0;
+  return v;
 }
 
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
@@ -316,6 +343,17 @@ http::response admin_api::handle(http::request& req) {
     if (auth && auth->size() > 7 && http::iequals(std::string_view(*auth).substr(0, 7), "Bearer "))
       presented = std::string_view(*auth).substr(7);
     if (presented.empty() || !constant_time_equals(presented, ctx_.token)) {
+      const auto now = std::chrono::steady_clock::now();
+      const auto verdict = failures_.record(req.remote_address, now);
+      if (verdict.log)
+        log::warn("admin: request without a valid token",
+                  {{"remote", req.remote_address}, {"path", req.path}, {"failures_last_minute", verdict.recent}});
+      if (verdict.limited) {
+        auto res = http::error_response(429, "too_many_failures",
+                                        "too many requests without a valid token from this address; wait a minute");
+        res.headers.set("Retry-After", "60");
+        return res;
+      }
       auto res = http::error_response(401, "unauthorized",
                                       auth ? "the bearer token is not valid" : "an Authorization: Bearer token is required");
       res.headers.set("WWW-Authenticate", "Bearer realm=\"banyan-admin\"");

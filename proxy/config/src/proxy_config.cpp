@@ -154,8 +154,9 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
   r.int_field(root, "threads", out.data_plane.threads, 1, 256);
   r.bool_field(root, "fallback_to_monolith", out.data_plane.fallback_to_monolith);
   if (auto admin = root["admin"]; admin && r.is_map(admin, "admin")) {
-    r.check_keys(admin, {"listen", "token_file"}, "admin");
+    r.check_keys(admin, {"listen", "token_file", "allow_remote"}, "admin");
     r.string_field(admin, "listen", out.admin_listen);
+    r.bool_field(admin, "allow_remote", out.admin_allow_remote);
     r.string_field(admin, "token_file", out.admin_token_file);
   }
   if (auto limits = root["limits"]; limits && r.is_map(limits, "limits")) {

@@ -180,7 +180,7 @@ void write_request_head(const http1::request_head& req, const request_forwarding
   out.append(" HTTP/1.1\r\n");
   // HTTP/1.1 needs a Host; an HTTP/1.0 client may have sent none. As nginx does, the upstream then
   // gets its own name (the client named no virtual host to keep).
-  if (!f.upstream_host.empty() && !req.find(field::host)) append_field(out, "Host", f.upstream_host);
+  if (req.host.empty() && !f.upstream_host.empty() && !req.find(field::host)) append_field(out, "Host", f.upstream_host);
   append_kept_fields(out, req, [&](const http1::header& h) {
     return !drop_field(req, h, f.upgrade) && !is_rewritten(h.id);
   });

@@ -288,3 +288,57 @@ TEST_CASE("readiness reports shadow results that cannot be saved", "[admin]") {
   REQUIRE(recorder.flush(std::chrono::seconds(10)));
   CHECK(readyz().status == 200);
 }
+
+TEST_CASE("admin auth: repeated failures from one address are limited and logged; a valid token never is", "[admin]") {
+  admin_fixture f;
+  auto from = [&](const std::string& address, const std::string& bearer) {
+    http::request req;
+    req.method = "GET";
+    req.target = req.path = "/api/v1/routes";
+    req.remote_address = address;
+    if (!bearer.empty()) req.headers.add("Authorization", "Bearer " + bearer);
+    return f.api.handle(req);
+  };
+  for (std::size_t i = 0; i < auth_failures::limit; ++i) CHECK(from("10.0.0.9", "wrong-token-wrong-token").status == 401);
+  auto limited = from("10.0.0.9", "wrong-token-wrong-token");
+  CHECK(limited.status == 429);
+  CHECK(*limited.headers.find("Retry-After") == "60");
+  CHECK(limited.body.find("too_many_failures") != std::string::npos);
+  CHECK(from("10.0.0.9", "").status == 429);
+  CHECK(from("10.0.0.9", token).status == 200);      // the operator still gets in
+  CHECK(from("10.0.0.10", "nope-nope-nope-nope").status == 401);  // another address is not affected
+
+  auth_failures counter;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < auth_failures::limit; ++i) CHECK_FALSE(counter.record("a", t0).limited);
+  CHECK(counter.record("a", t0).limited);
+  CHECK_FALSE(counter.record("a", t0 + auth_failures::window + std::chrono::seconds(1)).limited);  // a minute later
+  int logged = 0;
+  for (int i = 0; i < 100; ++i) logged += counter.record("b", t0).log;
+  CHECK(logged < 20);  // past the limit, one in ten
+}
+
+TEST_CASE("the admin token file must not be readable by others", "[admin]") {
+  test::temp_dir dir;
+  const auto path = dir.file("admin.token");
+  const auto token_text = load_or_create_token(path);
+  CHECK(load_or_create_token(path) == token_text);
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  CHECK_THROWS_WITH(load_or_create_token(path), Catch::Contains("readable by others (mode 0644)") && Catch::Contains("chmod 600"));
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  CHECK(load_or_create_token(path) == token_text);
+}
+
+TEST_CASE("no GET on the admin API changes state", "[admin]") {
+  admin_fixture f;
+  REQUIRE(f.call("PUT", "/api/v1/routes", two_routes).status == 200);
+  const auto routes_before = f.call("GET", "/api/v1/routes").body;
+  const auto audit_before = f.call("GET", "/api/v1/audit").body;
+  for (const char* target : {"/api/v1/routes", "/api/v1/routes/product", "/api/v1/audit", "/api/v1/plan", "/api/v1/services",
+                             "/api/v1/evidence", "/api/v1/shadow/report", "/healthz", "/readyz", "/metrics",
+                             "/api/v1/routes/product/mode?mode=service", "/api/v1/plan?stage=x"})
+    (void)f.call("GET", target);
+  CHECK(f.call("GET", "/api/v1/routes").body == routes_before);
+  CHECK(f.call("GET", "/api/v1/audit").body == audit_before);
+  CHECK(f.call("GET", "/api/v1/routes/product/mode").status != 200);  // the change verb is not a GET
+}

@@ -8,7 +8,11 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
+#include <deque>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace banyan::shadow {
@@ -18,10 +22,33 @@ class shadow_recorder;
 namespace banyan::proxy {
 
 // Reads the token from `path`, or creates it there (32 random bytes as hex, mode 0600) when the
-// file does not exist. Throws std::runtime_error with a clear message on failure.
+// file does not exist. Refuses a file others can read or write (the token changes routing). Throws
+// std::runtime_error with a clear message on failure.
 std::string load_or_create_token(const std::string& path);
 // Compares in time independent of where the strings differ.
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;
+// 127.0.0.0/8, ::1 and localhost: the addresses an admin listener may take without being told to.
+bool is_loopback_address(std::string_view address) noexcept;
+
+// Requests without a valid token, per client address over the last minute. Past `limit`, further
+// ones get 429 without the token being compared; a valid token is never limited (so a flood from
+// loopback, where every local user is 127.0.0.1, cannot lock the operator out). Bounded memory.
+class auth_failures {
+ public:
+  static constexpr std::size_t limit = 5;
+  static constexpr std::chrono::seconds window{60};
+  struct verdict {
+    bool limited = false;  // answer 429
+    bool log = true;       // worth a log line (one in ten once limited)
+    std::size_t recent = 0;
+  };
+  verdict record(const std::string& address, std::chrono::steady_clock::time_point now);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> recent_;
+  std::uint64_t suppressed_ = 0;
+};
 
 struct admin_context {
   routing_state& routing;
@@ -52,6 +79,7 @@ class admin_api {
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,
                     std::map<std::string, std::string>& services, std::vector<std::string>& problems) const;
   std::string token_id() const;
+  auth_failures failures_;
 
   admin_context ctx_;
   http::router router_;

@@ -15,6 +15,7 @@ namespace banyan::proxy {
 struct proxy_config {
   std::string listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:9901";  // loopback unless said otherwise
+  bool admin_allow_remote = false;              // a non-loopback admin listener must be asked for
   std::string admin_token_file;                 // empty: <state_dir>/admin.token, generated on first start
   std::string monolith;                         // required: http://HOST:PORT
   std::string state_dir = "banyan-state";
