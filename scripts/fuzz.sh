@@ -40,7 +40,7 @@ for t in "${targets[@]}"; do
   log "fuzzing $t for ${seconds}s"
   mkdir -p "$scratch/$t/corpus" "$scratch/$t/artifacts"
   cp "$repo_root/tests/fuzz/corpus/$t/"* "$scratch/$t/corpus/"
-  if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$scratch/$t/artifacts/" "$scratch/$t/corpus" > "$scratch/$t/log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$scratch/$t/log")
     grown=$(ls "$scratch/$t/corpus" | wc -l)

@@ -17,9 +17,19 @@ void yaml_reader::warning(const YAML::Node& at, const std::string& message) {
   diags_.warning(file_, m.line + 1, m.column + 1, message);
 }
 
+bool yaml_reader::key(const YAML::Node& k, std::string_view where, std::string& out) {
+  if (!k.IsScalar()) {
+    error(k, "keys in " + std::string(where) + " must be plain names, not lists or mappings");
+    return false;
+  }
+  out = k.Scalar();
+  return true;
+}
+
 void yaml_reader::check_keys(const YAML::Node& map, const std::vector<std::string_view>& known, std::string_view where) {
   for (const auto& kv : map) {
-    const auto key = kv.first.as<std::string>();
+    std::string key;
+    if (!this->key(kv.first, where, key)) continue;
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string message = "unknown key '" + key + "' in " + std::string(where);
     if (auto hint = closest_match(key, known); !hint.empty()) message += " (did you mean '" + hint + "'?)";

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       f.request_id = "rid";
       write_response_head(res, f, out);
       http1::response_head again;
-      if (http1::parse_response(out, method, again, err) != http1::parse_state::complete) std::abort();
+      const http1::limits client_limits{16 * 1024 + 1024, http1::max_headers};
+      if (http1::parse_response(out, method, again, err, client_limits) != http1::parse_state::complete) std::abort();
       if (again.status != res.status || again.body != res.body) std::abort();
     }
   }

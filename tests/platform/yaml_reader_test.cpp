@@ -35,3 +35,13 @@ TEST_CASE("closest_match only hints at plausible typos", "[yaml]") {
   CHECK(closest_match("servce", {"service", "services", "stages"}) == "service");
   CHECK(closest_match("xyz", {"service", "stages"}).empty());
 }
+
+TEST_CASE("a key that is a list or a mapping is an error at its position, not an exception", "[yaml]") {
+  diagnostics d;
+  YAML::Node root;
+  REQUIRE(load_yaml("name: x\n? [a, b]\n: 1\n", "k.yaml", root, d));
+  yaml_reader r("k.yaml", d);
+  r.check_keys(root, {"name"}, "the plan");
+  REQUIRE(d.has_errors());
+  CHECK(d.to_string().find("k.yaml:2:3: error: keys in the plan must be plain names") != std::string::npos);
+}

@@ -138,7 +138,7 @@ class plan_reader {
     }
     for (const auto& kv : n) {
       service_decl s;
-      s.name = kv.first.as<std::string>();
+      if (!r_.key(kv.first, "services", s.name)) continue;
       s.at = at(kv.first);
       const auto& v = kv.second;
       if (v.IsScalar()) {
@@ -210,7 +210,7 @@ class plan_reader {
       if (auto routes = sn["routes"]; routes && r_.is_map(routes, "a stage's routes")) {
         for (const auto& kv : routes) {
           route_setting rs;
-          rs.route_id = kv.first.as<std::string>();
+          if (!r_.key(kv.first, "a stage's routes", rs.route_id)) continue;
           rs.at = at(kv.first);
           if (std::find(route_ids.begin(), route_ids.end(), rs.route_id) == route_ids.end())
             err(kv.first, "stage '" + s.name + "' sets unknown route '" + rs.route_id + "'" + hint(rs.route_id, route_ids));
@@ -407,7 +407,11 @@ class plan_reader {
 bool parse_plan(const std::string& text, const std::string& name, plan& out, diagnostics& diags) {
   YAML::Node root;
   if (!load_yaml(text, name, root, diags)) return false;
-  plan_reader(name, diags).read(root, out);
+  try {
+    plan_reader(name, diags).read(root, out);
+  } catch (const YAML::Exception& e) {  // a shape no check above foresaw: still a diagnostic, never a crash
+    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
+  }
   return !diags.has_errors();
 }
 

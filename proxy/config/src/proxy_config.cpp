@@ -136,7 +136,8 @@ void read_route(yaml_reader& r, const YAML::Node& n, route& rt, const std::vecto
   read_shadow(r, n, rt.shadow);
 }
 
-bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
+namespace {
+bool read_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
   YAML::Node root;
   if (!load_yaml(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
@@ -205,10 +206,10 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
   if (auto m = root["monolith"]; m && !out.monolith.empty()) check_url(m, out.monolith, "monolith");
   if (auto services = root["services"]; services && r.is_map(services, "services")) {
     for (const auto& kv : services) {
-      std::string url;
-      if (!r.scalar(kv.second, "a service URL", url)) continue;
-      check_url(kv.second, url, "service '" + kv.first.as<std::string>() + "'");
-      out.services[kv.first.as<std::string>()] = url;
+      std::string url, service;
+      if (!r.key(kv.first, "services", service) || !r.scalar(kv.second, "a service URL", url)) continue;
+      check_url(kv.second, url, "service '" + service + "'");
+      out.services[service] = url;
     }
   }
   if (auto routes = root["routes"]) {
@@ -243,6 +244,16 @@ bool parse_proxy_config(const std::string& text, const std::string& name, proxy_
       }
   }
   return !diags.has_errors();
+}
+}  // namespace
+
+bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
+  try {
+    return read_proxy_config(text, name, out, diags);
+  } catch (const YAML::Exception& e) {  // a shape no check foresaw: still a diagnostic, never a crash
+    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
+    return false;
+  }
 }
 
 bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& diags) {

@@ -1,5 +1,6 @@
 #include "banyan/proxy/http1.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -110,7 +111,8 @@ parse_state incomplete_or_too_large(std::string_view buf, error& err, const limi
 // out.headers and the framing fields every message shares. One pass over the bytes: line ends are
 // found by the same scan that refuses control characters. `is_request` picks the status codes and
 // the request-only rules.
-parse_state parse_fields(std::string_view head, std::size_t pos, message_head& out, error& err, bool is_request) {
+parse_state parse_fields(std::string_view head, std::size_t pos, message_head& out, error& err, bool is_request,
+                         std::size_t max_fields) {
   const int fail_status = is_request ? 400 : 502;
   auto fail = [&](const char* code, const char* message) {
     err = {fail_status, code, message};
@@ -150,7 +152,7 @@ parse_state parse_fields(std::string_view head, std::size_t pos, message_head& o
     while (v_end > v && (v_end[-1] == ' ' || v_end[-1] == '\t')) --v_end;
     const std::string_view value(v, static_cast<std::size_t>(v_end - v));
     p = cr + 2;
-    if (out.header_count == max_headers) {
+    if (out.header_count == max_fields) {
       err = {is_request ? 431 : 502, "too_many_headers", "too many header fields"};
       return parse_state::failed;
     }
@@ -354,7 +356,7 @@ parse_state parse_request(std::string_view buf, request_head& out, error& err, c
     return parse_state::failed;
   }
   out.keep_alive = false;  // recomputed below from version and Connection
-  if (const auto st = parse_fields(head, eol + 2, out, err, true); st != parse_state::complete)
+  if (const auto st = parse_fields(head, eol + 2, out, err, true, std::min(lim.max_fields, max_headers)); st != parse_state::complete)
     return st == parse_state::incomplete ? incomplete_or_too_large(buf, err, lim) : st;
   out.keep_alive = out.connection_close ? false : (minor == 1 || out.keep_alive);
 
@@ -403,7 +405,7 @@ parse_state parse_response(std::string_view buf, std::string_view request_method
   out.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   out.reason = line.size() > 13 ? line.substr(13) : std::string_view();
   out.keep_alive = false;
-  if (const auto st = parse_fields(head, eol + 2, out, err, false); st != parse_state::complete) {
+  if (const auto st = parse_fields(head, eol + 2, out, err, false, std::min(lim.max_fields, max_headers)); st != parse_state::complete) {
     if (st == parse_state::incomplete) return result(st);
     return parse_state::failed;  // parse_fields said why, with 502
   }

@@ -970,7 +970,6 @@ struct data_plane::impl {
   asio::awaitable<bool> serve_request(worker& w, tcp::socket& client, io_buffer& in,
                                       deadline* dl, std::string& reply,
                                       std::string_view client_addr) {
-    error_code ec_ignored;
     auto x = w.take_exchange();
     x->rid = {};
     x->trace = {};

@@ -267,3 +267,21 @@ TEST_CASE("list_contains finds tokens in comma lists", "[http1]") {
   CHECK_FALSE(list_contains("closed", "close"));
   CHECK_FALSE(list_contains("", "close"));
 }
+
+TEST_CASE("received messages leave room for the fields the proxy adds", "[http1][limits]") {
+  auto request_with = [](std::size_t fields) {
+    std::string r = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (std::size_t i = 1; i < fields; ++i) r += "X-F" + std::to_string(i) + ": v\r\n";
+    return r + "\r\n";
+  };
+  request_head h;
+  error e;
+  const auto ok = request_with(max_received_headers);
+  CHECK(parse_request(ok, h, e) == parse_state::complete);
+  const auto over = request_with(max_received_headers + 1);
+  CHECK(parse_request(over, h, e) == parse_state::failed);
+  CHECK(e.status == 431);
+  // A parser downstream of the proxy takes the full 100.
+  CHECK(parse_request(over, h, e, {16 * 1024, max_headers}) == parse_state::complete);
+  CHECK(max_received_headers + forwarding_fields == max_headers);
+}

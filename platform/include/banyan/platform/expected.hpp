@@ -7,6 +7,9 @@ namespace banyan {
 
 template <class E>
 struct unexpected {
+  // A constructor, not aggregate initialisation: clang 14 (the fuzz build) lacks C++20's
+  // parenthesised aggregate init that unexpected(value) would need.
+  explicit unexpected(E e) : error(std::move(e)) {}
   E error;
 };
 template <class E>

@@ -25,6 +25,9 @@ class yaml_reader {
   void check_keys(const YAML::Node& map, const std::vector<std::string_view>& known, std::string_view where);
   bool is_map(const YAML::Node& n, std::string_view what);
   bool scalar(const YAML::Node& n, std::string_view what, std::string& out);
+  // A mapping's key as text; a key that is itself a list or mapping ({[a]: 1}) is an error here
+  // rather than yaml-cpp's exception (found by fuzzing).
+  bool key(const YAML::Node& k, std::string_view where, std::string& out);
   void string_field(const YAML::Node& map, const char* key, std::string& out);
   void duration_field(const YAML::Node& map, const char* key, std::chrono::milliseconds& out);
   void size_field(const YAML::Node& map, const char* key, std::uint64_t& out);

@@ -30,11 +30,17 @@ struct header {
 };
 
 inline constexpr std::size_t max_headers = 100;
+// What a message the proxy receives may carry: it adds up to 8 fields of its own (X-Forwarded-For,
+// -Proto, -Host, Via, X-Request-Id, traceparent, Host, Connection) and what it forwards must still
+// fit a parser with the 100-field limit — its own included (found by fuzzing: 96 fields in, 102 out).
+inline constexpr std::size_t forwarding_fields = 8;
+inline constexpr std::size_t max_received_headers = max_headers - forwarding_fields;
 
 enum class body_kind : std::uint8_t { none, length, chunked, until_close };
 
 struct limits {
   std::size_t max_head_bytes = 16 * 1024;
+  std::size_t max_fields = max_received_headers;  // at most max_headers
 };
 
 // Why a message was refused, with the status a client should get.
