@@ -103,6 +103,16 @@ struct writers {
   ~writers() { finish(); }
 };
 
+// Someone prunes the outbox: of two new events, the first (the one a follower needs next) is gone.
+void make_feed_gap(const std::string& shop_db) {
+  banyan::sqlite::connection c(shop_db);
+  c.exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < 2; ++i)
+    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
+  c.exec("DELETE FROM outbox_events WHERE id = (SELECT MAX(id) - 1 FROM outbox_events)");
+  c.exec("COMMIT");
+}
+
 run_result verify(const temp_dir& dir, std::uint16_t monolith, std::uint16_t service) {
   return run_banyan({"data", "verify", "--from", "http://127.0.0.1:" + std::to_string(monolith), "--to",
                      "http://127.0.0.1:" + std::to_string(service), "--entity", "products"},
@@ -270,15 +280,7 @@ TEST_CASE("catalog sync: a feed the service cannot follow stops the sync and say
   shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true);
   catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop.url());
   REQUIRE(eventually([&] { return caught_up(svc.port, shop.port); }));
-  // Someone prunes the outbox: of two new events, the first (the one the service needs next) is gone.
-  {
-    banyan::sqlite::connection c(dir.file("shop.db"));
-    c.exec("BEGIN IMMEDIATE");
-    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
-    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
-    c.exec("DELETE FROM outbox_events WHERE id = (SELECT MAX(id) - 1 FROM outbox_events)");
-    c.exec("COMMIT");
-  }
+  make_feed_gap(dir.file("shop.db"));
   REQUIRE(eventually([&] { return sync_status(svc.port).at("state").as_string() == "stopped"; }));
   const auto s = sync_status(svc.port);
   CHECK(s.at("why").as_string().find("feed gap: expected event ") != std::string::npos);
@@ -381,14 +383,7 @@ TEST_CASE("plan status judges the shipped read plan's sync_lag gate on catalog-s
   CHECK(text.out.find("sync_lag") != std::string::npos);
 
   // The sync stops (a gap): the gate fails, and the plan names it as a breach.
-  {
-    banyan::sqlite::connection c(dir.file("shop.db"));
-    c.exec("BEGIN IMMEDIATE");
-    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
-    c.exec("INSERT INTO outbox_events(type, aggregate, key, payload, at) VALUES ('product.updated', 'product', '6', '{}', 'x')");
-    c.exec("DELETE FROM outbox_events WHERE id = (SELECT MAX(id) - 1 FROM outbox_events)");
-    c.exec("COMMIT");
-  }
+  make_feed_gap(dir.file("shop.db"));
   REQUIRE(eventually([&] {
     status = json::parse(cli({"--output", "json", "plan", "status"}).out);
     const auto g = gate("product-detail");
