@@ -62,16 +62,24 @@ struct both {
     return out + boost::json::serialize(v);
   }
 
-  void same(const std::string& method, const std::string& target, const std::string& body = {}, bool dry_run = false) {
+  // Both sides' answers to the same request, shaped for comparison (the callers CHECK them equal).
+  std::pair<std::string, std::string> both_answers(const std::string& method, const std::string& target,
+                                                   const std::string& body = {}, bool dry_run = false) {
     auto a = make(method, target, body, dry_run), b = make(method, target, body, dry_run);
-    INFO(method << " " << target << " " << body);
-    CHECK(shape(monolith.handle(a)) == shape(service.handle(b)));
+    return {shape(monolith.handle(a)), shape(service.handle(b))};
   }
 };
 
 const std::string good = R"({"sku":"NEW-1","name":"Lamp","description":"","category":"home","price_cents":1999,"currency":"EUR"})";
 
 }  // namespace
+
+#define CHECK_SAME(t, ...)                                 \
+  do {                                                     \
+    const auto answers = (t).both_answers(__VA_ARGS__);    \
+    INFO(#__VA_ARGS__);                                    \
+    CHECK(answers.first == answers.second);                \
+  } while (0)
 
 TEST_CASE("catalog-service: reads answer as legacy-shop's do", "[catalog][parity]") {
   both t;
@@ -81,32 +89,32 @@ TEST_CASE("catalog-service: reads answer as legacy-shop's do", "[catalog][parity
         "/api/products?category=nothing", "/api/products?page=0", "/api/products?page_size=101", "/api/products?page=x",
         "/api/products/1", "/api/products/240", "/api/products/241", "/api/products/0", "/api/products/abc",
         "/api/products/-1", "/api/products/99999999999999999999"})
-    t.same("GET", target);
-  t.same("HEAD", "/api/products/7");
-  t.same("PATCH", "/api/products/7", good);  // 405 with Allow
+    CHECK_SAME(t, "GET", target);
+  CHECK_SAME(t, "HEAD", "/api/products/7");
+  CHECK_SAME(t, "PATCH", "/api/products/7", good);  // 405 with Allow
 }
 
 TEST_CASE("catalog-service: writes validate and fail as legacy-shop's do", "[catalog][parity]") {
   both t;
-  t.same("POST", "/api/products", "{}");
-  t.same("POST", "/api/products", R"({"sku":"bad sku","name":"","category":"x","price_cents":-1,"currency":"eur","color":"red"})");
-  t.same("POST", "/api/products", R"({"sku":"AB","name":7,"description":null,"category":"x","price_cents":1.5,"currency":"EURO"})");
-  t.same("POST", "/api/products", R"({"sku":"KIT-1007","name":"Dup","description":"","category":"x","price_cents":1,"currency":"EUR"})");
-  t.same("POST", "/api/products", "[1]");
-  t.same("POST", "/api/products", "{not json");
-  t.same("PUT", "/api/products/99999", good);
-  t.same("PUT", "/api/products/7", R"({"sku":"KIT-1008","name":"x","description":"","category":"x","price_cents":1,"currency":"EUR"})");
-  t.same("DELETE", "/api/products/99999");
+  CHECK_SAME(t, "POST", "/api/products", "{}");
+  CHECK_SAME(t, "POST", "/api/products", R"({"sku":"bad sku","name":"","category":"x","price_cents":-1,"currency":"eur","color":"red"})");
+  CHECK_SAME(t, "POST", "/api/products", R"({"sku":"AB","name":7,"description":null,"category":"x","price_cents":1.5,"currency":"EURO"})");
+  CHECK_SAME(t, "POST", "/api/products", R"({"sku":"KIT-1007","name":"Dup","description":"","category":"x","price_cents":1,"currency":"EUR"})");
+  CHECK_SAME(t, "POST", "/api/products", "[1]");
+  CHECK_SAME(t, "POST", "/api/products", "{not json");
+  CHECK_SAME(t, "PUT", "/api/products/99999", good);
+  CHECK_SAME(t, "PUT", "/api/products/7", R"({"sku":"KIT-1008","name":"x","description":"","category":"x","price_cents":1,"currency":"EUR"})");
+  CHECK_SAME(t, "DELETE", "/api/products/99999");
   // Dry runs answer as a commit would and change nothing on either side.
-  t.same("POST", "/api/products", good, true);
-  t.same("PUT", "/api/products/7", good, true);
-  t.same("DELETE", "/api/products/8", {}, true);
-  t.same("GET", "/api/products/7");
-  t.same("GET", "/api/products/8");
-  t.same("GET", "/api/products?page_size=100&page=3");
+  CHECK_SAME(t, "POST", "/api/products", good, true);
+  CHECK_SAME(t, "PUT", "/api/products/7", good, true);
+  CHECK_SAME(t, "DELETE", "/api/products/8", {}, true);
+  CHECK_SAME(t, "GET", "/api/products/7");
+  CHECK_SAME(t, "GET", "/api/products/8");
+  CHECK_SAME(t, "GET", "/api/products?page_size=100&page=3");
   // Real writes land alike.
-  t.same("PUT", "/api/products/7", good);
-  t.same("DELETE", "/api/products/8");
-  t.same("GET", "/api/products/8");
-  t.same("GET", "/api/products?category=home");
+  CHECK_SAME(t, "PUT", "/api/products/7", good);
+  CHECK_SAME(t, "DELETE", "/api/products/8");
+  CHECK_SAME(t, "GET", "/api/products/8");
+  CHECK_SAME(t, "GET", "/api/products?category=home");
 }
