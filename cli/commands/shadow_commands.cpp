@@ -52,9 +52,7 @@ double parity_threshold(const shadow_report_options& options, admin_client& admi
 int run_shadow_report(const shadow_report_options& options, const global_options& global, std::ostream& out,
                       std::ostream& err) {
   const std::string format = options.format.empty() ? (global.json() ? "json" : "text") : options.format;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = unix_ms();
   std::int64_t since = 0;
   if (!options.since.empty() && !parse_since(options.since, now, since)) {
     err << "banyan: --since: expected a duration such as 30m or 2h, or a time such as 2026-11-22T10:00:00Z, got '"

@@ -1,5 +1,7 @@
 #include "banyan/platform/http_message.hpp"
 
+#include "banyan/platform/ascii.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -9,16 +11,7 @@
 
 namespace banyan::http {
 
-namespace {
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return ascii_iequals(a, b); }
 
 const std::string* header_list::find(std::string_view name) const noexcept {
   for (const auto& [n, v] : items_)

@@ -1,4 +1,5 @@
 // banyan-proxy: the strangler proxy in front of a monolith.
+#include "banyan/platform/clock.hpp"
 #include "banyan/platform/http_server.hpp"
 #include "banyan/platform/log.hpp"
 #include "banyan/platform/metrics.hpp"
@@ -43,9 +44,7 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
     r.get_gauge("banyan_shadow_in_flight", "Shadow copies on the wire").set(static_cast<double>(mirror.in_flight()));
   }
   r.get_gauge("banyan_active_connections", "Open client connections").set(static_cast<double>(plane.active_connections()));
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now().time_since_epoch())
-                       .count();
+  const auto now = steady_ms();
   for (const auto& u : routing.upstreams()) {
     const metrics::labels l{{"upstream", u->name}, {"url", u->url}};
     r.get_counter("banyan_upstream_requests_total", "Requests sent to an upstream", l).inc(static_cast<double>(u->requests.load()));

@@ -1,4 +1,5 @@
 #include "banyan/proxy/admin_api.hpp"
+#include "banyan/platform/clock.hpp"
 
 #include "banyan/platform/hash.hpp"
 #include "banyan/platform/log.hpp"
@@ -193,9 +194,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
   router_.add("PUT", "/api/v1/plan", [this](http::request& req) { return put_plan(req); });
   router_.add("GET", "/api/v1/services", [this](http::request&) {
     const auto snap = ctx_.routing.load();
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
+    const auto now = steady_ms();
     // The upstreams the routing in force uses: the monolith, then each service once.
     std::vector<const upstream*> in_use;
     if (snap && snap->monolith) in_use.push_back(snap->monolith.get());
@@ -278,8 +277,7 @@ void admin_api::add_sync_evidence(json::object& doc) const {
   if (!snap || !snap->table) return;
   if (!doc.contains("routes") || !doc["routes"].is_object()) doc["routes"] = json::object();
   auto& routes = doc["routes"].as_object();
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms = unix_ms();
   const auto& table = snap->table->routes();
   for (std::size_t i = 0; i < table.size(); ++i) {
     const auto& u = snap->service_of[i];

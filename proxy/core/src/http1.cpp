@@ -1,5 +1,7 @@
 #include "banyan/proxy/http1.hpp"
 
+#include "banyan/platform/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -12,7 +14,7 @@ namespace banyan::proxy::http1 {
 
 namespace {
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) noexcept { return ascii_lower(c); }
 
 // RFC 9110 tchar, and field-value characters (VCHAR, SP, HTAB, obs-text; never CR, LF, NUL or
 // other controls), as lookup tables: the parser tests every byte of every head.
@@ -275,12 +277,7 @@ field classify(std::string_view n) noexcept {
   return field::other;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) noexcept { return ascii_iequals(a, b); }
 
 bool list_contains(std::string_view list, std::string_view token) noexcept {
   while (!list.empty()) {
@@ -421,7 +418,7 @@ parse_state parse_response(std::string_view buf, std::string_view request_method
   return parse_state::complete;
 }
 
-chunked_decoder::result chunked_decoder::feed(std::string_view bytes) noexcept {
+chunked_decoder::result chunked_decoder::feed(std::string_view bytes, std::string* payload) {
   result r;
   auto fail = [&](const char* code, const char* message) {
     r.err = bad(code, message);
@@ -464,6 +461,7 @@ chunked_decoder::result chunked_decoder::feed(std::string_view bytes) noexcept {
         break;
       case st::data: {
         const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, bytes.size() - i));
+        if (payload) payload->append(bytes.substr(i, take));
         remaining_ -= take;
         total_ += take;
         i += take;

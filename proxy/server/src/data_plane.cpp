@@ -1,9 +1,12 @@
 #include "banyan/proxy/data_plane.hpp"
+#include "banyan/platform/clock.hpp"
 
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/forward_headers.hpp"
 #include "banyan/proxy/http1.hpp"
 #include "banyan/proxy/request_path.hpp"
+#include "banyan/proxy/route_decision.hpp"
+#include "banyan/proxy/upstream_failure.hpp"
 #include "banyan/proxy/shadow_mirror.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -53,9 +56,6 @@ clock_type::time_point coarse_now() noexcept {
   return clock_type::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now().time_since_epoch()).count();
-}
 
 // A contiguous read buffer. Views handed out stay valid until the next writable() call, which may
 // compact the unread bytes to the front.
@@ -135,32 +135,6 @@ struct deadline {
   }
 };
 
-bool is_safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE"; }
-bool is_idempotent(std::string_view m) { return is_safe_method(m) || m == "PUT" || m == "DELETE"; }
-
-// The value a canary route hashes; falls back to the client address.
-std::string_view canary_key_value(const route& r, const http1::request_head& req, std::string_view client) {
-  if (r.key.from == canary_key::source::header) {
-    if (const auto* h = req.find(r.key.name); h && !h->value.empty()) return h->value;
-  } else if (r.key.from == canary_key::source::cookie) {
-    for (std::size_t i = 0; i < req.header_count; ++i) {
-      if (!http1::iequals(req.headers[i].name, "cookie")) continue;
-      std::string_view rest = req.headers[i].value;
-      while (!rest.empty()) {
-        const std::size_t semi = rest.find(';');
-        std::string_view pair = rest.substr(0, semi);
-        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-        const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == r.key.name && eq + 1 < pair.size())
-          return pair.substr(eq + 1);
-        if (semi == std::string_view::npos) break;
-        rest.remove_prefix(semi + 1);
-      }
-    }
-  }
-  return client;
-}
-
 // Bytes of a message kept for its shadow copy, up to a limit; past it only the fact is kept.
 struct capture {
   std::string bytes;
@@ -201,13 +175,12 @@ struct exchange {
   std::shared_ptr<const routing_snapshot> snap;
   std::shared_ptr<upstream> target_upstream;
   // The upstream exchange's inputs and outcome (send_upstream).
-  bool to_service = false, is_head = false, safe = false, retryable = false;
+  bool to_service = false, is_head = false, safe = false, idempotent = false;
   http1::body_kind body = http1::body_kind::none;
   std::uint64_t body_length = 0;
-  int failure_status = 0;
-  const char* failure_code = "";
-  const char* failure_message = "";
-  bool client_broken = false;
+  bool failed = false;  // the outcome: on failure, its kind and what after_failure() said to do
+  failure_kind failure = failure_kind::connect_refused;
+  next_step failure_step = next_step::answer;
   bool upstream_untouched = false;  // the client failed before anything was written upstream
   // Shadow copy of this request (shadow routes, and service routes with reverse shadow).
   bool shadow_copy = false, shadow_dry_run = false, shadow_primary_monolith = true;
@@ -532,42 +505,19 @@ struct data_plane::impl {
     return asio::async_write(s, bufs, use_tuple);
   }
 
-  // Whether this request gets a shadow copy, decided with the route: sampled, not an upgrade, a
-  // write only when the route copies writes as dry-runs, a body within the compare limit.
-  void decide_copy(worker& w, exchange& x, const route& r, std::uint32_t index, route_stats* stats,
-                   const http1::request_head& req, std::string_view target, std::string_view client_addr) {
-    x.shadow_copy = false;
-    if (!opt.mirror) return;
-    const bool forward = r.mode == route_mode::shadow;
-    if (!forward && !(r.mode == route_mode::service && r.shadow.reverse)) return;
-    if (req.connection_upgrade) return;
-    if (r.shadow.sample_bp < 10'000) {
-      std::uint32_t bucket;
-      if (r.shadow.sample_by_key) {
-        bucket = bucket_of(r.service, canary_key_value(r, req, client_addr));
-      } else {
-        w.rng ^= w.rng << 13;
-        w.rng ^= w.rng >> 7;
-        w.rng ^= w.rng << 17;
-        bucket = static_cast<std::uint32_t>(w.rng % 10'000);
-      }
-      if (!in_canary(bucket, r.shadow.sample_bp)) return;
-    }
-    const bool write = !is_safe_method(req.method);
-    // A write copied to the monolith would commit twice: reverse shadows copy reads only.
-    if (write && (!forward || !r.shadow.dry_run_writes)) {
-      if (stats) stats->shadow_skipped_writes.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    if (req.body == http1::body_kind::length && req.content_length > r.shadow.max_compare_bytes) {
-      if (stats) stats->shadow_too_large.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    x.shadow_copy = true;
-    x.shadow_dry_run = write;
-    x.shadow_primary_monolith = forward;
-    x.shadow_route = index;
-    x.shadow_method.assign(req.method);
+  // Carries out the decision's shadow choice: counts a copy not taken, or keeps what the copy needs.
+  static void take_copy_decision(exchange& x, const route_decision& d, route_stats* stats, std::string_view method,
+                                 std::string_view target) {
+    x.shadow_copy = d.shadow == shadow_choice::copy;
+    if (d.shadow == shadow_choice::skipped_write && stats)
+      stats->shadow_skipped_writes.fetch_add(1, std::memory_order_relaxed);
+    else if (d.shadow == shadow_choice::too_large && stats)
+      stats->shadow_too_large.fetch_add(1, std::memory_order_relaxed);
+    if (!x.shadow_copy) return;
+    x.shadow_dry_run = d.shadow_dry_run;
+    x.shadow_primary_monolith = d.shadow_primary_monolith;
+    x.shadow_route = d.index;
+    x.shadow_method.assign(method);
     x.shadow_target.assign(target);
   }
 
@@ -597,8 +547,7 @@ struct data_plane::impl {
     job.primary = std::move(x.res_cap.bytes);
     job.primary_too_large = x.res_cap.overflow;
     job.primary_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    job.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+    job.at_ms = unix_ms();
     job.request_id.assign(x.rid.value());
     job.method = std::move(x.shadow_method);
     job.target = std::move(x.shadow_target);
@@ -815,107 +764,89 @@ struct data_plane::impl {
     co_return outcome;
   }
 
-  // Sends the request upstream and reads the response head into x.res, retrying and falling back
-  // as the rules allow; the outcome is left in x (failure_status, client_broken). Its own
+  // Sends the request upstream and reads the response head into x.res. A failure is typed
+  // (upstream_failure.hpp) and after_failure() says what follows: retry, fall back to the monolith,
+  // or stop; the outcome is left in x (failed, failure, failure_step, upstream_untouched). Its own
   // coroutine to keep each frame small enough for Asio's frame recycling.
   asio::awaitable<void> send_upstream(worker& w, exchange& xr, tcp::socket& client, io_buffer& in, deadline* dl,
                                       tcp::socket& up) {
     exchange* const x = &xr;
     auto& target = x->target_upstream;
-    auto& to_service = x->to_service;
-    const auto& snap = x->snap;
-    const bool is_head = x->is_head, safe = x->safe, retryable = x->retryable;
-    const auto body = x->body;
-    const auto body_length = x->body_length;
-    auto& failure_status = x->failure_status;
-    auto& failure_code = x->failure_code;
-    auto& failure_message = x->failure_message;
-    auto& client_broken = x->client_broken;
     http1::response_head& res = x->res;
-    failure_status = 0;
-    failure_code = failure_message = "";
-    client_broken = false;
+    x->failed = false;
     x->upstream_untouched = false;
+    attempt_facts facts;
+    facts.safe = x->safe;
+    facts.idempotent = x->idempotent;
+    facts.has_body = x->body != http1::body_kind::none;
+    facts.fallback_allowed = opt.fallback_to_monolith && x->snap->monolith;
+    // A request that cannot be sent twice checks a pooled connection before using it.
+    const bool probe_pooled = !(facts.idempotent && !facts.has_body);
     error_code ec_ignored;
     for (int attempt = 0;; ++attempt) {
-      failure_status = 0;
-      if (to_service && !target->healthy.load(std::memory_order_relaxed)) {
-        failure_status = 503;
-        failure_code = "service_unhealthy";
-        failure_message = "the service fails its health checks";
-      } else if (to_service && !target->breaker.allow(now_ms())) {
-        failure_status = 503;
-        failure_code = "circuit_open";
-        failure_message = "the service's circuit breaker is open";
+      bool failed = false, reused = false;
+      failure_kind kind = failure_kind::connect_refused;
+      if (x->to_service && !target->healthy.load(std::memory_order_relaxed)) {
+        failed = true;
+        kind = failure_kind::service_unhealthy;
+      } else if (x->to_service && !target->breaker.allow(steady_ms())) {
+        failed = true;
+        kind = failure_kind::circuit_open;
       } else {
         // While requests queue for this upstream, a newcomer queues behind them instead of taking
         // the connection or slot they were woken for.
         const bool queue_first = target->connections.waiting.load(std::memory_order_relaxed) > 0;
-        bool reused = attempt == 0 && !queue_first && w.take_pooled(*x, *target, !retryable);
+        reused = attempt == 0 && !queue_first && w.take_pooled(*x, *target, probe_pooled);
         if (!reused && (queue_first || !w.take_slot(*x, *target))) {
           // The upstream has all the connections it may have: queue for one.
-          const auto got = co_await wait_for_connection(w, *x, *target, !retryable);
+          const auto got = co_await wait_for_connection(w, *x, *target, probe_pooled);
           if (got == queue_outcome::timed_out) {
             target->connections.saturated.fetch_add(1, std::memory_order_relaxed);
-            failure_status = 503;
-            failure_code = "upstream_saturated";
-            failure_message = "the upstream's connection limit is reached and none freed in time";
+            failed = true;
+            kind = failure_kind::saturated;
           }
           reused = got == queue_outcome::pooled;
         }
-        if (failure_status) {
-          // queued in vain: not the upstream's failure
-        } else if (!reused) {
+        if (!failed && !reused) {
           dl->arm(up, opt.connect_timeout);
           auto [cec] = co_await up.async_connect(
               tcp::endpoint(asio::ip::make_address(target->host, ec_ignored), target->port), use_tuple);
           if (cec) {
-            failure_status = dl->fired ? 504 : 502;
-            failure_code = dl->fired ? "upstream_connect_timeout" : "upstream_unreachable";
-            failure_message = dl->fired ? "connecting to the upstream timed out" : "cannot connect to the upstream";
+            failed = true;
+            kind = dl->fired ? failure_kind::connect_timeout : failure_kind::connect_refused;
           } else {
             up.set_option(tcp::no_delay(true), ec_ignored);
           }
         }
-        if (!failure_status) {
+        if (!failed) {
           std::uint64_t sent = 0;
           relay_result r;
-          if (const auto whole = whole_body(in, body, body_length)) {  // as for responses (serve_request)
+          if (const auto whole = whole_body(in, x->body, x->body_length)) {  // as for responses (serve_request)
             std::string_view head = x->head_out, rest = *whole;
             error_code wec;
             if (!send_now(up, head, rest)) std::tie(wec, std::ignore) = co_await write_all(up, *dl, opt.body_timeout, head, rest);
             r = wec ? relay_result::sink_failed : relay_result::ok;
             if (!wec) sent = took_whole_body(in, *whole, x->req_cap.active ? &x->req_cap : nullptr);
           } else {
-            r = co_await relay(client, in, up, body, body_length, *dl, opt.body_timeout, x->head_out, sent,
+            r = co_await relay(client, in, up, x->body, x->body_length, *dl, opt.body_timeout, x->head_out, sent,
                                opt.max_body_bytes, x->req_cap.active ? &x->req_cap : nullptr, true);
           }
-          if (r == relay_result::too_large) {  // a chunked body past the limit: the upstream never sees its end
-            failure_status = 413;
-            failure_code = "body_too_large";
-            failure_message = "request body exceeds the limit";
-            client_broken = true;
-          } else if (r == relay_result::framing) {
-            failure_status = 400;
-            failure_code = "bad_chunked_body";
-            failure_message = "malformed chunked request body";
-            client_broken = true;
-          } else if (r == relay_result::source_failed || r == relay_result::timeout) {
-            client_broken = true;  // the client went away or stalled mid-body
-          } else if (r == relay_result::sink_failed) {
-            failure_status = 502;
-            failure_code = "upstream_write_failed";
-            failure_message = "the upstream closed the connection";
-          }
-          x->upstream_untouched = client_broken && sent == 0;  // relay sends the head with the first body bytes
+          failed = r != relay_result::ok;
+          if (r == relay_result::too_large) kind = failure_kind::body_too_large;  // the upstream never sees its end
+          else if (r == relay_result::framing) kind = failure_kind::bad_chunked_body;
+          else if (r == relay_result::source_failed || r == relay_result::timeout) kind = failure_kind::client_gone;
+          else if (r == relay_result::sink_failed) kind = failure_kind::send_failed;
+          // relay sends the head with the first body bytes: a client failing before them left the
+          // upstream connection untouched.
+          x->upstream_untouched = failed && is_client_fault(kind) && sent == 0;
         }
-        if (!failure_status && !client_broken) {
+        if (!failed) {
           // Read the response head, skipping interim 1xx answers (Expect was answered here).
           x->upbuf.consume(x->upbuf.size());
           dl->arm(up, opt.upstream_timeout);
           for (;;) {
             http1::error rerr;
-            const auto rst = http1::parse_response(x->upbuf.readable(), is_head ? "HEAD" : "GET", res, rerr, limits);
+            const auto rst = http1::parse_response(x->upbuf.readable(), x->is_head ? "HEAD" : "GET", res, rerr, limits);
             if (rst == http1::parse_state::complete) {
               if (res.status >= 100 && res.status < 200 && res.status != 101) {
                 x->upbuf.consume(res.head_bytes);
@@ -924,44 +855,47 @@ struct data_plane::impl {
               break;
             }
             if (rst == http1::parse_state::failed) {
-              failure_status = 502;
-              failure_code = "bad_upstream_response";
-              failure_message = "the upstream sent a malformed response";
+              failed = true;
+              kind = failure_kind::bad_response;
               break;
             }
             auto [rec, n] = co_await up.async_read_some(x->upbuf.writable(), use_tuple);
             if (rec) {
-              failure_status = dl->fired ? 504 : 502;
-              failure_code = dl->fired ? "upstream_timeout" : "upstream_closed";
-              failure_message = dl->fired ? "the upstream did not answer in time"
-                                          : "the upstream closed the connection without answering";
+              failed = true;
+              kind = dl->fired ? failure_kind::response_timeout : failure_kind::closed_before_response;
               break;
             }
             x->upbuf.commit(n);
           }
         }
-        if (failure_status >= 500 && x->up_slot) {  // the upstream's fault, not the client's (400, 413)
-          target->failures.fetch_add(1, std::memory_order_relaxed);
-          if (to_service) target->breaker.on_failure(now_ms());
-        }
-        // A stale pooled connection is the usual cause; retry once on a fresh one.
-        if (failure_status >= 502 && !client_broken && retryable && attempt == 0 && reused &&
-            failure_status != 504) {
-          w.close_upstream(*x);
-          continue;
-        }
+        if (failed && is_upstream_fault(kind)) count_upstream_failure(*x);
       }
-      // A safe request whose service failed is served by the monolith instead.
-      if (failure_status >= 502 && !client_broken && to_service && safe && opt.fallback_to_monolith &&
-          body == http1::body_kind::none && snap->monolith) {
+      if (!failed) break;
+      facts.reused_connection = reused;
+      facts.attempt = attempt;
+      facts.to_service = x->to_service;
+      const next_step step = after_failure(kind, facts);
+      if (step == next_step::retry) {  // a stale pooled connection, the usual cause: once, on a fresh one
         w.close_upstream(*x);
-        target = snap->monolith;
-        to_service = false;
+        continue;
+      }
+      if (step == next_step::fall_back) {  // a safe request whose service failed: the monolith serves it
+        w.close_upstream(*x);
+        target = x->snap->monolith;
+        x->to_service = false;
         attempt = -1;
         continue;
       }
+      x->failed = true;
+      x->failure = kind;
+      x->failure_step = step;
       break;
     }
+  }
+
+  static void count_upstream_failure(exchange& x) {
+    x.target_upstream->failures.fetch_add(1, std::memory_order_relaxed);
+    if (x.to_service) x.target_upstream->breaker.on_failure(steady_ms());
   }
 
   // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
@@ -1032,32 +966,26 @@ struct data_plane::impl {
     }
     const std::string_view target_path = path.verdict == path_verdict::normalized ? x->normalized_target : req.target;
 
-    // Route.
+    // Route (route_decision.hpp decides; here it is carried out).
     x->target_upstream = snap ? snap->monolith : nullptr;
     auto& target = x->target_upstream;
     bool& to_service = x->to_service;
-    to_service = false;
-    if (snap && snap->table) {
-      if (const route* r = snap->table->match(req.method, target_path)) {
-        const auto index = static_cast<std::size_t>(r - snap->table->routes().data());
-        const auto& service = snap->service_of[index];
-        stats = snap->stats_of[index].get();
-        mode = r->mode;
-        switch (r->mode) {
-          case route_mode::monolith:
-          case route_mode::shadow:  // the monolith answers; the copy is the shadow recorder's
-            break;
-          case route_mode::canary:
-            to_service = in_canary(bucket_of(r->service, canary_key_value(*r, req, client_addr)), r->percent_bp);
-            break;
-          case route_mode::service:
-            to_service = true;
-            break;
-        }
-        if (to_service && service) target = service;
-        else to_service = false;
-        decide_copy(w, *x, *r, static_cast<std::uint32_t>(index), stats, req, target_path, client_addr);
-      }
+    decision_inputs din;
+    din.table = snap ? snap->table.get() : nullptr;
+    din.method = req.method;
+    din.path = target_path;
+    din.client_address = client_addr;
+    din.mirror = opt.mirror != nullptr;
+    din.sample_state = &w.rng;
+    const route_decision d = decide_route(din, req);
+    to_service = d.to_service;
+    x->safe = d.safe;
+    x->idempotent = d.idempotent;
+    if (d.matched) {
+      stats = snap->stats_of[d.index].get();
+      mode = d.mode;
+      if (to_service) target = snap->service_of[d.index];
+      take_copy_decision(*x, d, stats, req.method, target_path);
     }
     if (!target) {
       fail_status = 503;
@@ -1081,8 +1009,6 @@ struct data_plane::impl {
     write_request_head(req, fwd, x->head_out);
     if (x->shadow_copy) start_request_capture(*x, snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
     const bool is_head = req.method == "HEAD";
-    const bool safe = is_safe_method(req.method);
-    const bool retryable = is_idempotent(req.method) && req.body == http1::body_kind::none;
     const bool client_keep_alive = req.keep_alive;
     const int client_minor = req.version_minor;
     const auto body = req.body;
@@ -1104,40 +1030,36 @@ struct data_plane::impl {
     http1::response_head& res = x->res;
     w.take_large(x->upbuf);
     x->is_head = is_head;
-    x->safe = safe;
-    x->retryable = retryable;
     x->body = body;
     x->body_length = body_length;
     co_await send_upstream(w, *x, client, in, dl, up);
-    const int failure_status = x->failure_status;
-    const char* const failure_code = x->failure_code;
-    const char* const failure_message = x->failure_message;
-    const bool client_broken = x->client_broken;
     target->requests.fetch_add(1, std::memory_order_relaxed);
 
-    if (client_broken || failure_status) {
+    if (x->failed) {
       if (x->upstream_untouched) w.give_pooled(*x);  // it carried nothing: keep it
       else w.close_upstream(*x);
       upstream_known = true;
-      if (!failure_status) {  // the client went away: nobody to answer
+      if (x->failure_step == next_step::close) {  // the client went away: nobody to answer
         finish(w, stats, mode, target.get(), to_service, 0, 0, started, *x, rid.value(), trace.trace_id());
         w.give_exchange(std::move(x));
         co_return false;
       }
-      fail_status = failure_status;
-      fail_code = failure_code;
-      fail_message = failure_message;
+      const failure_answer& a = answer_for(x->failure);
+      fail_status = a.status;
+      fail_code = a.code;
+      fail_message = a.message;
       goto fail;
     }
-    if (to_service) target->breaker.on_success(now_ms());
+    if (to_service) target->breaker.on_success(steady_ms());
 
     if (res.status == 101) {
-      if (!upgrade) {  // nobody asked to switch protocols
+      if (!upgrade) {  // nobody asked to switch protocols: after_failure() would say answer, always
         w.close_upstream(*x);
         upstream_known = true;
-        fail_status = 502;
-        fail_code = "unexpected_upgrade";
-        fail_message = "the upstream switched protocols unasked";
+        const failure_answer& a = answer_for(failure_kind::unexpected_upgrade);
+        fail_status = a.status;
+        fail_code = a.code;
+        fail_message = a.message;
         goto fail;
       }
       response_forwarding& rf = x->rf;
@@ -1188,6 +1110,10 @@ struct data_plane::impl {
       r = co_await relay(up, x->upbuf, client, res_body, res_length, *dl, opt.upstream_timeout, x->head_out, relayed,
                          0, x->res_cap.active ? &x->res_cap : nullptr);
     }
+    // The upstream failing after its head went out is its fault (failure_kind::reset_mid_response);
+    // the answer has started, so all that is left is to close (after_failure: response_started).
+    if (r == relay_result::source_failed || r == relay_result::timeout || r == relay_result::framing)
+      count_upstream_failure(*x);
     finish(w, stats, mode, target.get(), to_service, res.status, relayed, started, *x, rid.value(), trace.trace_id());
     if (x->res_cap.active && r == relay_result::ok) offer_copy(*x, stats, started);
     x->req_cap.active = x->res_cap.active = false;

@@ -1,4 +1,5 @@
 #include "banyan/proxy/evidence_harvester.hpp"
+#include "banyan/platform/clock.hpp"
 
 #include "banyan/shadow/recorder.hpp"
 
@@ -32,8 +33,7 @@ void evidence_harvester::harvest() {
   constexpr auto& classes = route_stats::class_names;
   constexpr std::size_t k_count = route_stats::upstream_kinds, c_count = route_stats::classes,
                         b_count = route_stats::fine_buckets;
-  const std::int64_t second =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t second = unix_seconds();
   std::map<shadow::traffic_key, std::int64_t> requests;
   std::map<shadow::latency_key, std::int64_t> latency;
   for (const auto& stats : state_.all_stats()) {

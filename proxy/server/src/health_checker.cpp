@@ -1,4 +1,5 @@
 #include "banyan/proxy/health_checker.hpp"
+#include "banyan/platform/clock.hpp"
 
 #include "banyan/platform/http_client.hpp"
 
@@ -23,9 +24,6 @@ http::client client_for(const std::string& host, std::uint16_t port, std::chrono
   return http::client(origin(host, port), o);
 }
 
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -39,7 +37,7 @@ bool probe_health(const std::string& host, std::uint16_t port, const std::string
 upstream::sync_sample probe_sync(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
   upstream::sync_sample s;
   s.probed = true;
-  s.sampled_ms = now_unix_ms();
+  s.sampled_ms = unix_ms();
   auto c = client_for(host, port, timeout);
   const auto r = c.get("/internal/sync");
   if (!r) {

@@ -1,5 +1,7 @@
 #include "banyan/proxy/shadow_mirror.hpp"
 
+#include "banyan/platform/ascii.hpp"
+
 #include "banyan/proxy/http1.hpp"
 #include "banyan/shadow/recorder.hpp"
 
@@ -39,9 +41,7 @@ void head_only(std::string_view raw, std::string_view method, shadow::captured_r
   if (http1::parse_response(raw, method, head, err, lim) == http1::parse_state::complete) {
     out.status = head.status;
     for (std::size_t i = 0; i < head.header_count; ++i) {
-      std::string name(head.headers[i].name);
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers.emplace_back(std::move(name), std::string(head.headers[i].value));
+      out.headers.emplace_back(ascii_lowered(head.headers[i].name), std::string(head.headers[i].value));
     }
   } else {
     out.failure = "malformed response head";

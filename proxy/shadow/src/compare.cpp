@@ -1,5 +1,7 @@
 #include "banyan/shadow/compare.hpp"
 
+#include "banyan/platform/ascii.hpp"
+
 #include "banyan/platform/hash.hpp"
 #include "banyan/proxy/http1.hpp"
 
@@ -10,11 +12,7 @@
 namespace banyan::shadow {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lowered(s); }
 
 std::string describe_bytes(std::string_view body, std::size_t first_difference) {
   char buf[128];
@@ -48,31 +46,9 @@ std::string_view captured_response::header(std::string_view lower_name) const no
 
 bool dechunk(std::string_view raw, std::string& out) {
   out.clear();
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t eol = raw.find("\r\n", pos);
-    if (eol == std::string_view::npos) return false;
-    std::uint64_t size = 0;
-    std::size_t i = pos;
-    for (; i < eol; ++i) {
-      const char c = raw[i];
-      int v = -1;
-      if (c >= '0' && c <= '9') v = c - '0';
-      else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-      if (v < 0) break;  // extensions follow
-      if (size > (UINT64_MAX >> 4)) return false;
-      size = size * 16 + static_cast<unsigned>(v);
-    }
-    if (i == pos) return false;
-    pos = eol + 2;
-    if (size == 0) return true;  // trailers are not compared
-    if (raw.size() - pos < size + 2) return false;
-    out.append(raw.substr(pos, size));
-    pos += size;
-    if (raw.substr(pos, 2) != "\r\n") return false;
-    pos += 2;
-  }
+  proxy::http1::chunked_decoder decoder;  // the relay's own: both read one framing the same way
+  const auto r = decoder.feed(raw, &out);
+  return !r.err && r.done;
 }
 
 bool parse_captured(std::string_view raw, std::string_view request_method, captured_response& out, std::string& why) {

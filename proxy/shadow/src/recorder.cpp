@@ -1,4 +1,7 @@
 #include "banyan/shadow/recorder.hpp"
+#include "banyan/platform/clock.hpp"
+
+#include "banyan/platform/ascii.hpp"
 
 #include "banyan/platform/log.hpp"
 
@@ -30,8 +33,7 @@ std::string redact_head(std::string_view head, const compare_rules& rules) {
     if (line.empty()) break;
     const auto colon = line.find(':');
     if (!first && colon != std::string_view::npos) {
-      std::string name(line.substr(0, colon));
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string name = ascii_lowered(line.substr(0, colon));
       if (is_sensitive_header(name, rules)) {
         out.append(line.substr(0, colon)).append(": [redacted]\n");
         continue;
@@ -72,10 +74,6 @@ const char* status_class(int status) {
   }
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -133,7 +131,7 @@ boost::json::object shadow_recorder::evidence(std::int64_t since_ms, std::int64_
   o.since_ms = since_ms;
   o.window = window;
   o.min_compared = min_compared;
-  o.now_ms = now_ms();
+  o.now_ms = unix_ms();
   std::lock_guard lock(report_mutex_);
   report_input in;
   const std::int64_t since = since_ms / 1000, end = o.now_ms / 1000 + 1;
@@ -174,7 +172,7 @@ shadow_recorder::figures shadow_recorder::totals() const {
 
 boost::json::object shadow_recorder::report(report_options options) {
   flush(std::chrono::milliseconds(2000));
-  if (options.now_ms == 0) options.now_ms = now_ms();
+  if (options.now_ms == 0) options.now_ms = unix_ms();
   std::lock_guard lock(report_mutex_);
   report_input in;
   const std::int64_t since_second = options.since_ms / 1000;

@@ -1,4 +1,5 @@
 #include "banyan/shadow/shadow_store.hpp"
+#include "banyan/platform/clock.hpp"
 
 #include <array>
 #include <chrono>
@@ -100,8 +101,7 @@ void shadow_store::write(const store_batch& batch, std::int64_t retention_second
              " ON CONFLICT(route, name) DO UPDATE SET value = value + ?3",
              batch.counters, [](auto& st, const counter_record& c) { st.bind_all(c.route, c.name, c.value); });
   if (++writes_ % 256 == 0 && retention_seconds > 0) {
-    const auto oldest = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count() - retention_seconds;
+    const auto oldest = unix_seconds() - retention_seconds;
     db_.prepare("DELETE FROM shadow_results WHERE second < ?1").bind_all(oldest).run();
     db_.prepare("DELETE FROM shadow_latency WHERE second < ?1").bind_all(oldest).run();
     db_.prepare("DELETE FROM traffic_requests WHERE second < ?1").bind_all(oldest).run();

@@ -92,6 +92,10 @@ TEST_CASE("raw responses are parsed, chunked bodies decoded") {
   std::string out;
   CHECK_FALSE(dechunk("zz\r\n", out));
   CHECK_FALSE(dechunk("5\r\nab", out));
+  // The relay's strictness: no data past the chunk's size, trailers read, not compared.
+  CHECK_FALSE(dechunk("2\r\nabc\r\n0\r\n\r\n", out));
+  CHECK(dechunk("2\r\nab\r\n0\r\nX-Trailer: 1\r\n\r\n", out));
+  CHECK(out == "ab");
 }
 
 TEST_CASE("bad rules are reported, one message each") {

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace banyan::proxy::http1 {
@@ -116,6 +117,8 @@ bool list_contains(std::string_view list, std::string_view token) noexcept;
 
 // Validates a chunked body as it streams by, without copying it: feed() reports how many of the
 // given bytes belong to the body (they are forwarded as-is) and whether the body ended there.
+// With `payload`, the chunks' data is also appended there (the shadow compare reads bodies so):
+// one decoder for relaying and for reading.
 class chunked_decoder {
  public:
   struct result {
@@ -123,7 +126,8 @@ class chunked_decoder {
     bool done = false;
     error err{};
   };
-  result feed(std::string_view bytes) noexcept;
+  result feed(std::string_view bytes) noexcept { return feed(bytes, nullptr); }
+  result feed(std::string_view bytes, std::string* payload);
   void reset() noexcept { *this = chunked_decoder{}; }
   std::uint64_t body_bytes() const noexcept { return total_; }  // payload bytes, excluding framing
 
