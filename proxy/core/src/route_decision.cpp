@@ -40,12 +40,18 @@ canary_key_value canary_key_of(const route& r, const http1::request_head& req, s
 
 std::string_view to_string(shadow_choice c) noexcept {
   switch (c) {
-    case shadow_choice::none: return "none";
-    case shadow_choice::copy: return "copy";
-    case shadow_choice::not_sampled: return "not_sampled";
-    case shadow_choice::upgrade: return "upgrade";
-    case shadow_choice::skipped_write: return "skipped_write";
-    case shadow_choice::too_large: return "too_large";
+    case shadow_choice::none:
+      return "none";
+    case shadow_choice::copy:
+      return "copy";
+    case shadow_choice::not_sampled:
+      return "not_sampled";
+    case shadow_choice::upgrade:
+      return "upgrade";
+    case shadow_choice::skipped_write:
+      return "skipped_write";
+    case shadow_choice::too_large:
+      return "too_large";
   }
   return "?";
 }

@@ -17,14 +17,18 @@ struct kind_info {
 constexpr std::array<kind_info, 14> kinds{{
     {"service_unhealthy", {503, "service_unhealthy", "the service fails its health checks"}, false, false},
     {"circuit_open", {503, "circuit_open", "the service's circuit breaker is open"}, false, false},
-    {"saturated", {503, "upstream_saturated", "the upstream's connection limit is reached and none freed in time"},
-     false, false},
+    {"saturated",
+     {503, "upstream_saturated", "the upstream's connection limit is reached and none freed in time"},
+     false,
+     false},
     {"connect_refused", {502, "upstream_unreachable", "cannot connect to the upstream"}, true, false},
     {"connect_timeout", {504, "upstream_connect_timeout", "connecting to the upstream timed out"}, true, false},
     {"send_failed", {502, "upstream_write_failed", "the upstream closed the connection"}, true, false},
     {"response_timeout", {504, "upstream_timeout", "the upstream did not answer in time"}, true, false},
     {"closed_before_response",
-     {502, "upstream_closed", "the upstream closed the connection without answering"}, true, false},
+     {502, "upstream_closed", "the upstream closed the connection without answering"},
+     true,
+     false},
     {"bad_response", {502, "bad_upstream_response", "the upstream sent a malformed response"}, true, false},
     {"unexpected_upgrade", {502, "unexpected_upgrade", "the upstream switched protocols unasked"}, false, false},
     {"reset_mid_response", {502, "upstream_reset", "the upstream failed in the middle of its response"}, true, false},
@@ -49,10 +53,14 @@ bool is_client_fault(failure_kind k) noexcept { return info(k).client_fault; }
 
 std::string_view to_string(next_step s) noexcept {
   switch (s) {
-    case next_step::retry: return "retry";
-    case next_step::fall_back: return "fall_back";
-    case next_step::answer: return "answer";
-    case next_step::close: return "close";
+    case next_step::retry:
+      return "retry";
+    case next_step::fall_back:
+      return "fall_back";
+    case next_step::answer:
+      return "answer";
+    case next_step::close:
+      return "close";
   }
   return "?";
 }

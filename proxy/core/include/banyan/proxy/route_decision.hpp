@@ -29,11 +29,12 @@ struct canary_key_value {
   std::string_view value;
   bool from_client_address = false;  // the named header or cookie was absent or empty
 };
-canary_key_value canary_key_of(const route& r, const http1::request_head& req, std::string_view client_address) noexcept;
+canary_key_value canary_key_of(const route& r, const http1::request_head& req,
+                               std::string_view client_address) noexcept;
 
 // Whether the request gets a shadow copy, and if not, why (counted per route).
 enum class shadow_choice : std::uint8_t {
-  none,           // the route does not shadow, or there is no mirror
+  none,  // the route does not shadow, or there is no mirror
   copy,
   not_sampled,    // outside the route's sample share
   upgrade,        // protocol switches are never copied

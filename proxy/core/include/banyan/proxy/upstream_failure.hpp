@@ -23,9 +23,9 @@ enum class failure_kind : std::uint8_t {
   unexpected_upgrade,      // 101 to a request that asked for no protocol switch
   reset_mid_response,      // the response failed after its head went to the client
   // The client's.
-  client_gone,        // went away or stalled mid-body
-  body_too_large,     // a chunked body past max_body_bytes
-  bad_chunked_body,   // malformed chunked framing
+  client_gone,       // went away or stalled mid-body
+  body_too_large,    // a chunked body past max_body_bytes
+  bad_chunked_body,  // malformed chunked framing
 };
 std::string_view to_string(failure_kind k) noexcept;
 
@@ -43,9 +43,9 @@ bool is_upstream_fault(failure_kind k) noexcept;
 bool is_client_fault(failure_kind k) noexcept;
 
 struct attempt_facts {
-  bool safe = false;        // GET, HEAD, OPTIONS, TRACE
-  bool idempotent = false;  // safe, PUT, DELETE
-  bool has_body = false;    // a body streams through and is not kept: it cannot be sent twice
+  bool safe = false;               // GET, HEAD, OPTIONS, TRACE
+  bool idempotent = false;         // safe, PUT, DELETE
+  bool has_body = false;           // a body streams through and is not kept: it cannot be sent twice
   bool reused_connection = false;  // the attempt ran on a pooled connection
   int attempt = 0;                 // 0: the first to this upstream
   bool to_service = false;         // the attempt went to a service (not the monolith)
