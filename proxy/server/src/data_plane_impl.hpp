@@ -53,6 +53,9 @@ struct data_plane::impl {
   void begin_stop(worker& w);
 
   // session.cpp
+  // Decides where x.req goes (route_decision.hpp) and sets x's target, stats and mode from it.
+  void route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr, route_stats*& stats,
+                     route_mode& mode);
   asio::awaitable<void> session(worker& w, tcp::socket client);
   // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
   // connection keeps only the small frame of session(): this frame lives for one request and comes
@@ -78,6 +81,8 @@ struct data_plane::impl {
   asio::awaitable<void> send_upstream(worker& w, exchange& xr, tcp::socket& client, io_buffer& in, deadline* dl,
                                       tcp::socket& up);
   static void count_upstream_failure(exchange& x);
+
+  next_step next_after_failure(const exchange& x, failure_kind kind, bool reused, int attempt) const;
 
   // shadow_capture.cpp
   // Carries out the decision's shadow choice: counts a copy not taken, or keeps what the copy needs.

@@ -52,13 +52,8 @@ asio::awaitable<void> data_plane::impl::send_upstream(worker& w, exchange& xr, t
   http1::response_head& res = x->res;
   x->failed = false;
   x->upstream_untouched = false;
-  attempt_facts facts;
-  facts.safe = x->safe;
-  facts.idempotent = x->idempotent;
-  facts.has_body = x->body != http1::body_kind::none;
-  facts.fallback_allowed = opt.fallback_to_monolith && x->snap->monolith;
   // A request that cannot be sent twice checks a pooled connection before using it.
-  const bool probe_pooled = !(facts.idempotent && !facts.has_body);
+  const bool probe_pooled = !(x->idempotent && x->body == http1::body_kind::none);
   error_code ec_ignored;
   for (int attempt = 0;; ++attempt) {
     bool failed = false, reused = false;
@@ -153,10 +148,7 @@ asio::awaitable<void> data_plane::impl::send_upstream(worker& w, exchange& xr, t
       if (failed && is_upstream_fault(kind)) count_upstream_failure(*x);
     }
     if (!failed) break;
-    facts.reused_connection = reused;
-    facts.attempt = attempt;
-    facts.to_service = x->to_service;
-    const next_step step = after_failure(kind, facts);
+    const next_step step = next_after_failure(*x, kind, reused, attempt);
     if (step == next_step::retry) {  // a stale pooled connection, the usual cause: once, on a fresh one
       w.close_upstream(*x);
       continue;
@@ -173,6 +165,19 @@ asio::awaitable<void> data_plane::impl::send_upstream(worker& w, exchange& xr, t
     x->failure_step = step;
     break;
   }
+}
+
+// Not a coroutine: the facts live on the stack, not in send_upstream's frame (see route_request).
+next_step data_plane::impl::next_after_failure(const exchange& x, failure_kind kind, bool reused, int attempt) const {
+  attempt_facts f;
+  f.safe = x.safe;
+  f.idempotent = x.idempotent;
+  f.has_body = x.body != http1::body_kind::none;
+  f.reused_connection = reused;
+  f.attempt = attempt;
+  f.to_service = x.to_service;
+  f.fallback_allowed = opt.fallback_to_monolith && x.snap->monolith;
+  return after_failure(kind, f);
 }
 
 void data_plane::impl::count_upstream_failure(exchange& x) {
