@@ -10,6 +10,7 @@
 #include "banyan/shadow/recorder.hpp"
 #include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/proxy_config.hpp"
+#include "banyan/proxy/upstream_url.hpp"
 #include "banyan/proxy/state_store.hpp"
 
 #include <CLI/CLI.hpp>

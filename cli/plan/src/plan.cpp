@@ -2,8 +2,8 @@
 
 #include "banyan/platform/yaml_reader.hpp"
 #include "banyan/proxy/bucket.hpp"
-#include "banyan/proxy/proxy_config.hpp"
-#include "banyan/proxy/routing_state.hpp"
+#include "banyan/proxy/route_yaml.hpp"
+#include "banyan/proxy/upstream_url.hpp"
 
 #include <cctype>
 #include <charconv>

@@ -32,8 +32,4 @@ bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& 
 // The same from text (tests, and the admin API's YAML input); `name` labels diagnostics.
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags);
 
-// One route ({id, match: {methods, path}, service, mode, percent, canary_key}) from YAML, allowing
-// only `keys` (the caller may add its own and read them itself). Shared with migration plans.
-void read_route(yaml_reader& r, const YAML::Node& n, route& out, const std::vector<std::string_view>& keys);
-
 }  // namespace banyan::proxy

@@ -170,10 +170,6 @@ struct routing_snapshot {
   std::uint64_t version = 0;
 };
 
-// Splits an upstream URL, http://HOST[:PORT] with no path (port 80 when absent), without resolving
-// it. False with `why` when it is not one.
-bool split_upstream_url(const std::string& url, std::string& host, std::uint16_t& port, std::string& why);
-
 class routing_state {
  public:
   std::shared_ptr<const routing_snapshot> load() const noexcept { return current_.load(std::memory_order_acquire); }
