@@ -1,5 +1,6 @@
 #include "banyan/plan/gates.hpp"
 
+#include "banyan/evidence/evidence.hpp"
 #include "banyan/sync/sync_status.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -22,22 +23,6 @@ std::string_view to_string(gate_state s) noexcept {
 
 namespace {
 
-std::optional<double> number_or_null(const json::value* v) {
-  if (!v || v->is_null()) return std::nullopt;
-  return v->to_number<double>();
-}
-
-std::int64_t integer(const json::value* v) { return v && !v->is_null() ? v->to_number<std::int64_t>() : 0; }
-
-side_figures read_side(const json::object& o) {
-  side_figures s;
-  s.requests = integer(o.if_contains("requests"));
-  s.errors = integer(o.if_contains("errors"));
-  s.p99_ms = number_or_null(o.if_contains("p99"));
-  s.latency_count = integer(o.if_contains("latency_count"));
-  return s;
-}
-
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -59,66 +44,46 @@ std::string format_duration(std::chrono::milliseconds d) {
   return buf;
 }
 
-std::map<std::string, route_evidence> read_evidence(const json::object& evidence) {
+std::map<std::string, route_evidence> read_evidence(const json::object& evidence_json) {
   std::map<std::string, route_evidence> out;
-  const auto* routes = evidence.if_contains("routes");
-  if (!routes || !routes->is_object()) return out;
-  for (const auto& [id, v] : routes->as_object()) {
-    if (!v.is_object()) continue;
-    const auto& o = v.as_object();
+  const auto doc = evidence::parse_evidence(evidence_json);  // the contract's one decoder
+  auto side = [](const evidence::side_figures& f) {
+    return side_figures{f.requests, f.errors, f.latency.p99_ms, f.latency.count};
+  };
+  for (const auto& [id, r] : doc.routes) {
     route_evidence e;
-    e.requests = integer(o.if_contains("requests"));
-    if (const auto* m = o.if_contains("monolith"); m && m->is_object()) e.monolith = read_side(m->as_object());
-    if (const auto* s = o.if_contains("service"); s && s->is_object()) e.service = read_side(s->as_object());
-    if (const auto* b = o.if_contains("monolith_baseline"); b && b->is_object()) {
-      e.monolith_baseline_p99_ms = number_or_null(b->as_object().if_contains("p99"));
-      e.baseline_count = integer(b->as_object().if_contains("latency_count"));
-    }
-    if (const auto* sh = o.if_contains("shadow"); sh && sh->is_object()) {
-      const auto& so = sh->as_object();
+    e.requests = r.requests;
+    e.monolith = side(r.monolith);
+    e.service = side(r.service);
+    e.monolith_baseline_p99_ms = r.monolith_baseline.p99_ms;
+    e.baseline_count = r.monolith_baseline.count;
+    if (r.shadow) {
       e.shadowed = true;
-      if (const auto* p = so.if_contains("parity"); p && p->is_object()) {
-        const auto& po = p->as_object();
-        e.parity_percent = number_or_null(po.if_contains("percent"));
-        e.compared = integer(po.if_contains("compared"));
-        e.min_compared = integer(po.if_contains("min_compared"));
-        e.parity_enough = po.if_contains("enough") && po.at("enough").is_bool() && po.at("enough").as_bool();
-      }
-      e.copies = integer(so.if_contains("copies"));
-      e.copy_errors = integer(so.if_contains("service_errors"));
-      if (const auto* l = so.if_contains("latency_ms"); l && l->is_object()) {
-        const auto& lo = l->as_object();
-        if (const auto* m = lo.if_contains("monolith"); m && m->is_object()) {
-          e.shadow_monolith_p99_ms = number_or_null(m->as_object().if_contains("p99"));
-          e.shadow_latency_count = integer(m->as_object().if_contains("count"));
-        }
-        if (const auto* s = lo.if_contains("service"); s && s->is_object()) {
-          e.shadow_service_p99_ms = number_or_null(s->as_object().if_contains("p99"));
-          e.shadow_latency_count = std::min(e.shadow_latency_count, integer(s->as_object().if_contains("count")));
-        }
-      }
+      e.parity_percent = r.shadow->parity.percent;
+      e.compared = r.shadow->parity.compared;
+      e.min_compared = r.shadow->parity.min_compared;
+      e.parity_enough = r.shadow->parity.enough;
+      e.copies = r.shadow->copies;
+      e.copy_errors = r.shadow->service_errors;
+      e.shadow_monolith_p99_ms = r.shadow->monolith.p99_ms;
+      e.shadow_service_p99_ms = r.shadow->service.p99_ms;
+      e.shadow_latency_count = std::min(r.shadow->monolith.count, r.shadow->service.count);
     }
-    if (const auto* sy = o.if_contains("service_sync"); sy && sy->is_object()) {
-      const auto& so = sy->as_object();
+    if (r.sync) {
       sync_figures f;
-      if (const auto* name = so.if_contains("service"); name && name->is_string()) f.service = std::string(name->as_string());
-      f.probed = so.if_contains("probed") && so.at("probed").is_bool() && so.at("probed").as_bool();
-      f.answered = so.if_contains("answered") && so.at("answered").is_bool() && so.at("answered").as_bool();
-      if (const auto* pr = so.if_contains("problem"); pr && pr->is_string()) f.problem = std::string(pr->as_string());
-      f.age_ms = integer(so.if_contains("age_ms"));
-      if (const auto* st = so.if_contains("status"); st && st->is_object()) {
-        if (auto s = sync::parse_sync_status(json::serialize(*st))) {
-          f.state = s->state;
-          f.why = s->why;
-          f.lag_events = s->lag_events;
-          f.lag_seconds = s->lag_seconds;
-          f.source_reachable = s->source_reachable;
-          f.rows_done = s->backfill.rows_done;
-          f.rows_total = s->backfill.rows_total;
-        } else {
-          f.answered = false;
-          f.problem = s.error();
-        }
+      f.service = r.sync->service;
+      f.probed = r.sync->probed;
+      f.answered = r.sync->answered;
+      f.problem = r.sync->problem;
+      f.age_ms = r.sync->age_ms;
+      if (const auto& s = r.sync->status) {
+        f.state = s->state;
+        f.why = s->why;
+        f.lag_events = s->lag_events;
+        f.lag_seconds = s->lag_seconds;
+        f.source_reachable = s->source_reachable;
+        f.rows_done = s->backfill.rows_done;
+        f.rows_total = s->backfill.rows_total;
       }
       e.sync = std::move(f);
     }

@@ -272,22 +272,19 @@ std::optional<http::response> read_parity_query(const http::request& req, std::i
 
 // Each service-backed route's latest sync sample (health_checker), for sync_lag gates: as it is
 // now, not since the stage began (a lag that closed is no longer a reason to wait).
-void admin_api::add_sync_evidence(json::object& doc) const {
+void admin_api::add_sync_evidence(evidence::evidence_doc& doc) const {
   const auto snap = ctx_.routing.load();
   if (!snap || !snap->table) return;
-  if (!doc.contains("routes") || !doc["routes"].is_object()) doc["routes"] = json::object();
-  auto& routes = doc["routes"].as_object();
   const auto now_ms = unix_ms();
   const auto& table = snap->table->routes();
   for (std::size_t i = 0; i < table.size(); ++i) {
     const auto& u = snap->service_of[i];
     if (!u) continue;
     const auto sample = u->sync();
-    json::object o{{"service", u->name}, {"probed", sample.probed}, {"answered", sample.answered},
-                   {"problem", sample.problem}, {"age_ms", sample.probed ? now_ms - sample.sampled_ms : 0}};
-    if (sample.answered) o["status"] = sync::to_json(sample.status);
-    if (!routes.contains(table[i].id)) routes[table[i].id] = json::object();
-    routes[table[i].id].as_object()["service_sync"] = std::move(o);
+    evidence::sync_sample s{u->name, sample.probed, sample.answered, sample.problem,
+                            sample.probed ? now_ms - sample.sampled_ms : 0, std::nullopt};
+    if (sample.answered) s.status = sample.status;
+    doc.routes[table[i].id].sync = std::move(s);
   }
 }
 
@@ -302,7 +299,7 @@ http::response admin_api::evidence(http::request& req) {
     auto doc = ctx_.recorder->evidence(since, baseline_from, static_cast<std::size_t>(window),
                                        static_cast<std::size_t>(min_compared));
     add_sync_evidence(doc);
-    return http::json_response(200, doc);
+    return http::json_response(200, evidence::to_json(doc));
   } catch (const std::exception& e) {
     return http::error_response(503, "evidence_unavailable", std::string("cannot read the evidence: ") + e.what());
   }

@@ -124,7 +124,7 @@ void shadow_recorder::record_traffic(std::map<traffic_key, std::int64_t> request
   for (auto& [k, n] : latency) traffic_latency_in_[k] += n;
 }
 
-boost::json::object shadow_recorder::evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
+evidence::evidence_doc shadow_recorder::evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
                                               std::size_t min_compared) {
   flush(std::chrono::milliseconds(2000));
   report_options o;

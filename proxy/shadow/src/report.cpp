@@ -216,7 +216,7 @@ boost::json::object build_report(const report_input& in, const report_options& o
           {"routes", std::move(out_routes)}};
 }
 
-boost::json::object build_evidence(const evidence_input& in) {
+evidence::evidence_doc build_evidence(const evidence_input& in) {
   struct side {
     std::int64_t requests = 0, errors = 0;
     std::map<int, std::int64_t> histogram;
@@ -237,42 +237,38 @@ boost::json::object build_evidence(const evidence_input& in) {
   std::set<std::string> ids;
   for (const auto& [id, _] : traffic) ids.insert(id);
   for (const auto& [id, _] : shadow) ids.insert(id);
-  json::object routes;
+  evidence::evidence_doc doc;
+  doc.since_ms = in.since_ms;
+  doc.now_ms = in.now_ms;
   for (const auto& id : ids) {
     auto& t = traffic[id];
     auto figures = [](side& s) {
-      json::object o = latency(s.histogram);
-      o["latency_count"] = o["count"];
-      o.erase("count");
-      o["requests"] = s.requests;
-      o["errors"] = s.errors;
-      return o;
+      return evidence::side_figures{s.requests, s.errors, evidence::parse_latency(latency(s.histogram), "count")};
     };
-    json::object base = latency(baseline[id]);
-    base["latency_count"] = base["count"];
-    base.erase("count");
-    json::value sh = nullptr;
+    evidence::route_evidence r;
+    r.requests = t["monolith"].requests + t["service"].requests;
+    r.monolith = figures(t["monolith"]);
+    r.service = figures(t["service"]);
+    r.monolith_baseline = evidence::parse_latency(latency(baseline[id]), "count");
     if (auto it = shadow.find(id); it != shadow.end()) {
-      const auto& r = *it->second;
-      std::int64_t service_errors = 0, copies = 0;
-      for (const auto& [mc, row] : r.at("status").as_object())
+      const auto& report_route = *it->second;
+      evidence::shadow_figures sh;
+      for (const auto& [mc, row] : report_route.at("status").as_object())
         for (const auto& [sc, n] : row.as_object()) {
-          copies += n.to_number<std::int64_t>();
-          if (sc == "5xx" || sc == "none") service_errors += n.to_number<std::int64_t>();
+          sh.copies += n.to_number<std::int64_t>();
+          if (sc == "5xx" || sc == "none") sh.service_errors += n.to_number<std::int64_t>();
         }
-      sh = json::object{{"parity", r.at("parity")},
-                        {"counts", r.at("counts")},
-                        {"copies", copies},
-                        {"service_errors", service_errors},
-                        {"latency_ms", r.at("latency_ms")}};
+      // The report writes parity and latency in the contract's shape: read them with its decoder.
+      sh.parity = evidence::parse_parity(report_route.at("parity").as_object());
+      sh.counts = report_route.at("counts").as_object();
+      const auto& lat = report_route.at("latency_ms").as_object();
+      sh.monolith = evidence::parse_latency(lat.at("monolith").as_object(), "count");
+      sh.service = evidence::parse_latency(lat.at("service").as_object(), "count");
+      r.shadow = std::move(sh);
     }
-    routes[id] = json::object{{"requests", t["monolith"].requests + t["service"].requests},
-                              {"monolith", figures(t["monolith"])},
-                              {"service", figures(t["service"])},
-                              {"monolith_baseline", std::move(base)},
-                              {"shadow", std::move(sh)}};
+    doc.routes.emplace(id, std::move(r));
   }
-  return {{"since_ms", in.since_ms}, {"now_ms", in.now_ms}, {"routes", std::move(routes)}};
+  return doc;
 }
 
 }  // namespace banyan::shadow

@@ -2,6 +2,7 @@
 // The admin plane's HTTP API, transport-free: the platform server (or a test) calls handle().
 // Bearer-token auth on everything but /healthz, /readyz and /metrics; state changes only through
 // non-GET requests; every change is persisted with its audit entry before it goes live.
+#include "banyan/evidence/evidence.hpp"
 #include "banyan/platform/router.hpp"
 #include "banyan/proxy/routing_state.hpp"
 #include "banyan/proxy/state_store.hpp"
@@ -73,7 +74,7 @@ class admin_api {
   http::response put_plan(http::request& req);
   http::response shadow_report(http::request& req);
   http::response evidence(http::request& req);
-  void add_sync_evidence(boost::json::object& doc) const;
+  void add_sync_evidence(evidence::evidence_doc& doc) const;
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,

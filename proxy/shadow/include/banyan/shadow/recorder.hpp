@@ -3,6 +3,7 @@
 // learns noise from monolith re-asks, and writes results to the store in batches. Nothing here
 // runs on a request path: submit() only queues (or drops, counted, when the queue is full), and a
 // store that cannot be written keeps results pending (bounded) while traffic goes on.
+#include "banyan/evidence/evidence.hpp"
 #include "banyan/shadow/compare.hpp"
 #include "banyan/shadow/report.hpp"
 #include "banyan/shadow/shadow_store.hpp"
@@ -62,7 +63,7 @@ class shadow_recorder {
   // The evidence gates are judged on, since `since_ms` (flushes first, briefly): per route, live
   // traffic by upstream, the monolith's latency before `since_ms` (from `baseline_from_ms`) and the
   // shadow report's figures. See build_evidence.
-  boost::json::object evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
+  evidence::evidence_doc evidence(std::int64_t since_ms, std::int64_t baseline_from_ms, std::size_t window,
                                std::size_t min_compared);
   // Waits until everything submitted before the call is compared and stored, or `timeout` passes.
   bool flush(std::chrono::milliseconds timeout);

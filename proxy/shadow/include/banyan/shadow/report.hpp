@@ -6,6 +6,8 @@
 // renders it as text, HTML or JUnit.
 #include "banyan/shadow/shadow_store.hpp"
 
+#include "banyan/evidence/evidence.hpp"
+
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -41,11 +43,10 @@ struct evidence_input {
   boost::json::object shadow;                   // build_report over the same time
   std::int64_t since_ms = 0, now_ms = 0;
 };
-// {"since_ms", "now_ms", "routes": {ID: {"requests", "monolith": {requests, errors, p50, p90, p99,
-// latency_count}, "service": {…}, "monolith_baseline": {p50, p90, p99, latency_count},
-// "shadow": {parity, counts, service_errors, latency_ms} or null}}}. Errors are 5xx answers and
-// requests the proxy could not complete.
-boost::json::object build_evidence(const evidence_input& in);
+// Per route: live traffic of each side, the monolith's baseline latency, and the shadow figures
+// (banyan/evidence/evidence.hpp, the contract). Errors are 5xx answers and requests the proxy could
+// not complete.
+evidence::evidence_doc build_evidence(const evidence_input& in);
 
 // The place part of a recorded "KIND PATH" entry, and its kind.
 std::string_view place_of(std::string_view entry) noexcept;
