@@ -53,6 +53,9 @@ struct data_plane::impl {
   void begin_stop(worker& w);
 
   // session.cpp
+  bool admit_request(exchange& x, failure_answer& refusal);
+  void write_forward_head(exchange& x, bool upgrade, std::string_view client_addr);
+  void write_answer_head(exchange& x, bool close_after, int client_minor);
   // Decides where x.req goes (route_decision.hpp) and sets x's target, stats and mode from it.
   void route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr, route_stats*& stats,
                      route_mode& mode);

@@ -73,6 +73,8 @@ struct exchange {
   std::uint32_t shadow_route = 0;
   std::string shadow_method, shadow_target;
   std::string normalized_target;  // when the path was respelled (request_path.hpp)
+  std::string_view path;          // what is matched and forwarded: req.target or normalized_target
+  bool path_normalized = false;
   capture req_cap, res_cap;
   tcp::socket up;               // the upstream connection while it serves this request
   upstream* up_slot = nullptr;  // whose connection slot `up` holds (see connection_budget)

@@ -73,9 +73,7 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
   x->req_cap.active = x->res_cap.active = false;
   // The proxy's own error answers all leave through `fail` at the end: one co_await site keeps
   // this frame small enough for Asio's frame recycling (no allocation per request).
-  int fail_status = 0;
-  const char* fail_code = "";
-  const char* fail_message = "";
+  failure_answer fail{0, "", ""};
   route_stats* stats = nullptr;
   route_mode mode = route_mode::monolith;
   bool upstream_known = false;  // the failure concerns x->target_upstream
@@ -95,63 +93,25 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
     const auto& snap = x->snap;
     stats = snap ? snap->unmatched.get() : nullptr;
     if (st == http1::parse_state::failed) {
-      fail_status = perr.status;
-      fail_code = perr.code;
-      fail_message = perr.message;
+      fail = {perr.status, perr.code, perr.message};
       goto fail;
     }
-    x->rid = choose_request_id(req);
-    x->trace = continue_trace(req);
+    // Admit: ids, the body limit, one spelling of the path (what is matched is what is forwarded).
+    if (!admit_request(*x, fail)) goto fail;
     const auto& rid = x->rid;
     const auto& trace = x->trace;
-    if (opt.access_log_fd >= 0) {
-      x->method_len = std::min(req.method.size(), x->method.size());
-      std::copy_n(req.method.data(), x->method_len, x->method.data());
-      x->target_len = std::min(req.target.size(), x->target.size());
-      std::copy_n(req.target.data(), x->target_len, x->target.data());
-    }
-    if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
-      fail_status = 413;
-      fail_code = "body_too_large";
-      fail_message = "request body exceeds the limit";
-      goto fail;
-    }
-
-    // One spelling per path: what is matched is what the upstream gets.
-    const path_result path = normalize_target(req.target, x->normalized_target);
-    if (path.verdict == path_verdict::refused) {
-      fail_status = 400;
-      fail_code = path.code;
-      fail_message = path.message;
-      goto fail;
-    }
-    const std::string_view target_path = path.verdict == path_verdict::normalized ? x->normalized_target : req.target;
-
     // Route (route_decision.hpp decides; here it is carried out).
-    route_request(w, *x, target_path, client_addr, stats, mode);
+    route_request(w, *x, x->path, client_addr, stats, mode);
     auto& target = x->target_upstream;
     bool& to_service = x->to_service;
     if (!target) {
-      fail_status = 503;
-      fail_code = "no_upstream";
-      fail_message = "no monolith is configured";
+      fail = {503, "no_upstream", "no monolith is configured"};
       goto fail;
     }
-
-    // Everything needed after the head's bytes may move is copied out now.
+    // The head the upstream gets; everything needed after the head's bytes may move is copied out.
     // A WebSocket upgrade passes through to the route's target; no other protocol switch does.
     const bool upgrade = upgrade_allowed(req);
-    request_forwarding& fwd = x->fwd;
-    fwd = {};
-    fwd.upgrade = upgrade;
-    if (path.verdict == path_verdict::normalized) fwd.target = target_path;
-    fwd.upstream_host = target->authority;
-    fwd.client_address = client_addr;
-    fwd.request_id = rid.value();
-    fwd.traceparent = trace.value();
-    x->head_out.clear();
-    write_request_head(req, fwd, x->head_out);
-    if (x->shadow_copy) start_request_capture(*x, snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
+    write_forward_head(*x, upgrade, client_addr);
     const bool is_head = req.method == "HEAD";
     const bool client_keep_alive = req.keep_alive;
     const int client_minor = req.version_minor;
@@ -190,10 +150,7 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
         w.give_exchange(std::move(x));
         co_return false;
       }
-      const failure_answer& a = answer_for(x->failure);
-      fail_status = a.status;
-      fail_code = a.code;
-      fail_message = a.message;
+      fail = answer_for(x->failure);
       goto fail;
     }
     if (to_service) target->breaker.on_success(steady_ms());
@@ -202,10 +159,7 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
       if (!upgrade) {  // nobody asked to switch protocols: after_failure() would say answer, always
         w.close_upstream(*x);
         upstream_known = true;
-        const failure_answer& a = answer_for(failure_kind::unexpected_upgrade);
-        fail_status = a.status;
-        fail_code = a.code;
-        fail_message = a.message;
+        fail = answer_for(failure_kind::unexpected_upgrade);
         goto fail;
       }
       response_forwarding& rf = x->rf;
@@ -224,22 +178,10 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
 
     // Relay the response.
     const bool close_after = !client_keep_alive || res.body == http1::body_kind::until_close || w.stopping;
-    response_forwarding& rf = x->rf;
-    rf = {};
-    rf.request_id = rid.value();
-    rf.close = close_after;
-    rf.client_minor = client_minor;
-    const std::size_t res_head_bytes = res.head_bytes;
     const bool upstream_keep_alive = res.keep_alive;
     const auto res_body = res.body;
     const auto res_length = res.content_length;
-    x->head_out.clear();
-    write_response_head(res, rf, x->head_out);
-    // A reverse shadow's primary must still be the service (not a fallback to the monolith).
-    if (x->shadow_copy && x->shadow_primary_monolith == !to_service)
-      x->res_cap.start(x->upbuf.readable().substr(0, res_head_bytes),
-                       x->snap->table->routes()[x->shadow_route].shadow.max_compare_bytes);
-    x->upbuf.consume(res_head_bytes);
+    write_answer_head(*x, close_after, client_minor);
     std::uint64_t relayed = 0;
     relay_result r;
     bool answer_read = false;  // the upstream's whole answer is in: its connection is reusable
@@ -276,16 +218,76 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
     co_return !close_after;
   }
 fail:
-  co_await send_error(client, dl, reply, fail_status, fail_code, fail_message, x->rid.value());
+  co_await send_error(client, dl, reply, fail.status, fail.code, fail.message, x->rid.value());
   finish(w, stats, mode, upstream_known ? x->target_upstream.get() : nullptr, upstream_known && x->to_service,
-         fail_status, 0, started, *x, x->rid.value(), x->rid.len ? x->trace.trace_id() : std::string_view());
+         fail.status, 0, started, *x, x->rid.value(), x->rid.len ? x->trace.trace_id() : std::string_view());
   w.give_exchange(std::move(x));
   co_return false;
 }
 
-// Not a coroutine: the decision and its inputs live on the stack, not in serve_request's frame
-// (in the frame they pushed it past Asio's recycling limit: two mallocs per request, cachegrind
-// +46 % instructions per request).
+// The steps below are plain functions, not coroutines: what they use lives on the stack, not in
+// serve_request's frame (see data_plane_impl.hpp).
+
+// Before routing: the request's ids, the access log's copy of method and target, the body limit,
+// and one spelling of the path. False with the proxy's own answer when it refuses the request.
+bool data_plane::impl::admit_request(exchange& x, failure_answer& refusal) {
+  const auto& req = x.req;
+  x.rid = choose_request_id(req);
+  x.trace = continue_trace(req);
+  if (opt.access_log_fd >= 0) {
+    x.method_len = std::min(req.method.size(), x.method.size());
+    std::copy_n(req.method.data(), x.method_len, x.method.data());
+    x.target_len = std::min(req.target.size(), x.target.size());
+    std::copy_n(req.target.data(), x.target_len, x.target.data());
+  }
+  if (opt.max_body_bytes && req.body == http1::body_kind::length && req.content_length > opt.max_body_bytes) {
+    refusal = {413, "body_too_large", "request body exceeds the limit"};
+    return false;
+  }
+  const path_result p = normalize_target(req.target, x.normalized_target);
+  if (p.verdict == path_verdict::refused) {
+    refusal = {400, p.code, p.message};
+    return false;
+  }
+  x.path_normalized = p.verdict == path_verdict::normalized;
+  x.path = x.path_normalized ? std::string_view(x.normalized_target) : req.target;
+  return true;
+}
+
+// The head the upstream gets (forward_headers.hpp), and the shadow copy's start.
+void data_plane::impl::write_forward_head(exchange& x, bool upgrade, std::string_view client_addr) {
+  request_forwarding& fwd = x.fwd;
+  fwd = {};
+  fwd.upgrade = upgrade;
+  if (x.path_normalized) fwd.target = x.path;
+  fwd.upstream_host = x.target_upstream->authority;
+  fwd.client_address = client_addr;
+  fwd.request_id = x.rid.value();
+  fwd.traceparent = x.trace.value();
+  x.head_out.clear();
+  write_request_head(x.req, fwd, x.head_out);
+  if (x.shadow_copy) start_request_capture(x, x.snap->table->routes()[x.shadow_route].shadow.max_compare_bytes);
+}
+
+// The head the client gets; the upstream's head is consumed from its buffer.
+void data_plane::impl::write_answer_head(exchange& x, bool close_after, int client_minor) {
+  const http1::response_head& res = x.res;
+  response_forwarding& rf = x.rf;
+  rf = {};
+  rf.request_id = x.rid.value();
+  rf.close = close_after;
+  rf.client_minor = client_minor;
+  x.head_out.clear();
+  write_response_head(res, rf, x.head_out);
+  // A reverse shadow's primary must still be the service (not a fallback to the monolith).
+  if (x.shadow_copy && x.shadow_primary_monolith == !x.to_service)
+    x.res_cap.start(x.upbuf.readable().substr(0, res.head_bytes),
+                    x.snap->table->routes()[x.shadow_route].shadow.max_compare_bytes);
+  x.upbuf.consume(res.head_bytes);
+}
+
+// Where the request goes. The decision and its inputs held in serve_request's frame pushed it past
+// Asio's recycling limit: two mallocs and +46 % instructions per request (bench/per-request-cost.sh).
 void data_plane::impl::route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr,
                                      route_stats*& stats, route_mode& mode) {
   const auto& snap = x.snap;
