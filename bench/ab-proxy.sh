@@ -21,20 +21,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 for t in nginx wrk taskset; do command -v "$t" >/dev/null || { echo "missing $t: apt-get install -y nginx wrk" >&2; exit 2; }; done
-work=$(mktemp -d /tmp/ab-proxy.XXXXXX); chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-backend_port=$(free_port)
-cat > "$work/backend.conf" <<EOF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$backend_port; keepalive_requests 1000000;
-  location / { return 200 "ok"; } } }
-EOF
-taskset -c 1 nginx -c "$work/backend.conf" & pids+=($!)
+source "$(dirname "$0")/lib/common.sh"
+bench_work ab-proxy
+start_backend taskset -c 1
 start_proxy() {
   local bin=$1 port=$2
   taskset -c 0 "$bin" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --monolith "http://127.0.0.1:$backend_port" \

@@ -22,19 +22,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#bins[@]} -gt 0 ] || { sed -n '2,12p' "$0"; exit 2; }
 for t in valgrind nginx python3; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 2; }; done
-work=$(mktemp -d /tmp/per-request.XXXXXX); chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-backend_port=$(free_port)
-cat > "$work/backend.conf" <<CONF
-daemon off; worker_processes 1; pid $work/backend.pid; error_log $work/backend.err;
-events { worker_connections 1024; }
-http { access_log off; server { listen 127.0.0.1:$backend_port; keepalive_requests 1000000;
-  location / { return 200 "ok"; } } }
-CONF
-nginx -c "$work/backend.conf" & pids+=($!)
+source "$(dirname "$0")/lib/common.sh"
+bench_work per-request
+start_backend
 
 # run BINARY N TOOL → the tool's total: instructions (cachegrind) or heap blocks (dhat)
 run() {
