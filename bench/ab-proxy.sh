@@ -28,12 +28,14 @@ start_proxy() {
   local bin=$1 port=$2
   taskset -c 0 "$bin" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --monolith "http://127.0.0.1:$backend_port" \
     --state-dir "$work/state-$port" --threads 1 --access-log off > "$work/out-$port" 2> "$work/err-$port" &
-  pids+=($!)
+  local pid=$!
   for _ in $(seq 100); do grep -q '^listening' "$work/out-$port" 2>/dev/null && break; sleep 0.05; done
-  echo "${pids[-1]}"
+  echo "$pid"
 }
-a_port=$(free_port); a_pid=$(start_proxy "$a_bin" "$a_port")
-b_port=$(free_port); b_pid=$(start_proxy "$b_bin" "$b_port")
+# start_proxy runs in a subshell: its pids+= is lost there, so the PIDs it prints are added here
+# (before, both proxies outlived the script).
+a_port=$(free_port); a_pid=$(start_proxy "$a_bin" "$a_port"); pids+=("$a_pid")
+b_port=$(free_port); b_pid=$(start_proxy "$b_bin" "$b_port"); pids+=("$b_pid")
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 round() {  # round PID PORT → "requests cpu_us_per_request p99"
