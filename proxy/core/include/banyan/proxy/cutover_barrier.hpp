@@ -1,0 +1,77 @@
+#pragma once
+// The write cut-over barrier's decisions (issue 13), pure: which routes' writes change owner
+// between two routing tables, which requests a barrier holds, and — from what the proxy observes
+// while it holds them — whether to keep waiting, read the old owner's feed head, switch, or give up.
+// The proxy's part is only to observe and carry out (hold, count in-flight writes, read the head,
+// sample the new owner's sync status). The reference is Vitess' SwitchTraffic: stop writes on the
+// source, wait until the target has applied the source's position, switch; gh-ost likewise cuts
+// over only at zero lag. Nothing here knows about sockets or time sources: elapsed time is an input.
+#include "banyan/proxy/route_table.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace banyan::proxy {
+
+// POST, PUT, PATCH, DELETE: what changes data, and so what has exactly one owner at a time.
+bool is_write_method(std::string_view method) noexcept;
+
+// Who takes a route's writes: "monolith", a service's name, or "" when a canary splits them.
+std::string write_owner(const route& r);
+
+struct write_move {
+  std::string route_id;
+  std::string from, to;  // "monolith" or a service name
+};
+// The routes whose write owner differs between `before` and `after`, matched by route id (a route
+// only in one of them has the monolith as its owner in the other). Routes that take no writes are
+// never listed. With `split`, the routes whose writes a canary would divide between two owners in
+// `after`: a barrier cannot make that safe, so such a change is refused.
+std::vector<write_move> write_owner_changes(const route_table* before, const route_table& after,
+                                            std::vector<std::string>* split = nullptr);
+
+struct barrier_settings {
+  std::chrono::milliseconds hold_limit{5000};  // longest a write waits; then nothing changes
+};
+
+// What the proxy sees at one moment of a barrier.
+struct barrier_observation {
+  std::chrono::milliseconds elapsed{0};  // since writes on the moving routes were first held
+  std::uint32_t in_flight_writes = 0;    // already sent to the old owner, not yet answered
+  std::optional<std::int64_t> source_head;  // the old owner's feed head, once read (after in-flight is 0)
+  // The new owner's sync status, as last sampled.
+  bool target_answered = false;  // it answered GET /internal/sync
+  std::string target_problem;    // why not (unreachable, 404: it follows no feed)
+  std::string target_state;      // backfilling | following | stopped
+  std::string target_why;        // stopped: why
+  std::int64_t target_applied = 0;
+};
+
+enum class barrier_step {
+  wait_in_flight,    // writes sent before the hold are still running at the old owner
+  read_source_head,  // nothing in flight: read the old owner's feed head now (it cannot move)
+  wait_for_sync,     // the new owner has not applied the head yet
+  switch_now,        // it has: make the new routing live and release the held writes to it
+  give_up,           // keep the old routing, release the held writes to the old owner, report why
+};
+std::string_view to_string(barrier_step s) noexcept;
+
+struct barrier_verdict {
+  barrier_step step = barrier_step::wait_in_flight;
+  std::string reason;  // for give_up: what was still missing, in words for the audit and the CLI
+};
+
+// A barrier gives up at once when waiting cannot help (the new owner's sync is stopped), and when
+// the hold limit passes, naming what it was waiting for.
+barrier_verdict next_barrier_step(const barrier_settings& settings, const barrier_observation& seen);
+
+// During a barrier: a request is held when it is a write on a moving route. Reads are never held.
+inline bool barrier_holds(bool route_is_moving, std::string_view method) noexcept {
+  return route_is_moving && is_write_method(method);
+}
+
+}  // namespace banyan::proxy

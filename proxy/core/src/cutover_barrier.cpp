@@ -1,0 +1,103 @@
+#include "banyan/proxy/cutover_barrier.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace banyan::proxy {
+
+bool is_write_method(std::string_view m) noexcept { return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"; }
+
+namespace {
+
+bool takes_writes(const route& r) {
+  return r.methods.empty() || std::any_of(r.methods.begin(), r.methods.end(), [](const std::string& m) {
+           return is_write_method(m);
+         });
+}
+
+}  // namespace
+
+std::string write_owner(const route& r) {
+  switch (r.mode) {
+    case route_mode::monolith:
+    case route_mode::shadow:
+      return "monolith";
+    case route_mode::service:
+      return r.service;
+    case route_mode::canary:
+      if (r.percent_bp == 0) return "monolith";
+      if (r.percent_bp >= 10000) return r.service;
+      return "";
+  }
+  return "monolith";
+}
+
+std::vector<write_move> write_owner_changes(const route_table* before, const route_table& after,
+                                            std::vector<std::string>* split) {
+  std::map<std::string, std::string> owner_before;
+  if (before)
+    for (const auto& r : before->routes())
+      if (takes_writes(r)) owner_before[r.id] = write_owner(r);
+  std::vector<write_move> moves;
+  for (const auto& r : after.routes()) {
+    if (!takes_writes(r)) continue;
+    const std::string to = write_owner(r);
+    if (to.empty()) {
+      if (split) split->push_back(r.id);
+      continue;
+    }
+    const auto it = owner_before.find(r.id);
+    const std::string from = it == owner_before.end() ? "monolith" : it->second;
+    if (it != owner_before.end()) owner_before.erase(it);
+    if (from != to) moves.push_back({r.id, from.empty() ? "split" : from, to});
+  }
+  // Routes gone from `after`: their writes return to the monolith.
+  for (const auto& [id, from] : owner_before)
+    if (from != "monolith") moves.push_back({id, from.empty() ? "split" : from, "monolith"});
+  return moves;
+}
+
+std::string_view to_string(barrier_step s) noexcept {
+  switch (s) {
+    case barrier_step::wait_in_flight: return "wait_in_flight";
+    case barrier_step::read_source_head: return "read_source_head";
+    case barrier_step::wait_for_sync: return "wait_for_sync";
+    case barrier_step::switch_now: return "switch";
+    case barrier_step::give_up: return "give_up";
+  }
+  return "?";
+}
+
+namespace {
+
+// What the barrier is waiting for, in words.
+std::string pending(const barrier_observation& s) {
+  if (s.in_flight_writes > 0)
+    return std::to_string(s.in_flight_writes) + " write" + (s.in_flight_writes == 1 ? " was" : "s were") +
+           " still in flight to the old owner";
+  if (!s.source_head) return "the old owner's feed head could not be read";
+  if (!s.target_answered)
+    return "the new owner did not report its sync status" + (s.target_problem.empty() ? "" : ": " + s.target_problem);
+  const auto lag = *s.source_head - s.target_applied;
+  return "the new owner had applied " + std::to_string(s.target_applied) + " of " + std::to_string(*s.source_head) +
+         " (" + std::to_string(lag) + " event" + (lag == 1 ? "" : "s") + " behind" +
+         (s.target_state == "following" ? "" : ", " + s.target_state) + ")";
+}
+
+}  // namespace
+
+barrier_verdict next_barrier_step(const barrier_settings& settings, const barrier_observation& s) {
+  if (s.target_answered && s.target_state == "stopped")
+    return {barrier_step::give_up,
+            "the new owner's sync is stopped" + (s.target_why.empty() ? std::string() : ": " + s.target_why)};
+  const bool caught_up = s.in_flight_writes == 0 && s.source_head && s.target_answered &&
+                         s.target_state == "following" && s.target_applied >= *s.source_head;
+  if (caught_up) return {barrier_step::switch_now, {}};
+  if (s.elapsed >= settings.hold_limit)
+    return {barrier_step::give_up, "no cut-over within " + std::to_string(settings.hold_limit.count()) + " ms: " + pending(s)};
+  if (s.in_flight_writes > 0) return {barrier_step::wait_in_flight, {}};
+  if (!s.source_head) return {barrier_step::read_source_head, {}};
+  return {barrier_step::wait_for_sync, {}};
+}
+
+}  // namespace banyan::proxy
