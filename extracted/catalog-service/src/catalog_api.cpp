@@ -30,8 +30,10 @@ http::response write(banyan::sqlite::pool& db, const http::request& req, std::st
     return http::error_response(409, "sku_taken", "a product with sku " + std::string(sku) + " already exists");
   }
   if (!p) return product_not_found();
-  if (!dry_run(req)) tx.commit();
-  return http::json_response(status, to_json(*p));
+  const json::object body = to_json(*p);
+  outbox().append(*conn, status == 201 ? "product.created" : "product.updated", "product", std::to_string(p->id), body);
+  if (!dry_run(req)) tx.commit();  // a dry run rolls its event back with it
+  return http::json_response(status, body);
 }
 
 }  // namespace
@@ -83,7 +85,10 @@ void register_api(http::router& r, banyan::sqlite::pool& db) {
     if (!id) return product_not_found();
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn);
-    if (!erase(*conn, *id)) return product_not_found();
+    const auto existing = find(*conn, *id);
+    if (!existing || !erase(*conn, *id)) return product_not_found();
+    outbox().append(*conn, "product.deleted", "product", std::to_string(*id),
+                    json::object{{"id", *id}, {"sku", existing->sku}});
     if (!dry_run(req)) tx.commit();
     http::response res;
     res.status = 204;

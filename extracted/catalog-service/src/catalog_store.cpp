@@ -8,8 +8,13 @@ namespace catalog {
 
 using banyan::sqlite::connection;
 
+const banyan::sync::feed_outbox& outbox() {
+  static const banyan::sync::feed_outbox box("catalog_outbox");
+  return box;
+}
+
 std::span<const banyan::sqlite::migration> migrations() {
-  static const std::array<banyan::sqlite::migration, 1> list{{
+  static const std::array<banyan::sqlite::migration, 2> list{{
       {1, "create categories and products",
        "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
        "CREATE TABLE products ("
@@ -21,6 +26,7 @@ std::span<const banyan::sqlite::migration> migrations() {
        " currency TEXT NOT NULL CHECK (length(currency) = 3),"
        " updated_at TEXT NOT NULL);"
        "CREATE INDEX products_by_category ON products(category_id, id);"},
+      {2, "create catalog_outbox (the service's own feed)", outbox().schema_sql()},
   }};
   return list;
 }

@@ -5,6 +5,7 @@
 #include "product.hpp"
 
 #include "banyan/platform/sqlite.hpp"
+#include "banyan/sync/feed_outbox.hpp"
 
 #include <optional>
 #include <span>
@@ -13,6 +14,11 @@
 namespace catalog {
 
 std::span<const banyan::sqlite::migration> migrations();
+
+// The service's own change feed (GET /internal/events): every write through its API appends one
+// event in the write's transaction; changes applied from the monolith's feed append none (they
+// would echo back to it).
+const banyan::sync::feed_outbox& outbox();
 
 struct product_page {
   std::vector<product> items;
