@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"legacy-shop: a modular monolith (catalog, customers, inventory, orders) over one SQLite file"};
+  cli.set_version_flag("--version", std::string("legacy-shop ") + BANYAN_VERSION);
   std::string listen = "127.0.0.1:8081";
   std::string db_path = "legacy-shop.db";
   bool seed = false;

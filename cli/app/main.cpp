@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   using namespace banyan::cli;
   CLI::App app{"banyan: move a monolith's routes to extracted services, stage by stage, on evidence"};
+  app.set_version_flag("--version", std::string("banyan ") + BANYAN_VERSION);
   app.require_subcommand(1);
   // Global options may come anywhere (`banyan plan apply FILE --token-file F`); subcommands inherit
   // this, so it is set before they are added.
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message

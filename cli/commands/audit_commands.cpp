@@ -1,6 +1,7 @@
 #include "commands/audit_commands.hpp"
 
 #include "commands/admin_client.hpp"
+#include "commands/validators.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -39,7 +40,7 @@ void setup_audit(CLI::App& app, const global_options& global, int& result) {
   auto opts = std::make_shared<audit_options>();
   auto* audit = app.add_subcommand("audit", "Who changed what, when, why");
   audit->add_option("--after", opts->after, "only entries after this id")->check(CLI::NonNegativeNumber);
-  audit->add_option("--limit", opts->limit, "at most this many entries (1-1000)")->check(CLI::Range(1, 1000));
+  audit->add_option("--limit", opts->limit, "at most this many entries (1-1000)")->check(between(1, 1000));
   audit->footer("Example:\n  banyan audit --limit 20\n  banyan audit --output json | jq '.entries[].reason'");
   audit->callback([opts, &global, &result] { result = run_audit(*opts, global, std::cout, std::cerr); });
 }

@@ -184,7 +184,17 @@ step act(admin_client& admin, const standing& s, const plan_advance_options& opt
   }
   if (!s.verdict.passed) return step::waiting;
   if (i + 1 >= a.plan.stages.size()) {
-    out << "plan " << a.plan.name << ": the last stage's gates pass; the migration is complete\n";
+    // Completion is a step like the others: recorded (once) in the audit log.
+    const json::value payload = json::object{
+        {"name", a.plan.name}, {"stage", a.stage},
+        {"reason", options.reason.empty() ? "the last stage's gates pass: " + s.verdict.summary : options.reason}};
+    const auto reply = admin.call("POST", "/api/v1/plan/complete", &payload);
+    if (reply.status != 200) {
+      err << "banyan: " << error_text(reply) << '\n';
+      return step::failed;
+    }
+    if (global.json()) out << json::serialize(reply.body) << '\n';
+    else out << "plan " << a.plan.name << ": the last stage's gates pass; the migration is complete\n";
     return step::completed;
   }
   const auto live = live_routing(admin, err);

@@ -4,6 +4,7 @@
 #include "banyan/proxy/route_json.hpp"
 #include "banyan/report/render.hpp"
 #include "commands/admin_client.hpp"
+#include "commands/validators.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -105,6 +106,11 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
 }
 
 int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
+  // As in plans: a canary without its share would keep whatever share the route had.
+  if (options.mode == "canary" && !options.percent) {
+    err << "banyan: route set " << options.route << " canary needs --percent (0-100)\n";
+    return exit_bad_input;
+  }
   json::object body{{"mode", options.mode}, {"reason", options.reason}};
   if (options.percent) body["percent"] = *options.percent;
   const json::value payload = body;
@@ -146,7 +152,7 @@ void setup_routes(CLI::App& app, const global_options& global, int& result) {
   set->add_option("MODE", opts->mode, "monolith, shadow, canary or service")
       ->required()
       ->check(CLI::IsMember({"monolith", "shadow", "canary", "service"}));
-  set->add_option("--percent", opts->percent, "canary share, 0-100")->check(CLI::Range(0.0, 100.0));
+  set->add_option("--percent", opts->percent, "canary share, 0-100 (required for canary)")->check(between(0, 100));
   set->add_option("--reason", opts->reason, "why, for the audit log");
   set->footer("Example:\n  banyan route set product-detail canary --percent 5 --reason \"first users\"");
   set->callback([opts, &global, &result] { result = run_route_set(*opts, global, std::cout, std::cerr); });

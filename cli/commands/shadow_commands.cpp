@@ -5,6 +5,7 @@
 #include "banyan/platform/yaml_reader.hpp"
 #include "banyan/report/render.hpp"
 #include "commands/admin_client.hpp"
+#include "commands/validators.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -109,12 +110,12 @@ void setup_shadow(CLI::App& app, const global_options& global, int& result) {
   report->add_option("--output", opts->file, "write to FILE instead of the terminal");
   report->add_option("--min-parity", opts->min_parity,
                      "parity (percent) below which a route fails, exit 1 (default: the plan stage's gate, else 99)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(between(0, 100));
   report->add_option("--window", opts->window, "parity over the last N compared requests")
-      ->check(CLI::Range(1, 1'000'000))
+      ->check(between(1, 1'000'000))
       ->capture_default_str();
   report->add_option("--min-compared", opts->min_compared, "fewer compared requests than this give no verdict")
-      ->check(CLI::Range(0, 1'000'000))
+      ->check(between(0, 1'000'000))
       ->capture_default_str();
   report->footer(
       "Examples:\n"

@@ -14,6 +14,7 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"catalog-service: legacy-shop's catalog as a service of its own, synced from the monolith's feed"};
+  cli.set_version_flag("--version", std::string("catalog-service ") + BANYAN_VERSION);
   std::string listen = "127.0.0.1:8082";
   std::string db_path = "catalog-service.db";
   std::string source;

@@ -106,6 +106,7 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
 
 int main(int argc, char** argv) {
   CLI::App cli{"banyan-proxy: move a monolith's routes to extracted services, one at a time"};
+  cli.set_version_flag("--version", std::string("banyan-proxy ") + BANYAN_VERSION);
   std::string config_file, listen, monolith, admin_listen, state_dir, token_file, access_log;
   int threads = 0;
   cli.add_option("--config", config_file, "YAML configuration file (flags below override it)")->check(CLI::ExistingFile);

@@ -42,6 +42,17 @@ TEST_CASE("banyan plan validate: exit 2 and FILE:LINE:COL lines for a bad plan",
   CHECK(v.at("diagnostics").at(0).at("column").as_int64() == 17);
 }
 
+TEST_CASE("every binary names itself and its version", "[cli]") {
+  for (const std::string name : {"banyan-proxy", "legacy-shop", "catalog-service"}) {
+    INFO(name);
+    child_process p({binary(name), "--version"});
+    const auto line = p.read_line(std::chrono::seconds(5));
+    REQUIRE(line);
+    CHECK(line->rfind(name + " 0.", 0) == 0);
+    CHECK(p.wait(std::chrono::seconds(5)) == 0);
+  }
+}
+
 TEST_CASE("banyan: usage errors and unreadable files exit 2", "[cli]") {
   temp_dir dir;
   CHECK(run_banyan({}, dir).code == 2);
@@ -52,6 +63,9 @@ TEST_CASE("banyan: usage errors and unreadable files exit 2", "[cli]") {
   auto missing = run_banyan({"plan", "validate", dir.file("nope.yaml")}, dir);
   CHECK(missing.code == 2);
   CHECK(missing.err.find("nope.yaml:1:1: error: cannot read the file") != std::string::npos);
+  auto version = run_banyan({"--version"}, dir);
+  CHECK(version.code == 0);
+  CHECK(version.out.rfind("banyan 0.", 0) == 0);
   auto help = run_banyan({"plan", "validate", "--help"}, dir);
   CHECK(help.code == 0);
   CHECK(help.out.find("Example:") != std::string::npos);
@@ -133,7 +147,13 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(set.out == "route product-detail: shadow → canary 5%\n");
   CHECK(run_banyan(proxy.args({"route", "set", "nope", "service"}), dir).code == 2);
   CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "sideways"}), dir).code == 2);
-  CHECK(run_banyan(proxy.args({"route", "set", "product-detail", "canary", "--percent", "150"}), dir).code == 2);
+  auto out_of_range = run_banyan(proxy.args({"route", "set", "product-detail", "canary", "--percent", "150"}), dir);
+  CHECK(out_of_range.code == 2);
+  CHECK(out_of_range.err.find("--percent: must be from 0 to 100, got 150") != std::string::npos);
+  // As plans do: a canary needs its share (it would keep the route's old one).
+  auto no_share = run_banyan(proxy.args({"route", "set", "product-detail", "canary"}), dir);
+  CHECK(no_share.code == 2);
+  CHECK(no_share.err.find("canary needs --percent") != std::string::npos);
   auto contradictory = run_banyan(proxy.args({"route", "set", "product-detail", "service", "--percent", "5"}), dir);
   CHECK(contradictory.code == 2);
   CHECK(contradictory.err.find("percent applies to canary only") != std::string::npos);

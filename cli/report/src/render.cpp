@@ -32,6 +32,13 @@ std::string fixed(double v, int decimals = 2) {
 
 std::string ms(const json::value& v) { return v.is_null() ? "—" : fixed(num(v)); }
 
+// A sample's value on one side: JSON text, or nothing where the field is missing on that side
+// (an extra field has no monolith value, a missing one no service value).
+std::string side_value(const json::value& v) {
+  const std::string s = str(v);
+  return s.empty() ? "absent" : s;
+}
+
 std::string pad(std::string s, std::size_t width) {
   // Pads by code points, so "—" and "→" line up.
   std::size_t cps = 0;
@@ -141,7 +148,8 @@ std::string render_text(const json::object& report, double min_parity) {
         const auto& samples = path.at("samples").as_array();
         if (!samples.empty()) {
           const auto& s = samples[0].as_object();
-          o << "  e.g. " << str(s.at("monolith")) << " → " << str(s.at("service")) << "  (" << str(s.at("method"))
+          o << "  e.g. " << side_value(s.at("monolith")) << " → " << side_value(s.at("service")) << "  ("
+            << str(s.at("method"))
             << " " << str(s.at("target")) << ", request " << str(s.at("request_id")) << ")";
         }
         o << "\n";

@@ -189,9 +189,11 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
                                                  {"stage", progress->stage},
                                                  {"applied_at", progress->applied_at},
                                                  {"stage_entered_at", progress->stage_entered_at},
+                                                 {"completed_at", progress->completed_at},
                                                  {"document", progress->document}});
   });
   router_.add("PUT", "/api/v1/plan", [this](http::request& req) { return put_plan(req); });
+  router_.add("POST", "/api/v1/plan/complete", [this](http::request& req) { return complete_plan(req); });
   router_.add("GET", "/api/v1/services", [this](http::request&) {
     const auto snap = ctx_.routing.load();
     const auto now = steady_ms();
@@ -416,7 +418,7 @@ http::response admin_api::put_plan(http::request& req) {
     const auto* v = body->if_contains(key);
     return v && v->is_string() ? std::string(v->as_string()) : std::string();
   };
-  plan_progress progress{text("name"), text("document"), text("stage"), {}, {}};
+  plan_progress progress{text("name"), text("document"), text("stage"), {}, {}, {}};
   if (progress.name.empty() || progress.document.empty() || progress.stage.empty())
     return invalid({"name, document and stage are required"});
   const auto* force_v = body->if_contains("force");
@@ -452,6 +454,42 @@ http::response admin_api::put_plan(http::request& req) {
                text("reason"), &progress);
 }
 
+// The last stage's gates passed: the migration is complete. Recorded once in the audit log like
+// every other step; the routing does not change.
+http::response admin_api::complete_plan(http::request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  auto text = [&](std::string_view key) {
+    const auto* v = body->if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  const std::string name = text("name"), stage = text("stage");
+  if (name.empty() || stage.empty()) return invalid({"name and stage are required"});
+  std::lock_guard lock(change_mutex_);
+  const auto stored = ctx_.store.plan();
+  if (!stored || stored->name != name || stored->stage != stage)
+    return http::error_response(409, "stage_changed",
+                                "plan '" + name + "' is not at stage '" + stage + "'" +
+                                    (stored ? " (plan '" + stored->name + "' is at '" + stored->stage + "')" : std::string()) +
+                                    "; look again with banyan plan status");
+  const auto current = ctx_.routing.load();
+  const std::string routing = current ? json::serialize(routing_json(*current)) : "{}";
+  audit_entry entry;
+  entry.operator_name = operator_of(req);
+  entry.token_id = token_id();
+  entry.action = "plan.complete";
+  entry.target = name + "@" + stage;
+  entry.before = entry.after = routing;
+  entry.reason = text("reason");
+  bool recorded = false;
+  try {
+    recorded = ctx_.store.complete_plan(std::move(entry));
+  } catch (const std::exception& e) {
+    return http::error_response(503, "state_store_unavailable", std::string("cannot save state: ") + e.what());
+  }
+  return http::json_response(200, json::object{{"changed", recorded}, {"completed_at", ctx_.store.plan()->completed_at}});
+}
+
 http::response admin_api::replace_routes(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
@@ -478,6 +516,10 @@ http::response admin_api::set_mode(http::request& req) {
   if (body->contains("percent")) patch["percent"] = body->at("percent");
   route parsed;
   if (!route_from_json(patch, parsed, problems)) return invalid(problems);
+  // A canary needs its share, as in plans: without one it would keep whatever the route had
+  // (100 % coming from service mode).
+  if (parsed.mode == route_mode::canary && !body->contains("percent"))
+    return invalid({"a canary needs its share: give percent (0-100) for route '" + id + "'"});
   // A percent means a canary share; on another mode it would contradict the mode.
   if (body->contains("percent") && parsed.mode != route_mode::canary)
     return invalid({"percent applies to canary only; route '" + id + "' would be " +

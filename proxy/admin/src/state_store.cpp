@@ -14,7 +14,7 @@ namespace banyan::proxy {
 using banyan::sqlite::open_options;
 
 namespace {
-const std::array<banyan::sqlite::migration, 2> migrations{{
+const std::array<banyan::sqlite::migration, 3> migrations{{
     {1, "routing and audit",
      "CREATE TABLE proxy_routing (id INTEGER PRIMARY KEY CHECK (id = 1), routes TEXT NOT NULL,"
      " services TEXT NOT NULL, saved_at TEXT NOT NULL);"
@@ -24,6 +24,7 @@ const std::array<banyan::sqlite::migration, 2> migrations{{
     {2, "plan progress",
      "CREATE TABLE proxy_plan (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, document TEXT NOT NULL,"
      " stage TEXT NOT NULL, applied_at TEXT NOT NULL, stage_entered_at TEXT NOT NULL);"},
+    {3, "plan completion", "ALTER TABLE proxy_plan ADD COLUMN completed_at TEXT NOT NULL DEFAULT ''"},
 }};
 
 std::string make_dir(const std::string& dir) {
@@ -56,9 +57,10 @@ std::optional<stored_routing> state_store::load() {
 
 std::optional<plan_progress> state_store::plan() {
   std::lock_guard lock(mutex_);
-  auto st = db_.prepare("SELECT name, document, stage, applied_at, stage_entered_at FROM proxy_plan WHERE id = 1");
+  auto st = db_.prepare(
+      "SELECT name, document, stage, applied_at, stage_entered_at, completed_at FROM proxy_plan WHERE id = 1");
   if (!st.step()) return std::nullopt;
-  return plan_progress{st.get_text(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4)};
+  return plan_progress{st.get_text(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4), st.get_text(5)};
 }
 
 void state_store::save(const stored_routing& routing, audit_entry entry, const plan_progress* progress) {
@@ -82,10 +84,26 @@ void state_store::save(const stored_routing& routing, audit_entry entry, const p
     db_.prepare("INSERT INTO proxy_plan(id, name, document, stage, applied_at, stage_entered_at)"
                 " VALUES (1, ?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO UPDATE SET name = ?1, document = ?2, stage = ?3,"
                 " applied_at = CASE WHEN name = ?1 AND document = ?2 THEN applied_at ELSE ?4 END,"
-                " stage_entered_at = CASE WHEN stage = ?3 AND name = ?1 THEN stage_entered_at ELSE ?4 END")
+                " stage_entered_at = CASE WHEN stage = ?3 AND name = ?1 THEN stage_entered_at ELSE ?4 END,"
+                " completed_at = CASE WHEN stage = ?3 AND name = ?1 AND document = ?2 THEN completed_at ELSE '' END")
         .bind_all(progress->name, progress->document, progress->stage, now)
         .run();
   tx.commit();
+}
+
+bool state_store::complete_plan(audit_entry entry) {
+  const std::string now = banyan::now_rfc3339();
+  std::lock_guard lock(mutex_);
+  banyan::sqlite::transaction tx(db_);
+  db_.prepare("UPDATE proxy_plan SET completed_at = ? WHERE id = 1 AND completed_at = ''").bind_all(now).run();
+  if (db_.changes() == 0) return false;
+  db_.prepare("INSERT INTO proxy_audit(at, operator, token_id, action, target, before, after, reason)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
+                entry.reason)
+      .run();
+  tx.commit();
+  return true;
 }
 
 bool state_store::writable(std::string& why) {

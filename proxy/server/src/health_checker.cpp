@@ -2,6 +2,7 @@
 #include "banyan/platform/clock.hpp"
 
 #include "banyan/platform/http_client.hpp"
+#include "banyan/platform/log.hpp"
 
 #include <chrono>
 #include <map>
@@ -79,11 +80,18 @@ void health_checker::run() {
       for (const auto& u : snap->service_of) {
         if (!u || seen[u.get()]) continue;
         seen[u.get()] = true;
+        // A change of health changes where traffic goes (canary and service routes fall back to
+        // the monolith): it is logged, never silent.
         if (probe_health(u->host, u->port, options_.path, options_.timeout)) {
           failures[u.get()] = 0;
-          u->healthy.store(true, std::memory_order_relaxed);
+          if (!u->healthy.exchange(true, std::memory_order_relaxed))
+            log::info("service healthy again: its routes get traffic", {{"service", u->name}, {"url", u->url}});
         } else if (++failures[u.get()] >= options_.unhealthy_after) {
-          u->healthy.store(false, std::memory_order_relaxed);
+          if (u->healthy.exchange(false, std::memory_order_relaxed))
+            log::warn("service unhealthy: its canary and service routes are served by the monolith until it "
+                      "answers its health check",
+                      {{"service", u->name}, {"url", u->url}, {"health_path", options_.path},
+                       {"failed_checks", failures[u.get()]}});
         }
         u->set_sync(probe_sync(u->host, u->port, options_.timeout));
       }

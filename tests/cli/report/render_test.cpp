@@ -22,7 +22,12 @@ boost::json::object sample_report() {
                                "kind": "value_changed", "monolith": "8899", "service": "8900",
                                "request": "GET /api/products/7 HTTP/1.1\n",
                                "monolith_response": "200\ncontent-type: application/json\n\n{\"price_cents\":8899}",
-                               "service_response": "200\ncontent-type: application/json\n\n{\"price_cents\":8900}"}]}],
+                               "service_response": "200\ncontent-type: application/json\n\n{\"price_cents\":8900}"}]},
+                 {"path": "$.on_sale", "count": 1, "share": 1.67, "kinds": ["extra"],
+                  "samples": [{"at_ms": 1795315486553, "request_id": "r-2", "method": "GET",
+                               "target": "/api/products/8", "where": "$.on_sale", "kind": "extra",
+                               "monolith": "", "service": "false", "request": "", "monolith_response": "",
+                               "service_response": ""}]}],
        "noise": [{"path": "$.generated_at", "seen": 20, "probes": 24, "example": ["a", "b"],
                   "first_at_ms": 1, "last_at_ms": 2}],
        "status": {"2xx": {"2xx": 59, "5xx": 1}},
@@ -58,6 +63,7 @@ TEST_CASE("text: parity, what was not compared, paths with an example, noise, st
   CHECK(has(t, "product-detail  parity 91.67 % (55 of 60 compared)  BELOW 99.00 %"));
   CHECK(has(t, "not compared: 2 too large, 1 without an answer, 3 skipped writes, 0 dropped"));
   CHECK(has(t, "e.g. 8899 → 8900  (GET /api/products/7?a=1&b=<2>, request r-1)"));
+  CHECK(has(t, "e.g. absent → false  (GET /api/products/8, request r-2)"));  // a field only the service has
   CHECK(has(t, "differed in 20 of 24 monolith re-asks"));
   CHECK(has(t, "2xx→5xx 1"));
   CHECK(has(t, "(p99 ×1.50)"));

@@ -121,6 +121,10 @@ TEST_CASE("setting one route's mode is audited with before and after", "[admin]"
   CHECK(f.call("POST", "/api/v1/routes/missing/mode", R"({"mode":"service"})").status == 404);
   CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"everywhere"})").status == 422);
   CHECK(f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"canary","percent":-3})").status == 422);
+  // A canary needs its share, as in plans (else it would keep the route's old one).
+  const auto no_share = f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"canary"})");
+  CHECK(no_share.status == 422);
+  CHECK(no_share.body.find("a canary needs its share") != std::string::npos);
   auto contradictory = f.call("POST", "/api/v1/routes/product/mode", R"({"mode":"shadow","percent":5})");
   CHECK(contradictory.status == 422);
   CHECK(contradictory.body.find("percent applies to canary only") != std::string::npos);
@@ -204,6 +208,34 @@ TEST_CASE("plan progress: applied with its routing, idempotent, another plan onl
   CHECK(entries[0].at("target").as_string() == "reads@shadow");
   CHECK(entries[2].at("action").as_string() == "plan.apply.forced");
   CHECK(f.call("PUT", "/api/v1/plan", R"({"name":"x"})").status == 422);
+}
+
+TEST_CASE("completing a plan is audited once; moving to another stage clears it", "[admin]") {
+  admin_fixture f;
+  auto body = [](std::string stage, std::string mode) {
+    return R"({"name":"reads","document":"v1","stage":")" + stage +
+           R"(","reason":"r","services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog","mode":")" +
+           mode + R"("}]})";
+  };
+  REQUIRE(f.call("PUT", "/api/v1/plan", body("service", "service")).status == 200);
+  CHECK(f.json("GET", "/api/v1/plan").at("completed_at").as_string().empty());
+  CHECK(f.call("POST", "/api/v1/plan/complete", R"({"name":"reads","stage":"shadow"})").status == 409);  // not there
+  const auto done = f.json("POST", "/api/v1/plan/complete", R"({"name":"reads","stage":"service","reason":"gates pass"})");
+  CHECK(done.at("changed").as_bool());
+  const auto completed_at = f.json("GET", "/api/v1/plan").at("completed_at").as_string();
+  CHECK_FALSE(completed_at.empty());
+  // Again (a watcher looking once more): nothing new in the audit log.
+  CHECK_FALSE(f.json("POST", "/api/v1/plan/complete", R"({"name":"reads","stage":"service"})").at("changed").as_bool());
+  auto entries = f.json("GET", "/api/v1/audit").at("entries").as_array();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1].at("action").as_string() == "plan.complete");
+  CHECK(entries[1].at("target").as_string() == "reads@service");
+  CHECK(entries[1].at("reason").as_string() == "gates pass");
+  CHECK(entries[1].at("before") == entries[1].at("after"));  // the routing did not change
+  // A rollback leaves the plan incomplete again.
+  REQUIRE(f.call("PUT", "/api/v1/plan", body("shadow", "shadow")).status == 200);
+  CHECK(f.json("GET", "/api/v1/plan").at("completed_at").as_string().empty());
+  CHECK(f.call("POST", "/api/v1/plan/complete", R"({"stage":"x"})").status == 422);
 }
 
 TEST_CASE("a route's shadow settings go through the API and back, and bad ones are refused", "[admin]") {

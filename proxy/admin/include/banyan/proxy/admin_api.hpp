@@ -72,6 +72,7 @@ class admin_api {
                        const http::request& req, std::string action, std::string target, std::string reason,
                        const plan_progress* progress = nullptr);
   http::response put_plan(http::request& req);
+  http::response complete_plan(http::request& req);
   http::response shadow_report(http::request& req);
   http::response evidence(http::request& req);
   void add_sync_evidence(evidence::evidence_doc& doc) const;

@@ -37,6 +37,7 @@ struct plan_progress {
   std::string stage;
   std::string applied_at;
   std::string stage_entered_at;
+  std::string completed_at;  // when the last stage's gates passed (plan.complete); empty before
 };
 
 class state_store {
@@ -50,6 +51,9 @@ class state_store {
   // Throws sqlite::error on failure.
   void save(const stored_routing& routing, audit_entry entry, const plan_progress* progress = nullptr);
   std::optional<plan_progress> plan();
+  // Marks the plan in progress complete and saves its audit entry, in one transaction; false (and
+  // nothing saved) when it was already complete. Moving to another stage clears the mark.
+  bool complete_plan(audit_entry entry);
   std::vector<audit_entry> audit(std::int64_t after, int limit);
   // Whether a change could be saved now (takes and releases the write lock); the reason if not.
   bool writable(std::string& why);
