@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <string>
 
 using namespace banyan::proxy;
@@ -42,12 +43,18 @@ std::string get(std::string_view target, std::string_view extra = "") {
   return "GET " + std::string(target) + " HTTP/1.1\r\nHost: shop\r\n" + std::string(extra) + "\r\n";
 }
 
+// Decides requests as the data plane does. A decision's key is a view into the request's bytes,
+// as in the data plane, so the decider keeps every request it was given (found by ASan).
 struct decider {
   std::shared_ptr<const route_table> table;
   bool mirror = true;
   std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
-  route_decision operator()(const std::string& raw, std::string_view client = "10.0.0.1") {
-    const auto h = head_of(raw);
+  std::deque<std::string> requests{};
+  std::deque<std::string> clients{};
+  route_decision operator()(std::string raw, std::string client_address = "10.0.0.1") {
+    const std::string& kept = requests.emplace_back(std::move(raw));
+    const std::string_view client = clients.emplace_back(std::move(client_address));
+    const auto h = head_of(kept);
     decision_inputs in;
     in.table = table.get();
     in.method = h.method;
