@@ -2,29 +2,16 @@
 // each step of a barrier from what the proxy would observe.
 #include "banyan/proxy/cutover_barrier.hpp"
 
+#include "support/routes.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace banyan::proxy;
+using banyan::test::catalog_route;
+using banyan::test::table_of;
 using namespace std::chrono_literals;
 
 namespace {
-route make(std::string id, std::string path, route_mode mode, std::vector<std::string> methods,
-           std::uint32_t percent_bp = 0) {
-  route r;
-  r.id = std::move(id);
-  r.path = std::move(path);
-  r.methods = std::move(methods);
-  r.service = "catalog";
-  r.mode = mode;
-  r.percent_bp = percent_bp;
-  return r;
-}
-std::shared_ptr<const route_table> table_of(std::vector<route> routes) {
-  std::vector<route_error> errors;
-  auto t = route_table::build(std::move(routes), errors);
-  REQUIRE(t);
-  return t;
-}
 barrier_observation caught_up_at(std::int64_t head) {
   barrier_observation o;
   o.source_head = head;
@@ -36,12 +23,12 @@ barrier_observation caught_up_at(std::int64_t head) {
 }  // namespace
 
 TEST_CASE("barrier: only routes whose writes change owner move") {
-  const auto before = table_of({make("reads", "/api/products/**", route_mode::service, {"GET"}),
-                                make("writes", "/api/products/**", route_mode::shadow, {"POST", "PUT", "DELETE"}),
-                                make("orders", "/api/orders/**", route_mode::monolith, {})});
-  const auto after = table_of({make("reads", "/api/products/**", route_mode::monolith, {"GET"}),
-                               make("writes", "/api/products/**", route_mode::service, {"POST", "PUT", "DELETE"}),
-                               make("orders", "/api/orders/**", route_mode::shadow, {})});
+  const auto before = table_of({catalog_route("reads", "/api/products/**", route_mode::service, {"GET"}),
+                                catalog_route("writes", "/api/products/**", route_mode::shadow, {"POST", "PUT", "DELETE"}),
+                                catalog_route("orders", "/api/orders/**", route_mode::monolith, {})});
+  const auto after = table_of({catalog_route("reads", "/api/products/**", route_mode::monolith, {"GET"}),
+                               catalog_route("writes", "/api/products/**", route_mode::service, {"POST", "PUT", "DELETE"}),
+                               catalog_route("orders", "/api/orders/**", route_mode::shadow, {})});
   const auto moves = write_owner_changes(before.get(), *after);
   REQUIRE(moves.size() == 1);  // reads take no writes; orders stay with the monolith in shadow
   CHECK(moves[0].route_id == "writes");
@@ -57,7 +44,7 @@ TEST_CASE("barrier: only routes whose writes change owner move") {
 
 TEST_CASE("barrier: routes added or removed count from the monolith") {
   const auto none = table_of({});
-  const auto owned = table_of({make("writes", "/api/products", route_mode::service, {"POST"})});
+  const auto owned = table_of({catalog_route("writes", "/api/products", route_mode::service, {"POST"})});
   const auto added = write_owner_changes(none.get(), *owned);
   REQUIRE(added.size() == 1);
   CHECK(added[0].from == "monolith");
@@ -69,17 +56,17 @@ TEST_CASE("barrier: routes added or removed count from the monolith") {
 }
 
 TEST_CASE("barrier: a canary that splits writes is refused, at 0 % and 100 % it has one owner") {
-  const auto before = table_of({make("writes", "/api/products", route_mode::monolith, {"POST"})});
+  const auto before = table_of({catalog_route("writes", "/api/products", route_mode::monolith, {"POST"})});
   std::vector<std::string> split;
-  const auto half = table_of({make("writes", "/api/products", route_mode::canary, {"POST"}, 5000)});
+  const auto half = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 5000)});
   CHECK(write_owner_changes(before.get(), *half, &split).empty());
   REQUIRE(split.size() == 1);
   CHECK(split[0] == "writes");
   split.clear();
-  const auto all = table_of({make("writes", "/api/products", route_mode::canary, {"POST"}, 10000)});
+  const auto all = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 10000)});
   CHECK(write_owner_changes(before.get(), *all, &split).size() == 1);
   CHECK(split.empty());
-  const auto zero = table_of({make("writes", "/api/products", route_mode::canary, {"POST"}, 0)});
+  const auto zero = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 0)});
   CHECK(write_owner_changes(before.get(), *zero, &split).empty());
   CHECK(split.empty());
 }

@@ -3,6 +3,7 @@
 #include "banyan/proxy/route_decision.hpp"
 
 #include "banyan/proxy/bucket.hpp"
+#include "support/routes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,26 +11,10 @@
 #include <string>
 
 using namespace banyan::proxy;
+using banyan::test::catalog_route;
+using banyan::test::table_of;
 
 namespace {
-
-route make(std::string id, std::string path, route_mode mode, std::vector<std::string> methods = {}) {
-  route r;
-  r.id = std::move(id);
-  r.path = std::move(path);
-  r.methods = std::move(methods);
-  r.service = "catalog";
-  r.mode = mode;
-  return r;
-}
-
-std::shared_ptr<const route_table> table_of(std::vector<route> routes) {
-  std::vector<route_error> errors;
-  auto t = route_table::build(std::move(routes), errors);
-  INFO((errors.empty() ? "" : errors.front().message));
-  REQUIRE(t);
-  return t;
-}
 
 // A parsed request head over `raw` (kept alive by the caller).
 http1::request_head head_of(const std::string& raw) {
@@ -75,7 +60,7 @@ TEST_CASE("decision: no table or no matching route goes to the monolith") {
   CHECK_FALSE(none.to_service);
   CHECK(none.shadow == shadow_choice::none);
 
-  d.table = table_of({make("reads", "/api/products/**", route_mode::service, {"GET"})});
+  d.table = table_of({catalog_route("reads", "/api/products/**", route_mode::service, {"GET"})});
   auto other = d(get("/api/orders"));
   CHECK(other.matched == nullptr);
   CHECK_FALSE(other.to_service);
@@ -84,8 +69,8 @@ TEST_CASE("decision: no table or no matching route goes to the monolith") {
 }
 
 TEST_CASE("decision: each mode says where the request goes") {
-  decider d{table_of({make("m", "/m", route_mode::monolith), make("sh", "/sh", route_mode::shadow),
-                      make("sv", "/sv", route_mode::service)})};
+  decider d{table_of({catalog_route("m", "/m", route_mode::monolith), catalog_route("sh", "/sh", route_mode::shadow),
+                      catalog_route("sv", "/sv", route_mode::service)})};
   const auto m = d(get("/m"));
   CHECK(m.matched->id == "m");
   CHECK(m.mode == route_mode::monolith);
@@ -106,7 +91,7 @@ TEST_CASE("decision: each mode says where the request goes") {
 }
 
 TEST_CASE("decision: the method's class travels with the decision") {
-  decider d{table_of({make("all", "/x", route_mode::service)})};
+  decider d{table_of({catalog_route("all", "/x", route_mode::service)})};
   for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
     const auto r = d(std::string(m) + " /x HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK(r.safe);
@@ -125,7 +110,7 @@ TEST_CASE("decision: the method's class travels with the decision") {
 }
 
 TEST_CASE("decision: canary by client address, stable and at the route's share") {
-  auto r = make("c", "/c", route_mode::canary);
+  auto r = catalog_route("c", "/c", route_mode::canary);
   r.percent_bp = 2500;
   decider d{table_of({r})};
   int to_service = 0;
@@ -146,7 +131,7 @@ TEST_CASE("decision: canary by client address, stable and at the route's share")
 }
 
 TEST_CASE("decision: canary by header, falling back to the client address") {
-  auto r = make("c", "/c", route_mode::canary);
+  auto r = catalog_route("c", "/c", route_mode::canary);
   r.percent_bp = 5000;
   r.key = {canary_key::source::header, "X-User-Id"};
   decider d{table_of({r})};
@@ -165,7 +150,7 @@ TEST_CASE("decision: canary by header, falling back to the client address") {
 }
 
 TEST_CASE("decision: canary by cookie, among others, in any Cookie field") {
-  auto r = make("c", "/c", route_mode::canary);
+  auto r = catalog_route("c", "/c", route_mode::canary);
   r.percent_bp = 10000;
   r.key = {canary_key::source::cookie, "uid"};
   decider d{table_of({r})};
@@ -196,8 +181,8 @@ TEST_CASE("cookie_value reads one Cookie field") {
 }
 
 TEST_CASE("decision: a canary at 0 % or 100 % sends nobody or everybody") {
-  auto zero = make("z", "/z", route_mode::canary);
-  auto all = make("a", "/a", route_mode::canary);
+  auto zero = catalog_route("z", "/z", route_mode::canary);
+  auto all = catalog_route("a", "/a", route_mode::canary);
   all.percent_bp = 10000;
   decider d{table_of({zero, all})};
   for (int i = 0; i < 200; ++i) {
@@ -208,8 +193,8 @@ TEST_CASE("decision: a canary at 0 % or 100 % sends nobody or everybody") {
 }
 
 TEST_CASE("decision: shadow copies reads; writes only as dry-runs; never upgrades or big bodies") {
-  auto plain = make("p", "/p", route_mode::shadow);
-  auto dry = make("d", "/d", route_mode::shadow);
+  auto plain = catalog_route("p", "/p", route_mode::shadow);
+  auto dry = catalog_route("d", "/d", route_mode::shadow);
   dry.shadow.dry_run_writes = true;
   dry.shadow.max_compare_bytes = 10;
   decider d{table_of({plain, dry})};
@@ -228,7 +213,7 @@ TEST_CASE("decision: shadow copies reads; writes only as dry-runs; never upgrade
 }
 
 TEST_CASE("decision: a reverse shadow copies the service's reads to the monolith, never writes") {
-  auto r = make("r", "/r", route_mode::service);
+  auto r = catalog_route("r", "/r", route_mode::service);
   r.shadow.reverse = true;
   r.shadow.dry_run_writes = true;  // a write copied to the monolith would commit there
   decider d{table_of({r})};
@@ -240,9 +225,9 @@ TEST_CASE("decision: a reverse shadow copies the service's reads to the monolith
 }
 
 TEST_CASE("decision: shadow sampling by share and by key") {
-  auto share = make("s", "/s", route_mode::shadow);
+  auto share = catalog_route("s", "/s", route_mode::shadow);
   share.shadow.sample_bp = 2000;
-  auto keyed = make("k", "/k", route_mode::shadow);
+  auto keyed = catalog_route("k", "/k", route_mode::shadow);
   keyed.shadow.sample_bp = 5000;
   keyed.shadow.sample_by_key = true;
   keyed.key = {canary_key::source::header, "X-User-Id"};
