@@ -2,7 +2,11 @@
 #include "app/shop_app.hpp"
 #include "banyan/platform/http_server.hpp"
 #include "banyan/platform/log.hpp"
+#include "banyan/sync/feed_follower.hpp"
+#include "modules/catalog/catalog_follow.hpp"
 #include "seed/seed.hpp"
+
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
   bool seed = false;
   int threads = 2;
   std::string log_level = "info";
+  std::string follow;
   cli.add_option("--listen", listen, "ADDR:PORT to listen on; port 0 picks a free one")->capture_default_str();
   cli.add_option("--db", db_path, "SQLite database file (created when missing)")->capture_default_str();
   cli.add_flag("--seed", seed, "fill an empty database with the reproducible demo data set");
@@ -24,6 +29,9 @@ int main(int argc, char** argv) {
   cli.add_option("--log-level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
+  cli.add_option("--follow", follow,
+                 "URL of the service that owns the catalog's writes: follow its feed back into the catalog "
+                 "(reverse sync; status at GET /internal/sync)");
   cli.footer("Example:\n  legacy-shop --listen 127.0.0.1:0 --db /tmp/shop.db --seed");
   CLI11_PARSE(cli, argc, argv);
 
@@ -46,11 +54,30 @@ int main(int argc, char** argv) {
       banyan::log::info(counts.skipped ? "seed skipped: database already has products" : "seeded",
                         {{"products", counts.products}, {"customers", counts.customers}, {"orders", counts.orders}});
     }
-    banyan::http::server server(options, [&app](banyan::http::request& req) { return app.handle(req); },
-                                &app.metrics());
+    // Reverse sync: the service's own writes flow back into the catalog while it owns them.
+    shop::catalog::service_sink sink;
+    std::unique_ptr<banyan::sync::feed_follower> follower;
+    if (!follow.empty()) {
+      banyan::sync::follower_options fo;
+      fo.source_url = follow;
+      fo.backfill = false;  // the monolith has the rows; the service's feed holds only its own writes
+      follower = std::make_unique<banyan::sync::feed_follower>(db_path, sink, fo, &app.metrics());
+    }
+    banyan::http::server server(
+        options,
+        [&app, &follower](banyan::http::request& req) {
+          if (req.path == "/internal/sync" && (req.method == "GET" || req.method == "HEAD")) {
+            if (!follower) return banyan::http::error_response(404, "no_sync", "legacy-shop follows no service (--follow)");
+            return banyan::http::json_response(200, banyan::sync::to_json(follower->status()));
+          }
+          return app.handle(req);
+        },
+        &app.metrics());
+    if (follower) follower->start();
     std::printf("listening on %s\n", server.local_address().c_str());
     std::fflush(stdout);
     server.run();
+    if (follower) follower->stop();
     banyan::log::info("stopped");
     return 0;
   } catch (const std::exception& e) {

@@ -193,7 +193,10 @@ struct feed_follower::impl {
       const sync_record& rec = engine->state();
       bool malformed = false;
       try {
-        if (!rec.exists) {
+        if (!rec.exists && !opt.backfill) {
+          engine->begin_following(0);
+          log::info("following without a backfill", {{"source", opt.source_url}, {"entity", current.entity}});
+        } else if (!rec.exists) {
           // The feed position first: every write after it is replayed over the copy.
           auto page = fetch_events(source, 0, 1, malformed);
           if (malformed) return;

@@ -125,6 +125,20 @@ void sync_engine::begin_backfill(std::int64_t head) {
   });
 }
 
+void sync_engine::begin_following(std::int64_t position) {
+  sync_record next;
+  next.exists = true;
+  next.phase = sync_phase::following;
+  next.applied = position;
+  next.backfill_position = position;
+  next.backfill_started_at = next.copied_at = next.caught_up_at = now_rfc3339();
+  commit_together(db_, state_, [&] {
+    state_ = next;
+    save(db_);
+    return true;
+  });
+}
+
 page_result sync_engine::copy_page(const snapshot_page& page, std::int64_t head_now) {
   page_result out;
   if (!state_.exists || state_.phase != sync_phase::copying) {

@@ -391,3 +391,61 @@ TEST_CASE("plan status judges the shipped read plan's sync_lag gate on catalog-s
   }));
   CHECK(gate("product-detail").at("why").as_string().find("sync stopped: feed gap") != std::string::npos);
 }
+
+TEST_CASE("reverse sync: the service's writes flow back into the monolith once, without echo, ids shared",
+          "[catalog][sync][reverse]") {
+  temp_dir dir;
+  auto shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), true);
+  const auto port = shop->port;
+  catalog_process svc(dir.file("catalog.db"), dir.file("catalog.log"), shop->url());
+  REQUIRE(eventually([&] { return caught_up(svc.port, port); }));
+  const auto monolith_head = feed_head(port);
+  // The service takes the catalog's writes: legacy-shop now follows the service's feed back.
+  CHECK(shop->stop() == 0);
+  shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop2.log"), false, port,
+                                        std::vector<std::string>{"--follow", svc.url()});
+  const auto created = http_json(svc.port, "POST", "/api/products",
+                                 R"({"sku":"SVC-1","name":"Made in the service","description":"","category":"home",)"
+                                 R"("price_cents":2500,"currency":"EUR"})");
+  REQUIRE(created.status == 201);
+  const auto new_id = json::parse(created.body).at("id").as_int64();
+  REQUIRE(http_json(svc.port, "PUT", "/api/products/7",
+                    R"({"sku":"KIT-1007","name":"Kettle","description":"","category":"kitchen","price_cents":12345,"currency":"EUR"})")
+              .status == 200);
+  const auto gone = http_json(svc.port, "POST", "/api/products",
+                              R"({"sku":"SVC-2","name":"Short-lived","description":"","category":"home","price_cents":1,"currency":"EUR"})");
+  REQUIRE(gone.status == 201);
+  const auto gone_id = json::parse(gone.body).at("id").as_int64();
+  REQUIRE(http_call(svc.port, "DELETE", "/api/products/" + std::to_string(gone_id)).status == 204);
+
+  // The monolith applies the service's four events, in order, and says so.
+  REQUIRE(eventually([&] {
+    const auto s = sync_status(port);
+    return s.at("state").as_string() == "following" && s.at("applied").as_int64() == 4;
+  }));
+  const auto s = sync_status(port);
+  CHECK(s.at("events_applied").as_int64() == 4);
+  CHECK(s.at("lag_events").as_int64() == 0);
+  // The same product, the same id, on both sides.
+  const auto there = http_call(port, "GET", "/api/products/" + std::to_string(new_id));
+  REQUIRE(there.status == 200);
+  CHECK(json::parse(there.body).at("sku").as_string() == "SVC-1");
+  CHECK(json::parse(there.body).at("updated_at") == json::parse(created.body).at("updated_at"));
+  CHECK(json::parse(http_call(port, "GET", "/api/products/7").body).at("price_cents").as_int64() == 12345);
+  CHECK(http_call(port, "GET", "/api/products/" + std::to_string(gone_id)).status == 404);
+  // No echo: the monolith published none of it, so the service saw nothing come back.
+  CHECK(feed_head(port) == monolith_head);
+  CHECK(sync_status(svc.port).at("applied").as_int64() == monolith_head);
+  // The monolith's own modules read the service's edits: an order prices product 7 at 123.45.
+  const auto order = http_json(port, "POST", "/api/orders", R"({"customer_id":1,"items":[{"product_id":7,"quantity":2}]})");
+  REQUIRE(order.status == 201);
+  CHECK(json::parse(order.body).at("subtotal_cents").as_int64() == 2 * 12345);
+  // Both sides agree row by row.
+  CHECK(verify(dir, port, svc.port).code == 0);
+  // Writes back at the monolith (a rollback): its next id comes after every id the service used,
+  // the deleted one included (AUTOINCREMENT), so none collides.
+  const auto back = http_json(port, "POST", "/api/products",
+                              R"({"sku":"MONO-1","name":"Back home","description":"","category":"home","price_cents":9,"currency":"EUR"})");
+  REQUIRE(back.status == 201);
+  CHECK(json::parse(back.body).at("id").as_int64() > gone_id);
+}

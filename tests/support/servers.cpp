@@ -13,16 +13,18 @@
 namespace banyan::test {
 
 namespace {
-std::vector<std::string> shop_args(const std::string& db, bool seed, std::uint16_t port) {
+std::vector<std::string> shop_args(const std::string& db, bool seed, std::uint16_t port, std::vector<std::string> extra) {
   std::vector<std::string> a{binary("legacy-shop"), "--listen", "127.0.0.1:" + std::to_string(port), "--db", db,
                              "--threads", "2"};
   if (seed) a.push_back("--seed");
+  a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
 }  // namespace
 
-shop_process::shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port)
-    : proc(shop_args(db, seed, listen_port), log), port(wait_for_listening(proc)) {}
+shop_process::shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port,
+                           std::vector<std::string> extra)
+    : proc(shop_args(db, seed, listen_port, std::move(extra)), log), port(wait_for_listening(proc)) {}
 
 int shop_process::stop() {
   proc.signal(SIGTERM);

@@ -17,7 +17,9 @@ struct shop_process {
   child_process proc;
   std::uint16_t port;
   // `listen_port` 0 picks a free port; a test restarting the monolith passes the one it had.
-  shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port = 0);
+  // `extra` are more arguments (--follow URL for the reverse sync).
+  shop_process(const std::string& db, const std::string& log, bool seed, std::uint16_t listen_port = 0,
+               std::vector<std::string> extra = {});
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   int stop();  // SIGTERM; the exit status
 };

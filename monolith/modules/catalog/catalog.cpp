@@ -162,6 +162,19 @@ bool remove(connection& c, std::int64_t id) {
   return true;
 }
 
+void put_as_is(connection& c, const product& p) {
+  c.prepare_cached("INSERT INTO catalog_products(id, sku, name, description, category, price_cents, currency, updated_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                   " ON CONFLICT(id) DO UPDATE SET sku = ?2, name = ?3, description = ?4, category = ?5,"
+                   " price_cents = ?6, currency = ?7, updated_at = ?8")
+      ->bind_all(p.id, p.sku, p.name, p.description, p.category, p.price_cents, p.currency, p.updated_at)
+      .run();
+}
+
+void erase_as_is(connection& c, std::int64_t id) {
+  c.prepare_cached("DELETE FROM catalog_products WHERE id = ?")->bind(1, id).run();
+}
+
 namespace {
 http::response sku_conflict(std::string_view sku) {
   return http::error_response(409, "sku_taken", "a product with sku " + std::string(sku) + " already exists");

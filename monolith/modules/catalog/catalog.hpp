@@ -67,6 +67,11 @@ product create(banyan::sqlite::connection& c, const product_input& in);
 std::optional<product> update(banyan::sqlite::connection& c, std::int64_t id, const product_input& in);
 bool remove(banyan::sqlite::connection& c, std::int64_t id);
 
+// A product exactly as another owner has it (id and timestamp included), and its removal: for the
+// reverse sync (catalog_follow.hpp). Nothing is appended to the outbox.
+void put_as_is(banyan::sqlite::connection& c, const product& p);
+void erase_as_is(banyan::sqlite::connection& c, std::int64_t id);
+
 void register_routes(banyan::http::router& r, banyan::sqlite::pool& db);
 
 }  // namespace shop::catalog

@@ -23,6 +23,9 @@ struct follower_options {
   std::chrono::milliseconds backoff_min{100};    // first wait after a failed request, doubling
   std::chrono::milliseconds backoff_max{5'000};
   std::chrono::milliseconds request_timeout{10'000};
+  // false: follow the feed from its first event without copying a snapshot first (the follower
+  // already has the rows; see sync_engine::begin_following).
+  bool backfill = true;
 };
 
 class feed_follower {

@@ -52,6 +52,10 @@ class sync_engine {
 
   // Starts the backfill from the feed position `head` (taken before anything is copied).
   void begin_backfill(std::int64_t head);
+  // Starts following the feed after `position` with no copy: for a side that already has the rows
+  // (a monolith following back the service that took over its writes, whose feed holds only what
+  // the service itself wrote).
+  void begin_following(std::int64_t position);
   // One snapshot page: its rows and the cursor after it commit together. On the last page the
   // phase moves to catching_up with `head_now` (the feed head read after the copy) as the target.
   page_result copy_page(const snapshot_page& page, std::int64_t head_now);
