@@ -131,3 +131,14 @@ TEST_CASE("catalog feed: bad positions are refused with the error shape", "[cata
     CHECK(boost::json::parse(r.body).at("error").at("code").as_string() == "invalid_query");
   }
 }
+
+TEST_CASE("catalog ids: a deleted product's id is never handed out again", "[catalog][ids]") {
+  service s;
+  const auto a = s.call("POST", "/api/products", product_json("ID-1", 100));
+  REQUIRE(a.status == 201);
+  const auto first = boost::json::parse(a.body).at("id").as_int64();
+  REQUIRE(s.call("DELETE", "/api/products/" + std::to_string(first)).status == 204);
+  const auto b = s.call("POST", "/api/products", product_json("ID-2", 100));
+  REQUIRE(b.status == 201);
+  CHECK(boost::json::parse(b.body).at("id").as_int64() > first);
+}

@@ -14,7 +14,7 @@ const banyan::sync::feed_outbox& outbox() {
 }
 
 std::span<const banyan::sqlite::migration> migrations() {
-  static const std::array<banyan::sqlite::migration, 2> list{{
+  static const std::array<banyan::sqlite::migration, 3> list{{
       {1, "create categories and products",
        "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
        "CREATE TABLE products ("
@@ -27,6 +27,22 @@ std::span<const banyan::sqlite::migration> migrations() {
        " updated_at TEXT NOT NULL);"
        "CREATE INDEX products_by_category ON products(category_id, id);"},
       {2, "create catalog_outbox (the service's own feed)", outbox().schema_sql()},
+      // Ids are never reused after a delete, on either side of a migration: the monolith may have
+      // seen the deleted one through the reverse sync (docs/data-sync.md, "Moving writes").
+      {3, "product ids never reused (AUTOINCREMENT)",
+       "CREATE TABLE products_v3 ("
+       " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+       " sku TEXT NOT NULL UNIQUE,"
+       " name TEXT NOT NULL, description TEXT NOT NULL,"
+       " category_id INTEGER NOT NULL REFERENCES categories(id),"
+       " price_cents INTEGER NOT NULL CHECK (price_cents BETWEEN 0 AND 100000000),"
+       " currency TEXT NOT NULL CHECK (length(currency) = 3),"
+       " updated_at TEXT NOT NULL);"
+       "INSERT INTO products_v3 SELECT id, sku, name, description, category_id, price_cents, currency, updated_at"
+       " FROM products;"
+       "DROP TABLE products;"
+       "ALTER TABLE products_v3 RENAME TO products;"
+       "CREATE INDEX products_by_category ON products(category_id, id);"},
   }};
   return list;
 }
