@@ -36,6 +36,20 @@ std::string share_of(const proxy::route& r) {
   return "0%";
 }
 
+// Why a route's service gets none of its share right now, from the proxy's service_health: empty
+// when it takes what the routing gives it.
+std::string not_served_because(const proxy::route& r, const json::value& reply) {
+  if (r.service.empty() || (r.mode != proxy::route_mode::service && r.mode != proxy::route_mode::canary)) return {};
+  const auto* all = reply.as_object().if_contains("service_health");
+  const auto* h = all && all->is_object() ? all->as_object().if_contains(r.service) : nullptr;
+  if (!h || !h->is_object()) return {};
+  const auto& o = h->as_object();
+  if (const auto* healthy = o.if_contains("healthy"); healthy && healthy->is_bool() && !healthy->as_bool())
+    return "service unhealthy";
+  if (const auto* c = o.if_contains("circuit"); c && c->is_string() && c->as_string() == "open") return "circuit open";
+  return {};
+}
+
 std::string match_of(const proxy::route& r) {
   std::string methods;
   for (const auto& m : r.methods) methods += (methods.empty() ? "" : ",") + m;
@@ -78,7 +92,11 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
     if (global.json()) {
       json::object o = reply.body.as_object();
       for (auto& r : o["routes"].as_array()) {
-        r.as_object()["share"] = share_of(to_route(r));
+        const auto route = to_route(r);
+        r.as_object()["share"] = share_of(route);
+        const auto why = not_served_because(route, reply.body);
+        r.as_object()["served_share"] = why.empty() ? share_of(route) : "0%";
+        if (!why.empty()) r.as_object()["not_served"] = why;
         const auto it = parity.find(std::string(r.at("id").as_string()));
         r.as_object()["parity"] = it == parity.end() ? json::value() : it->second;
       }
@@ -99,6 +117,8 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
       const int parity_width = 20 + (p == "—" ? 2 : 0);
       out << std::setw(22) << r.id << std::setw(14) << describe_setting(r) << std::setw(16) << share_of(r)
           << std::setw(12) << r.service << std::setw(parity_width) << p << match_of(r) << '\n';
+      if (const auto why = not_served_because(r, reply.body); !why.empty())
+        out << "  ! " << r.id << ": " << why << ": the monolith serves its " << share_of(r) << " until it recovers\n";
     }
     out << "routing version " << reply.body.at("version") << "; unmatched requests go to the monolith\n";
     return exit_ok;

@@ -77,11 +77,12 @@ struct running_proxy {
   temp_dir& dir;
   std::unique_ptr<child_process> proc;
   std::string admin;
-  running_proxy(temp_dir& d) : dir(d) {
-    proc = std::make_unique<child_process>(
-        std::vector<std::string>{binary("banyan-proxy"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                                 "--monolith", "http://127.0.0.1:1", "--state-dir", dir.file("state"), "--access-log", "off"},
-        dir.file("proxy.log"));
+  // `extra`: more arguments (--config FILE).
+  explicit running_proxy(temp_dir& d, std::vector<std::string> extra = {}) : dir(d) {
+    std::vector<std::string> argv{binary("banyan-proxy"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                  "--monolith", "http://127.0.0.1:1", "--state-dir", dir.file("state"), "--access-log", "off"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc = std::make_unique<child_process>(argv, dir.file("proxy.log"));
     wait_for_listening(*proc);
     auto line = proc->read_line(std::chrono::seconds(10));
     REQUIRE(line);
@@ -178,6 +179,37 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(last.at("reason").as_string() == "first users");
   CHECK(last.at("action").as_string() == "route.mode");
   CHECK(run_banyan(proxy.args({"audit"}), dir).out.find("first users") != std::string::npos);
+}
+
+TEST_CASE("banyan routes says when a service's share goes to the monolith, and the proxy logs why", "[cli]") {
+  temp_dir dir;
+  // A service nothing answers for: its health checks fail at once.
+  std::ofstream(dir.file("proxy.yaml")) << R"(monolith: http://127.0.0.1:1
+health_checks: {path: /healthz, interval: 100ms, timeout: 200ms, unhealthy_after: 1}
+services: {catalog: "http://127.0.0.1:1"}
+routes:
+  - id: product
+    match: {methods: [GET], path: "/api/products/{id}"}
+    service: catalog
+    mode: canary
+    percent: 30
+)";
+  running_proxy proxy(dir, {"--config", dir.file("proxy.yaml")});
+  run_result routes;
+  REQUIRE(eventually([&] {
+    routes = run_banyan(proxy.args({"routes"}), dir);
+    return routes.out.find("! product: service unhealthy") != std::string::npos;
+  }));
+  CHECK(routes.out.find("the monolith serves its 30% until it recovers") != std::string::npos);
+  const auto json = boost::json::parse(run_banyan(proxy.args({"--output", "json", "routes"}), dir).out);
+  const auto& r = json.at("routes").at(0);
+  CHECK(r.at("share").as_string() == "30%");
+  CHECK(r.at("served_share").as_string() == "0%");
+  CHECK(r.at("not_served").as_string() == "service unhealthy");
+  // Not silent in the proxy either.
+  std::ifstream log(dir.file("proxy.log"));
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("service unhealthy: its canary and service routes are served by the monolith") != std::string::npos);
 }
 
 TEST_CASE("banyan: exit 3 when the proxy cannot be reached, 2 for a bad or missing token", "[cli]") {

@@ -178,7 +178,23 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
   });
   router_.add("GET", "/api/v1/routes", [this](http::request&) {
     const auto snap = ctx_.routing.load();
-    return http::json_response(200, snap ? routing_json(*snap) : json::object{});
+    if (!snap) return http::json_response(200, json::object{});
+    // What the routing says, and whether each service can take its share now: an unhealthy
+    // service or an open circuit sends its routes' traffic to the monolith (not part of the
+    // routing itself, so not in the audit's before and after).
+    json::object doc = routing_json(*snap);
+    json::object health;
+    const auto now = steady_ms();
+    for (const auto& u : snap->service_of) {
+      if (!u || health.contains(u->name)) continue;
+      const auto circuit = u->breaker.current(now);
+      health[u->name] = json::object{{"healthy", u->healthy.load(std::memory_order_relaxed)},
+                                     {"circuit", circuit == circuit_breaker::state::open        ? "open"
+                                                 : circuit == circuit_breaker::state::half_open ? "half_open"
+                                                                                                : "closed"}};
+    }
+    doc["service_health"] = std::move(health);
+    return http::json_response(200, doc);
   });
   router_.add("PUT", "/api/v1/routes", [this](http::request& req) { return replace_routes(req); });
   router_.add("POST", "/api/v1/routes/{id}/mode", [this](http::request& req) { return set_mode(req); });

@@ -5,6 +5,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "banyan/platform/clock.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -208,6 +210,29 @@ TEST_CASE("plan progress: applied with its routing, idempotent, another plan onl
   CHECK(entries[0].at("target").as_string() == "reads@shadow");
   CHECK(entries[2].at("action").as_string() == "plan.apply.forced");
   CHECK(f.call("PUT", "/api/v1/plan", R"({"name":"x"})").status == 422);
+}
+
+TEST_CASE("GET routes says whether each service can take its share now", "[admin]") {
+  admin_fixture f;
+  route r;
+  r.id = "p";
+  r.path = "/p";
+  r.service = "catalog";
+  r.mode = route_mode::canary;
+  r.percent_bp = 3000;
+  std::vector<route_error> errors;
+  REQUIRE(f.routing.install({r}, {{"catalog", "http://127.0.0.1:2"}}, "http://127.0.0.1:1", errors));
+  auto health = f.json("GET", "/api/v1/routes").at("service_health").at("catalog");
+  CHECK(health.at("healthy").as_bool());
+  CHECK(health.at("circuit").as_string() == "closed");
+  auto& service = *f.routing.load()->service_of[0];
+  service.healthy = false;
+  for (int i = 0; i < 5; ++i) service.breaker.on_failure(banyan::steady_ms());
+  health = f.json("GET", "/api/v1/routes").at("service_health").at("catalog");
+  CHECK_FALSE(health.at("healthy").as_bool());
+  CHECK(health.at("circuit").as_string() == "open");
+  // Health is not routing: the audit's before and after do not carry it.
+  CHECK_FALSE(f.json("GET", "/api/v1/routes").at("routes").at(0).as_object().contains("service_health"));
 }
 
 TEST_CASE("completing a plan is audited once; moving to another stage clears it", "[admin]") {
