@@ -12,13 +12,13 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <iomanip>
 #include <memory>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace banyan::cli {
 
@@ -34,6 +34,7 @@ struct standing {
   std::map<std::string, plan::route_evidence> evidence;
   plan::stage_evaluation verdict;
   std::chrono::milliseconds in_stage{0};
+  json::value routes;  // GET /api/v1/routes: the services' health, for shares the monolith is serving
 };
 
 int judge(admin_client& admin, standing& s, std::ostream& err) {
@@ -44,15 +45,17 @@ int judge(admin_client& admin, standing& s, std::ostream& err) {
   // Parity needs as many comparisons as the stage asks requests (100 when it does not say).
   const auto min_compared = stage.gate.min_requests.value_or(100);
   const auto window = std::max<std::uint64_t>(1000, min_compared);
-  const auto reply = admin.call("GET", "/api/v1/evidence?since_ms=" + std::to_string(since_ms) + "&window=" +
-                                           std::to_string(window) + "&min_compared=" + std::to_string(min_compared));
+  const auto reply =
+      admin.call("GET", "/api/v1/evidence?since_ms=" + std::to_string(since_ms) + "&window=" + std::to_string(window) +
+                            "&min_compared=" + std::to_string(min_compared));
   if (reply.status != 200 || !reply.body.is_object()) {
     err << "banyan: " << error_text(reply) << '\n';
     return exit_check_failed;
   }
   s.evidence = plan::read_evidence(reply.body.as_object());
+  if (const auto routes = admin.call("GET", "/api/v1/routes"); routes.status == 200) s.routes = routes.body;
   s.in_stage = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
-                                                                      s.applied.stage_entered_at);
+                                                                     s.applied.stage_entered_at);
   s.verdict = plan::evaluate_stage(s.applied.plan, stage, s.evidence, s.in_stage);
   return exit_ok;
 }
@@ -90,7 +93,8 @@ json::object standing_json(const standing& s) {
           {"passed", s.verdict.passed},
           {"breaches", std::move(breaches)},
           {"summary", s.verdict.summary},
-          {"next_stage", i + 1 < s.applied.plan.stages.size() ? json::value(s.applied.plan.stages[i + 1].name) : json::value()}};
+          {"next_stage",
+           i + 1 < s.applied.plan.stages.size() ? json::value(s.applied.plan.stages[i + 1].name) : json::value()}};
 }
 
 std::string pad(const std::string& s, std::size_t width) {
@@ -104,18 +108,26 @@ void print_standing(const standing& s, std::ostream& out) {
   out << "plan " << s.applied.plan.name << ", stage " << s.applied.stage << " (" << i + 1 << " of "
       << s.applied.plan.stages.size() << "), entered " << format_rfc3339(s.applied.stage_entered_at) << " ("
       << plan::format_duration(s.in_stage) << " ago)\n";
-  for (const auto& r : s.applied.plan.routes_at(*s.applied.current()))
+  for (const auto& r : s.applied.plan.routes_at(*s.applied.current())) {
     out << "  route " << r.id << ": " << describe_setting(r) << '\n';
-  if (s.verdict.gates.empty()) out << "\nthis stage has no gates\n";
-  else out << '\n' << pad("GATE", 14) << pad("ROUTE", 18) << pad("MEASURED", 34) << pad("THRESHOLD", 22)
-           << pad("STATE", 9) << "WHY\n";
+    if (!s.routes.is_object()) continue;
+    if (const auto why = not_served_because(r, s.routes); !why.empty())
+      out << "    ! " << why << ": the monolith serves this route's share until it recovers\n";
+  }
+  if (s.verdict.gates.empty())
+    out << "\nthis stage has no gates\n";
+  else
+    out << '\n'
+        << pad("GATE", 14) << pad("ROUTE", 18) << pad("MEASURED", 34) << pad("THRESHOLD", 22) << pad("STATE", 9)
+        << "WHY\n";
   for (const auto& g : s.verdict.gates)
     out << pad(g.gate, 14) << pad(g.route.empty() ? "-" : g.route, 18) << pad(g.measured, 34) << pad(g.threshold, 22)
         << pad(std::string(plan::to_string(g.state)), 9) << g.why << '\n';
   out << "\nverdict: " << s.verdict.summary;
   if (s.verdict.passed)
-    out << (i + 1 < s.applied.plan.stages.size() ? "; banyan plan advance moves to stage " + s.applied.plan.stages[i + 1].name
-                                                 : std::string("; this is the last stage: the migration is complete"));
+    out << (i + 1 < s.applied.plan.stages.size()
+                ? "; banyan plan advance moves to stage " + s.applied.plan.stages[i + 1].name
+                : std::string("; this is the last stage: the migration is complete"));
   else if (!s.verdict.breaches.empty())
     out << "; banyan plan advance rolls back to stage " << s.applied.plan.rollback.to;
   out << '\n';
@@ -141,9 +153,9 @@ std::vector<std::string> live_lines(const standing& s) {
     };
     const auto it = s.evidence.find(r.id);
     const auto requests = it == s.evidence.end() ? 0 : it->second.requests;
-    lines.push_back("  " + pad(r.id, 18) + pad(describe_setting(r), 12) + "requests " + pad(std::to_string(requests), 8) +
-                    "parity " + pad(measured("parity"), 18) + "errors " + pad(measured("error_rate"), 22) + "p99 " +
-                    measured("p99_ratio"));
+    lines.push_back("  " + pad(r.id, 18) + pad(describe_setting(r), 12) + "requests " +
+                    pad(std::to_string(requests), 8) + "parity " + pad(measured("parity"), 18) + "errors " +
+                    pad(measured("error_rate"), 22) + "p99 " + measured("p99_ratio"));
   }
   return lines;
 }
@@ -152,7 +164,8 @@ std::vector<std::string> live_lines(const standing& s) {
 std::string breach_list(const plan::stage_evaluation& v) {
   std::string out;
   for (const auto& b : v.breaches)
-    out += (out.empty() ? "" : "; ") + b.gate + " on " + b.route + " is " + b.measured + " (threshold " + b.threshold + ")";
+    out += (out.empty() ? "" : "; ") + b.gate + " on " + b.route + " is " + b.measured + " (threshold " + b.threshold +
+           ")";
   return out;
 }
 
@@ -166,7 +179,8 @@ step act(admin_client& admin, const standing& s, const plan_advance_options& opt
   if (!s.verdict.breaches.empty()) {
     const plan::stage* target = a.plan.find_stage(a.plan.rollback.to);
     std::size_t target_index = 0;
-    while (target_index < a.plan.stages.size() && a.plan.stages[target_index].name != a.plan.rollback.to) ++target_index;
+    while (target_index < a.plan.stages.size() && a.plan.stages[target_index].name != a.plan.rollback.to)
+      ++target_index;
     if (!target || target_index >= i) {
       err << "banyan: breach in stage " << a.stage << " (" << breach_list(s.verdict)
           << "), and the plan's rollback stage '" << a.plan.rollback.to << "' is not before it: nothing changed\n";
@@ -177,8 +191,8 @@ step act(admin_client& admin, const standing& s, const plan_advance_options& opt
     err << "banyan: breach in stage " << a.stage << ": " << breach_list(s.verdict) << "; rolling back to stage "
         << target->name << '\n';
     const int code = put_plan(admin,
-                              {a.plan, *target, a.document, *live, "automatic rollback on breach: " + breach_list(s.verdict),
-                               false, "rollback", a.stage},
+                              {a.plan, *target, a.document, *live,
+                               "automatic rollback on breach: " + breach_list(s.verdict), false, "rollback", a.stage},
                               global, out, err);
     return code == exit_ok ? step::rolled_back : step::failed;
   }
@@ -186,15 +200,18 @@ step act(admin_client& admin, const standing& s, const plan_advance_options& opt
   if (i + 1 >= a.plan.stages.size()) {
     // Completion is a step like the others: recorded (once) in the audit log.
     const json::value payload = json::object{
-        {"name", a.plan.name}, {"stage", a.stage},
+        {"name", a.plan.name},
+        {"stage", a.stage},
         {"reason", options.reason.empty() ? "the last stage's gates pass: " + s.verdict.summary : options.reason}};
     const auto reply = admin.call("POST", "/api/v1/plan/complete", &payload);
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
       return step::failed;
     }
-    if (global.json()) out << json::serialize(reply.body) << '\n';
-    else out << "plan " << a.plan.name << ": the last stage's gates pass; the migration is complete\n";
+    if (global.json())
+      out << json::serialize(reply.body) << '\n';
+    else
+      out << "plan " << a.plan.name << ": the last stage's gates pass; the migration is complete\n";
     return step::completed;
   }
   const auto live = live_routing(admin, err);
@@ -211,8 +228,10 @@ int run_plan_status(const plan_status_options&, const global_options& global, st
   return with_admin(global, err, [&](admin_client& admin) -> int {
     standing s;
     if (const int code = judge(admin, s, err); code != exit_ok) return code;
-    if (global.json()) out << json::serialize(standing_json(s)) << '\n';
-    else print_standing(s, out);
+    if (global.json())
+      out << json::serialize(standing_json(s)) << '\n';
+    else
+      print_standing(s, out);
     return exit_ok;
   });
 }
@@ -225,15 +244,20 @@ int run_plan_advance(const plan_advance_options& options, const global_options& 
       if (const int code = judge(admin, s, err); code != exit_ok) return code;
       switch (act(admin, s, options, global, out, err)) {
         case step::advanced:
-        case step::completed: return exit_ok;
-        case step::rolled_back: return exit_check_failed;
+        case step::completed:
+          return exit_ok;
+        case step::rolled_back:
+          return exit_check_failed;
         case step::waiting:
-          if (global.json()) out << json::serialize(standing_json(s)) << '\n';
-          else print_standing(s, out);
+          if (global.json())
+            out << json::serialize(standing_json(s)) << '\n';
+          else
+            print_standing(s, out);
           err << "banyan: stage " << s.applied.stage << " does not advance yet: " << s.verdict.summary << '\n';
           return exit_check_failed;
         case step::stuck:
-        case step::failed: return exit_check_failed;
+        case step::failed:
+          return exit_check_failed;
       }
       return exit_check_failed;
     }
@@ -283,28 +307,34 @@ int run_plan_advance(const plan_advance_options& options, const global_options& 
 
 void setup_plan_gates(CLI::App& plan_cmd, const global_options& global, int& result) {
   auto status_opts = std::make_shared<plan_status_options>();
-  auto* status = plan_cmd.add_subcommand("status", "The plan in progress: stage, routes, each gate measured vs threshold");
-  status->footer("Example:\n  banyan plan status\n  banyan plan status --output json | jq '.gates[] | select(.state != \"pass\")'");
-  status->callback([status_opts, &global, &result] { result = run_plan_status(*status_opts, global, std::cout, std::cerr); });
+  auto* status =
+      plan_cmd.add_subcommand("status", "The plan in progress: stage, routes, each gate measured vs threshold");
+  status->footer(
+      "Example:\n  banyan plan status\n  banyan plan status --output json | jq '.gates[] | select(.state != "
+      "\"pass\")'");
+  status->callback(
+      [status_opts, &global, &result] { result = run_plan_status(*status_opts, global, std::cout, std::cerr); });
 
   auto advance_opts = std::make_shared<plan_advance_options>();
-  auto* advance = plan_cmd.add_subcommand("advance", "Move to the next stage when every gate passes; roll back on a breach");
+  auto* advance =
+      plan_cmd.add_subcommand("advance", "Move to the next stage when every gate passes; roll back on a breach");
   advance->add_flag("--watch", advance_opts->watch,
                     "keep judging, show a live line per route, advance as gates pass, roll back on a breach");
   advance->add_option_function<std::string>(
-              "--interval",
-              [advance_opts](const std::string& text) {
-                if (!parse_duration(text, advance_opts->interval) || advance_opts->interval.count() < 100)
-                  throw CLI::ValidationError("--interval", "expected a duration of at least 100ms, such as 5s");
-              },
-              "with --watch: how often gates are judged (default 5s)");
+      "--interval",
+      [advance_opts](const std::string& text) {
+        if (!parse_duration(text, advance_opts->interval) || advance_opts->interval.count() < 100)
+          throw CLI::ValidationError("--interval", "expected a duration of at least 100ms, such as 5s");
+      },
+      "with --watch: how often gates are judged (default 5s)");
   advance->add_option("--reason", advance_opts->reason, "why, for the audit log (default: the gates' verdict)");
   advance->footer(
       "Exit 0 when the plan moved to the next stage (or completed), 1 when it did not (gates not passing yet, or\n"
       "a breach rolled it back), 2 on bad input, 3 when the proxy cannot be reached. Ctrl-C stops watching and\n"
       "changes nothing.\n"
       "Examples:\n  banyan plan advance\n  banyan plan advance --watch --interval 10s");
-  advance->callback([advance_opts, &global, &result] { result = run_plan_advance(*advance_opts, global, std::cout, std::cerr); });
+  advance->callback(
+      [advance_opts, &global, &result] { result = run_plan_advance(*advance_opts, global, std::cout, std::cerr); });
 }
 
 }  // namespace banyan::cli

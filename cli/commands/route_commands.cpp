@@ -28,26 +28,16 @@ proxy::route to_route(const json::value& v) {
 // The share of users the route sends to its service.
 std::string share_of(const proxy::route& r) {
   switch (r.mode) {
-    case proxy::route_mode::service: return "100%";
-    case proxy::route_mode::canary: return proxy::percent_text(r.percent_bp) + "%";
-    case proxy::route_mode::shadow: return "0% (mirrored)";
-    case proxy::route_mode::monolith: break;
+    case proxy::route_mode::service:
+      return "100%";
+    case proxy::route_mode::canary:
+      return proxy::percent_text(r.percent_bp) + "%";
+    case proxy::route_mode::shadow:
+      return "0% (mirrored)";
+    case proxy::route_mode::monolith:
+      break;
   }
   return "0%";
-}
-
-// Why a route's service gets none of its share right now, from the proxy's service_health: empty
-// when it takes what the routing gives it.
-std::string not_served_because(const proxy::route& r, const json::value& reply) {
-  if (r.service.empty() || (r.mode != proxy::route_mode::service && r.mode != proxy::route_mode::canary)) return {};
-  const auto* all = reply.as_object().if_contains("service_health");
-  const auto* h = all && all->is_object() ? all->as_object().if_contains(r.service) : nullptr;
-  if (!h || !h->is_object()) return {};
-  const auto& o = h->as_object();
-  if (const auto* healthy = o.if_contains("healthy"); healthy && healthy->is_bool() && !healthy->as_bool())
-    return "service unhealthy";
-  if (const auto* c = o.if_contains("circuit"); c && c->is_string() && c->as_string() == "open") return "circuit open";
-  return {};
 }
 
 std::string match_of(const proxy::route& r) {
@@ -69,8 +59,7 @@ std::map<std::string, json::value> parity_by_route(admin_client& admin) {
   std::map<std::string, json::value> out;
   const auto reply = admin.call("GET", "/api/v1/shadow/report?min_compared=1");
   if (reply.status != 200 || !reply.body.is_object()) return out;  // an older proxy, or no results
-  for (const auto& r : reply.body.at("routes").as_array())
-    out[std::string(r.at("route").as_string())] = r.at("parity");
+  for (const auto& r : reply.body.at("routes").as_array()) out[std::string(r.at("route").as_string())] = r.at("parity");
   return out;
 }
 }  // namespace
@@ -109,7 +98,8 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
       return exit_ok;
     }
     out << std::left << std::setw(22) << "ROUTE" << std::setw(14) << "MODE" << std::setw(16) << "SERVICE SHARE"
-        << std::setw(12) << "SERVICE" << std::setw(20) << "PARITY" << "MATCH\n";
+        << std::setw(12) << "SERVICE" << std::setw(20) << "PARITY"
+        << "MATCH\n";
     for (const auto& v : routes) {
       const auto r = to_route(v);
       const auto p = parity_text(r.id);
@@ -125,7 +115,8 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
   });
 }
 
-int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out, std::ostream& err) {
+int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out,
+                  std::ostream& err) {
   // As in plans: a canary without its share would keep whatever share the route had.
   if (options.mode == "canary" && !options.percent) {
     err << "banyan: route set " << options.route << " canary needs --percent (0-100)\n";
@@ -176,6 +167,19 @@ void setup_routes(CLI::App& app, const global_options& global, int& result) {
   set->add_option("--reason", opts->reason, "why, for the audit log");
   set->footer("Example:\n  banyan route set product-detail canary --percent 5 --reason \"first users\"");
   set->callback([opts, &global, &result] { result = run_route_set(*opts, global, std::cout, std::cerr); });
+}
+
+std::string not_served_because(const proxy::route& r, const json::value& reply) {
+  if (!reply.is_object()) return {};
+  if (r.service.empty() || (r.mode != proxy::route_mode::service && r.mode != proxy::route_mode::canary)) return {};
+  const auto* all = reply.as_object().if_contains("service_health");
+  const auto* h = all && all->is_object() ? all->as_object().if_contains(r.service) : nullptr;
+  if (!h || !h->is_object()) return {};
+  const auto& o = h->as_object();
+  if (const auto* healthy = o.if_contains("healthy"); healthy && healthy->is_bool() && !healthy->as_bool())
+    return "service unhealthy";
+  if (const auto* c = o.if_contains("circuit"); c && c->is_string() && c->as_string() == "open") return "circuit open";
+  return {};
 }
 
 }  // namespace banyan::cli

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include "banyan/proxy/route_table.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -25,5 +27,8 @@ int run_route_set(const route_set_options& options, const global_options& global
 
 // "canary 12.5%", "service", …: a route's mode as operators read it.
 std::string describe_setting(const proxy::route& route);
+// Why a route's service gets none of its share right now, from GET /api/v1/routes's
+// service_health ("service unhealthy", "circuit open"); empty when it takes its share.
+std::string not_served_because(const proxy::route& r, const boost::json::value& routes_reply);
 
 }  // namespace banyan::cli

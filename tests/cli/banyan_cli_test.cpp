@@ -206,6 +206,24 @@ routes:
   CHECK(r.at("share").as_string() == "30%");
   CHECK(r.at("served_share").as_string() == "0%");
   CHECK(r.at("not_served").as_string() == "service unhealthy");
+  // plan status says it under the route, where the gates would otherwise only wait for traffic.
+  std::ofstream(dir.file("plan.yaml")) << R"(plan: unhealthy
+services: {catalog: "http://127.0.0.1:1"}
+routes:
+  - id: product
+    match: {methods: [GET], path: "/api/products/{id}"}
+    service: catalog
+stages:
+  - name: canary
+    routes: {product: {mode: canary, percent: 30}}
+    gates: {no_traffic: pass}
+)";
+  REQUIRE(run_banyan(proxy.args({"plan", "apply", dir.file("plan.yaml"), "--reason", "t"}), dir).code == 0);
+  run_result status;
+  REQUIRE(eventually([&] {
+    status = run_banyan(proxy.args({"plan", "status"}), dir);
+    return status.out.find("! service unhealthy: the monolith serves this route's share") != std::string::npos;
+  }));
   // Not silent in the proxy either.
   std::ifstream log(dir.file("proxy.log"));
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
