@@ -105,10 +105,13 @@ std::string operator_of(const http::request& req) {
   return *h;
 }
 
-std::string reason_of(const json::object& body) {
-  if (const auto* r = body.if_contains("reason"); r && r->is_string()) return std::string(r->as_string());
-  return {};
+// A string member of a request body; empty when absent or not a string.
+std::string text_of(const json::object& body, std::string_view key) {
+  const auto* v = body.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
+
+std::string reason_of(const json::object& body) { return text_of(body, "reason"); }
 
 bool parse_services(const json::object& body, std::map<std::string, std::string>& out,
                     std::vector<std::string>& problems) {
@@ -430,10 +433,7 @@ bool admin_api::read_routing(const json::object& body, std::vector<route>& route
 http::response admin_api::put_plan(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
-  auto text = [&](std::string_view key) {
-    const auto* v = body->if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-  };
+  auto text = [&](std::string_view key) { return text_of(*body, key); };
   plan_progress progress{text("name"), text("document"), text("stage"), {}, {}, {}};
   if (progress.name.empty() || progress.document.empty() || progress.stage.empty())
     return invalid({"name, document and stage are required"});
@@ -475,10 +475,7 @@ http::response admin_api::put_plan(http::request& req) {
 http::response admin_api::complete_plan(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
-  auto text = [&](std::string_view key) {
-    const auto* v = body->if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-  };
+  auto text = [&](std::string_view key) { return text_of(*body, key); };
   const std::string name = text("name"), stage = text("stage");
   if (name.empty() || stage.empty()) return invalid({"name and stage are required"});
   std::lock_guard lock(change_mutex_);
