@@ -1,0 +1,178 @@
+// banyan-proxy under the faults real networks bring (issue 10), counted in what it holds: after
+// each kind of misbehaviour, repeated, the proxy's open file descriptors come back to where they
+// were, its memory stays bounded, and it still serves the next request.
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/servers.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_upstream.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace banyan::test;
+
+namespace {
+
+int open_fds(const proxy_process& p) {
+  int n = 0;
+  DIR* d = ::opendir(("/proc/" + std::to_string(p.proc->pid()) + "/fd").c_str());
+  REQUIRE(d);
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n;
+}
+
+long rss_kb(const proxy_process& p) {
+  std::ifstream status("/proc/" + std::to_string(p.proc->pid()) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// A raw client socket connected to the proxy (closed when it goes).
+struct raw_client {
+  int fd = -1;
+  explicit raw_client(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~raw_client() { ::close(fd); }
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+  void send(std::string_view s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+  // Whether the proxy closed the connection (after what it had to say) within `ms`.
+  bool closed_within(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
+};
+
+// The proxy's fds back at (or below) `baseline` plus a little slack for pooled upstream
+// connections, within a few seconds.
+bool fds_back(const proxy_process& p, int baseline, int slack = 4) {
+  return eventually([&] { return open_fds(p) <= baseline + slack; }, std::chrono::seconds(5));
+}
+
+}  // namespace
+
+TEST_CASE("faults: upstreams that refuse, reset, hang, garble or stop mid-body leak nothing", "[proxy][faults]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "timeouts: {upstream: 200ms, connect: 300ms}\n");
+  REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
+  const int baseline = open_fds(proxy);
+  const long rss_before = rss_kb(proxy);
+  for (int round = 0; round < 40; ++round) {
+    CHECK(http_call(proxy.port, "GET", "/reset").status == 502);
+    CHECK(http_call(proxy.port, "GET", "/garbage").status == 502);
+    CHECK(http_call(proxy.port, "GET", "/slow?ms=600").status == 504);
+    http_connection c(proxy.port, std::chrono::seconds(3));
+    c.send_raw("GET /reset-mid HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_FALSE(c.read_reply());  // the head came, then the connection ended early
+  }
+  CHECK(http_call(proxy.port, "GET", "/fine").status == 200);
+  INFO("fds at start " << baseline << ", now " << open_fds(proxy));
+  CHECK(fds_back(proxy, baseline));
+  CHECK(rss_kb(proxy) < rss_before + 8 * 1024);
+
+  // Nothing listening at all: every request answered, no socket kept.
+  temp_dir dir2;
+  int closed;
+  {
+    test_upstream gone("gone");
+    closed = gone.port();
+  }
+  proxy_process down(dir2, "http://127.0.0.1:" + std::to_string(closed));
+  const int down_baseline = open_fds(down);
+  for (int i = 0; i < 100; ++i) CHECK(http_call(down.port, "GET", "/x").status == 502);
+  CHECK(fds_back(down, down_baseline));
+}
+
+TEST_CASE("faults: slow heads (slowloris) are cut at the header timeout and leave nothing", "[proxy][faults]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "timeouts: {header: 500ms}\n");
+  REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
+  const int baseline = open_fds(proxy);
+  std::vector<std::unique_ptr<raw_client>> slow;
+  for (int i = 0; i < 50; ++i) {
+    slow.push_back(std::make_unique<raw_client>(proxy.port));
+    slow.back()->send("GET /x HTTP/1.1\r\nHost: a\r\nX-Slow: ");  // and never the rest
+  }
+  // Meanwhile others are served.
+  CHECK(http_call(proxy.port, "GET", "/fine").status == 200);
+  int cut = 0;
+  for (auto& c : slow) cut += c->closed_within(3000);
+  CHECK(cut == 50);
+  CHECK(monolith.requests() == 2);  // none of the slow heads reached the upstream
+  slow.clear();
+  CHECK(fds_back(proxy, baseline));
+}
+
+TEST_CASE("faults: many idle keep-alive connections cost little and are all served", "[proxy][faults]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
+  const int baseline = open_fds(proxy);
+  const long rss_before = rss_kb(proxy);
+  std::vector<std::unique_ptr<http_connection>> idle;
+  for (int i = 0; i < 400; ++i) {
+    idle.push_back(std::make_unique<http_connection>(proxy.port));
+    REQUIRE(idle.back()->request("GET", "/fine").status == 200);  // each used once, then left idle
+  }
+  CHECK(open_fds(proxy) >= baseline + 400);
+  // An idle connection holds no pooled buffers: 400 of them well under 16 KiB each.
+  CHECK(rss_kb(proxy) < rss_before + 400 * 16);
+  for (auto& c : idle) CHECK(c->request("GET", "/again").status == 200);  // all still usable
+  idle.clear();
+  CHECK(fds_back(proxy, baseline));
+}
+
+TEST_CASE("faults: a client that never reads is dropped at the body timeout, without buffering the answer",
+          "[proxy][faults]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url(), "timeouts: {body: 1s}\n");
+  REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
+  const int baseline = open_fds(proxy);
+  const long rss_before = rss_kb(proxy);
+  {
+    raw_client c(proxy.port);
+    int small = 4096;  // a small receive window, so the proxy's writes block soon
+    ::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    c.send("GET /big?bytes=104857600 HTTP/1.1\r\nHost: a\r\n\r\n");  // 100 MiB, never read
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    // The proxy streams, it does not buffer: far less than the answer in memory.
+    CHECK(rss_kb(proxy) < rss_before + 16 * 1024);
+    // And it gave up on this client by itself: its socket and the upstream's are closed while
+    // the client is still connected (slack 1: not both of them).
+    INFO("fds at start " << baseline << ", now " << open_fds(proxy));
+    CHECK(fds_back(proxy, baseline, 1));
+  }
+  CHECK(http_call(proxy.port, "GET", "/fine").status == 200);
+  CHECK(fds_back(proxy, baseline));
+}
