@@ -1,5 +1,6 @@
 // legacy-shop: the modular monolith Banyan's demo and tests migrate away from.
 #include "app/shop_app.hpp"
+#include "banyan/platform/http_client.hpp"
 #include "banyan/platform/http_server.hpp"
 #include "banyan/platform/log.hpp"
 #include "banyan/sync/feed_follower.hpp"
@@ -43,6 +44,14 @@ int main(int argc, char** argv) {
   if (!banyan::http::parse_listen_address(listen, options.address, options.port)) {
     std::cerr << "legacy-shop: --listen: expected ADDR:PORT, got '" << listen << "'\n";
     return 2;
+  }
+  if (!follow.empty()) {
+    banyan::http::http_url url;
+    std::string why;
+    if (!banyan::http::parse_http_url(follow, url, why)) {
+      std::cerr << "legacy-shop: --follow: " << why << '\n';
+      return 2;
+    }
   }
   options.threads = threads;
   options.server_name = "legacy-shop";

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -448,4 +449,14 @@ TEST_CASE("reverse sync: the service's writes flow back into the monolith once, 
                               R"({"sku":"MONO-1","name":"Back home","description":"","category":"home","price_cents":9,"currency":"EUR"})");
   REQUIRE(back.status == 201);
   CHECK(json::parse(back.body).at("id").as_int64() > gone_id);
+}
+
+TEST_CASE("reverse sync: legacy-shop --follow refuses what is not a service URL", "[catalog][sync][reverse]") {
+  temp_dir dir;
+  child_process p({binary("legacy-shop"), "--listen", "127.0.0.1:0", "--db", dir.file("shop.db"), "--follow", "notaurl"},
+                  dir.file("shop.log"));
+  CHECK(p.wait(std::chrono::seconds(10)) == 2);
+  std::ifstream log(dir.file("shop.log"));
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("legacy-shop: --follow: not a URL: 'notaurl'") != std::string::npos);
 }
