@@ -208,7 +208,10 @@ TEST_CASE("faults: kill -9 in the middle of routing changes leaves one whole sta
         if (r->status == 200) ++acknowledged;
       }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * round));
+    // Killed at a different moment each round, once changes are flowing (a slow machine may take
+    // a while for the first).
+    CHECK(eventually([&] { return acknowledged > 0; }, std::chrono::seconds(10)));  // CHECK: the writer must be joined
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + 100 * round));
     proxy.proc->signal(SIGKILL);
     proxy.proc->wait(std::chrono::seconds(5));
     stop = true;
