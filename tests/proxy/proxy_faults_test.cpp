@@ -13,7 +13,6 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,24 +27,6 @@
 using namespace banyan::test;
 
 namespace {
-
-int open_fds(const proxy_process& p) {
-  int n = 0;
-  DIR* d = ::opendir(("/proc/" + std::to_string(p.proc->pid()) + "/fd").c_str());
-  REQUIRE(d);
-  while (const dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  ::closedir(d);
-  return n;
-}
-
-long rss_kb(const proxy_process& p) {
-  std::ifstream status("/proc/" + std::to_string(p.proc->pid()) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
 
 // A raw client socket connected to the proxy (closed when it goes).
 struct raw_client {
@@ -78,7 +59,7 @@ struct raw_client {
 // The proxy's fds back at (or below) `baseline` plus a little slack for pooled upstream
 // connections, within a few seconds.
 bool fds_back(const proxy_process& p, int baseline, int slack = 4) {
-  return eventually([&] { return open_fds(p) <= baseline + slack; }, std::chrono::seconds(5));
+  return eventually([&] { return p.open_fds() <= baseline + slack; }, std::chrono::seconds(5));
 }
 
 }  // namespace
@@ -88,8 +69,8 @@ TEST_CASE("faults: upstreams that refuse, reset, hang, garble or stop mid-body l
   test_upstream monolith("monolith");
   proxy_process proxy(dir, monolith.url(), "timeouts: {upstream: 200ms, connect: 300ms}\n");
   REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
-  const int baseline = open_fds(proxy);
-  const long rss_before = rss_kb(proxy);
+  const int baseline = proxy.open_fds();
+  const long rss_before = proxy.rss_kb();
   for (int round = 0; round < 40; ++round) {
     CHECK(http_call(proxy.port, "GET", "/reset").status == 502);
     CHECK(http_call(proxy.port, "GET", "/garbage").status == 502);
@@ -99,9 +80,9 @@ TEST_CASE("faults: upstreams that refuse, reset, hang, garble or stop mid-body l
     CHECK_FALSE(c.read_reply());  // the head came, then the connection ended early
   }
   CHECK(http_call(proxy.port, "GET", "/fine").status == 200);
-  INFO("fds at start " << baseline << ", now " << open_fds(proxy));
+  INFO("fds at start " << baseline << ", now " << proxy.open_fds());
   CHECK(fds_back(proxy, baseline));
-  CHECK(rss_kb(proxy) < rss_before + 8 * 1024);
+  CHECK(proxy.rss_kb() < rss_before + 8 * 1024);
 
   // Nothing listening at all: every request answered, no socket kept.
   temp_dir dir2;
@@ -111,7 +92,7 @@ TEST_CASE("faults: upstreams that refuse, reset, hang, garble or stop mid-body l
     closed = gone.port();
   }
   proxy_process down(dir2, "http://127.0.0.1:" + std::to_string(closed));
-  const int down_baseline = open_fds(down);
+  const int down_baseline = down.open_fds();
   for (int i = 0; i < 100; ++i) CHECK(http_call(down.port, "GET", "/x").status == 502);
   CHECK(fds_back(down, down_baseline));
 }
@@ -121,7 +102,7 @@ TEST_CASE("faults: slow heads (slowloris) are cut at the header timeout and leav
   test_upstream monolith("monolith");
   proxy_process proxy(dir, monolith.url(), "timeouts: {header: 500ms}\n");
   REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
-  const int baseline = open_fds(proxy);
+  const int baseline = proxy.open_fds();
   std::vector<std::unique_ptr<raw_client>> slow;
   for (int i = 0; i < 50; ++i) {
     slow.push_back(std::make_unique<raw_client>(proxy.port));
@@ -142,16 +123,16 @@ TEST_CASE("faults: many idle keep-alive connections cost little and are all serv
   test_upstream monolith("monolith");
   proxy_process proxy(dir, monolith.url());
   REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
-  const int baseline = open_fds(proxy);
-  const long rss_before = rss_kb(proxy);
+  const int baseline = proxy.open_fds();
+  const long rss_before = proxy.rss_kb();
   std::vector<std::unique_ptr<http_connection>> idle;
   for (int i = 0; i < 400; ++i) {
     idle.push_back(std::make_unique<http_connection>(proxy.port));
     REQUIRE(idle.back()->request("GET", "/fine").status == 200);  // each used once, then left idle
   }
-  CHECK(open_fds(proxy) >= baseline + 400 - 4);  // one socket each (a few of the baseline are transient)
+  CHECK(proxy.open_fds() >= baseline + 400 - 4);  // one socket each (a few of the baseline are transient)
   // An idle connection holds no pooled buffers: 400 of them well under 16 KiB each.
-  CHECK(rss_kb(proxy) < rss_before + 400 * 16);
+  CHECK(proxy.rss_kb() < rss_before + 400 * 16);
   for (auto& c : idle) CHECK(c->request("GET", "/again").status == 200);  // all still usable
   idle.clear();
   CHECK(fds_back(proxy, baseline));
@@ -163,8 +144,8 @@ TEST_CASE("faults: a client that never reads is dropped at the body timeout, wit
   test_upstream monolith("monolith");
   proxy_process proxy(dir, monolith.url(), "timeouts: {body: 1s}\n");
   REQUIRE(http_call(proxy.port, "GET", "/fine").status == 200);
-  const int baseline = open_fds(proxy);
-  const long rss_before = rss_kb(proxy);
+  const int baseline = proxy.open_fds();
+  const long rss_before = proxy.rss_kb();
   {
     raw_client c(proxy.port);
     int small = 4096;  // a small receive window, so the proxy's writes block soon
@@ -172,10 +153,10 @@ TEST_CASE("faults: a client that never reads is dropped at the body timeout, wit
     c.send("GET /big?bytes=104857600 HTTP/1.1\r\nHost: a\r\n\r\n");  // 100 MiB, never read
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     // The proxy streams, it does not buffer: far less than the answer in memory.
-    CHECK(rss_kb(proxy) < rss_before + 16 * 1024);
+    CHECK(proxy.rss_kb() < rss_before + 16 * 1024);
     // And it gave up on this client by itself: its socket and the upstream's are closed while
     // the client is still connected (slack 1: not both of them).
-    INFO("fds at start " << baseline << ", now " << open_fds(proxy));
+    INFO("fds at start " << baseline << ", now " << proxy.open_fds());
     CHECK(fds_back(proxy, baseline, 1));
   }
   CHECK(http_call(proxy.port, "GET", "/fine").status == 200);

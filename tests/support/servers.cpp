@@ -83,12 +83,26 @@ http_reply proxy_process::admin(std::string_view method, std::string_view target
                    {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}, {"X-Banyan-Operator", "test"}});
 }
 
-long proxy_process::peak_rss_kb() const {
-  std::ifstream status("/proc/" + std::to_string(proc->pid()) + "/status");
+namespace {
+// A "Vm…:" figure of /proc/PID/status in kB; -1 when absent.
+long status_kb(pid_t pid, std::string_view field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   return -1;
+}
+}  // namespace
+
+long proxy_process::peak_rss_kb() const { return status_kb(proc->pid(), "VmHWM:"); }
+long proxy_process::rss_kb() const { return status_kb(proc->pid(), "VmRSS:"); }
+
+int proxy_process::open_fds() const {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(proc->pid()) + "/fd"))
+    ++n;
+  return n;
 }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

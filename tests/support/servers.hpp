@@ -59,7 +59,9 @@ struct proxy_process {
   void start();
   int stop();  // SIGTERM; the exit status
   http_reply admin(std::string_view method, std::string_view target, std::string_view body = {});
-  long peak_rss_kb() const;  // from the kernel
+  long peak_rss_kb() const;  // from the kernel (VmHWM)
+  long rss_kb() const;       // now (VmRSS)
+  int open_fds() const;      // file descriptors it holds now
 };
 
 // Asks `done` every 100 ms until it says yes or `timeout` passes; whether it did. For results

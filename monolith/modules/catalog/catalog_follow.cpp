@@ -1,21 +1,13 @@
 #include "modules/catalog/catalog_follow.hpp"
 
+#include "common/shop_http.hpp"
 #include "modules/catalog/catalog.hpp"
-
-#include <charconv>
 
 namespace shop::catalog {
 
 using banyan::sync::apply_outcome;
 
 namespace {
-
-std::optional<std::int64_t> key_id(std::string_view key) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), v);
-  if (ec != std::errc() || end != key.data() + key.size() || v <= 0) return std::nullopt;
-  return v;
-}
 
 // The service's product JSON (the same shape as this module's to_json) as a row; the input rules
 // are this module's own, so nothing the API would refuse lands in the table.
@@ -49,7 +41,7 @@ apply_outcome service_sink::apply_row(banyan::sqlite::connection&, const banyan:
 
 apply_outcome service_sink::apply_event(banyan::sqlite::connection& c, const banyan::sync::feed_event& e,
                                         banyan::sync::sync_phase) {
-  const auto id = key_id(e.key);
+  const auto id = parse_id(e.key);  // an event key is a product id, as a path parameter is
   if (!id) return apply_outcome::failed("key '" + e.key + "' is not a product id");
   if (e.type == "product.created" || e.type == "product.updated") {
     if (!e.payload.is_object()) return apply_outcome::failed("payload is not an object");
