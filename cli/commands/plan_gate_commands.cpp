@@ -1,5 +1,7 @@
 #include "commands/plan_gate_commands.hpp"
 
+#include "commands/cutover_text.hpp"
+
 #include "banyan/plan/gates.hpp"
 #include "banyan/platform/clock.hpp"
 #include "banyan/platform/yaml_reader.hpp"
@@ -35,6 +37,7 @@ struct standing {
   plan::stage_evaluation verdict;
   std::chrono::milliseconds in_stage{0};
   json::value routes;  // GET /api/v1/routes: the services' health, for shares the monolith is serving
+  json::value cutover;  // GET /api/v1/cutover: a barrier holding writes now, or the last one
 };
 
 int judge(admin_client& admin, standing& s, std::ostream& err) {
@@ -54,6 +57,7 @@ int judge(admin_client& admin, standing& s, std::ostream& err) {
   }
   s.evidence = plan::read_evidence(reply.body.as_object());
   if (const auto routes = admin.call("GET", "/api/v1/routes"); routes.status == 200) s.routes = routes.body;
+  if (const auto cutover = admin.call("GET", "/api/v1/cutover"); cutover.status == 200) s.cutover = cutover.body;
   s.in_stage = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
                                                                      s.applied.stage_entered_at);
   s.verdict = plan::evaluate_stage(s.applied.plan, stage, s.evidence, s.in_stage);
@@ -89,6 +93,10 @@ json::object standing_json(const standing& s) {
           {"stage_entered_at", format_rfc3339(s.applied.stage_entered_at)},
           {"in_stage_ms", s.in_stage.count()},
           {"routes", std::move(routes)},
+          {"write_owners", s.routes.is_object() && s.routes.as_object().contains("write_owners")
+                               ? s.routes.at("write_owners")
+                               : json::value()},
+          {"cutover", s.cutover},
           {"gates", std::move(gates)},
           {"passed", s.verdict.passed},
           {"breaches", std::move(breaches)},
@@ -114,6 +122,8 @@ void print_standing(const standing& s, std::ostream& out) {
     if (const auto why = not_served_because(r, s.routes); !why.empty())
       out << "    ! " << why << ": the monolith serves this route's share until it recovers\n";
   }
+  if (s.routes.is_object()) print_write_owners(s.routes, out);
+  if (s.cutover.is_object()) print_cutover_state(s.cutover, out);
   if (s.verdict.gates.empty())
     out << "\nthis stage has no gates\n";
   else

@@ -1,5 +1,7 @@
 #include "commands/plan_progress.hpp"
 
+#include "commands/cutover_text.hpp"
+
 #include "banyan/platform/clock.hpp"
 #include "banyan/proxy/route_json.hpp"
 
@@ -77,6 +79,7 @@ int put_plan(admin_client& admin, const stage_change& c, const global_options& g
   const auto reply = admin.call("PUT", "/api/v1/plan", &payload);
   if (reply.status == 409) {
     err << "banyan: refused: " << error_text(reply).substr(std::string("the proxy answered 409: ").size()) << '\n';
+    if (const auto* o = reply.body.if_object(); o && o->contains("cutover")) print_cutover(o->at("cutover"), err);
     return exit_check_failed;
   }
   if (reply.status != 200) {
@@ -89,6 +92,8 @@ int put_plan(admin_client& admin, const stage_change& c, const global_options& g
   else if (c.action == "rollback") out << "plan " << c.plan.name << ": rolled back to stage " << c.stage.name << '\n';
   else if (c.action == "advance") out << "plan " << c.plan.name << ": advanced to stage " << c.stage.name << '\n';
   else out << "plan " << c.plan.name << ": now at stage " << c.stage.name << '\n';
+  if (!global.json())
+    if (const auto* cutover = reply.body.as_object().if_contains("cutover")) print_cutover(*cutover, out);
   return exit_ok;
 }
 

@@ -1,5 +1,7 @@
 #include "commands/route_commands.hpp"
 
+#include "commands/cutover_text.hpp"
+
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/route_json.hpp"
 #include "banyan/report/render.hpp"
@@ -110,6 +112,9 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
       if (const auto why = not_served_because(r, reply.body); !why.empty())
         out << "  ! " << r.id << ": " << why << ": the monolith serves its " << share_of(r) << " until it recovers\n";
     }
+    print_write_owners(reply.body, out);
+    if (const auto cutover = admin.call("GET", "/api/v1/cutover"); cutover.status == 200)
+      print_cutover_state(cutover.body, out);
     out << "routing version " << reply.body.at("version") << "; unmatched requests go to the monolith\n";
     return exit_ok;
   });
@@ -134,6 +139,10 @@ int run_route_set(const route_set_options& options, const global_options& global
     const auto reply = admin.call("POST", "/api/v1/routes/" + options.route + "/mode", &payload);
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
+      if (reply.status == 409 || reply.status == 503) {  // the write cut-over gave up; the state store failed
+        if (const auto* o = reply.body.if_object(); o && o->contains("cutover")) print_cutover(o->at("cutover"), err);
+        return exit_check_failed;
+      }
       return exit_bad_input;  // unknown route, bad mode or percent, no token
     }
     const bool changed = reply.body.at("changed").as_bool();
@@ -145,6 +154,7 @@ int run_route_set(const route_set_options& options, const global_options& global
         if (r.at("id").as_string() == options.route) now = describe_setting(to_route(r));
       out << "route " << options.route << ": " << (changed ? was + " → " + now : "already " + now + ", nothing changed")
           << '\n';
+      if (const auto* cutover = reply.body.as_object().if_contains("cutover")) print_cutover(*cutover, out);
     }
     return exit_ok;
   });

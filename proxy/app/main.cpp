@@ -90,6 +90,12 @@ std::string render_metrics(proxy::routing_state& routing, const proxy::data_plan
         r.get_counter("banyan_shadow_copies_total", "Shadow copies by route: copied, or why not",
                       {{"route", route}, {"outcome", outcome}})
             .inc(static_cast<double>(n));
+    if (const auto n = st->writes_held.load())
+      r.get_counter("banyan_writes_held_total", "Writes a cut-over barrier held on the route", {{"route", route}})
+          .inc(static_cast<double>(n));
+    if (const auto n = st->writes_in_flight.load())
+      r.get_gauge("banyan_writes_in_flight", "Writes on the route sent and not yet finished", {{"route", route}})
+          .set(static_cast<double>(n));
     for (std::size_t k = 0; k < proxy::route_stats::upstream_kinds; ++k) {
       if (st->latency_count[k].load() == 0) continue;
       auto& h = r.get_histogram("banyan_request_duration_seconds", "Time from request head to the end of the response",
@@ -206,8 +212,10 @@ int main(int argc, char** argv) {
     config.data_plane.mirror = &mirror;
     proxy::data_plane plane(config.data_plane, state);
     proxy::admin_api api({state, store, token, config.monolith,
-                          [&] { return render_metrics(state, plane, recorder, mirror); }, &recorder});
-    admin_options.threads = 1;
+                          [&] { return render_metrics(state, plane, recorder, mirror); }, &recorder, config.cutover});
+    // Two threads: while one change waits in a write cut-over barrier (up to its hold limit),
+    // status, metrics and health are still answered. Changes themselves take turns (admin_api).
+    admin_options.threads = 2;
     admin_options.server_name = "banyan-proxy-admin";
     admin_options.handle_signals = false;  // the data plane owns the drain; the admin plane follows it
     admin_options.access_log = false;

@@ -33,16 +33,18 @@ int shop_process::stop() {
 }
 
 namespace {
-std::vector<std::string> catalog_args(const std::string& db, const std::string& source, std::vector<std::string> extra) {
-  std::vector<std::string> a{binary("catalog-service"), "--listen", "127.0.0.1:0", "--db", db, "--source", source};
+std::vector<std::string> catalog_args(const std::string& db, const std::string& source, std::vector<std::string> extra,
+                                      std::uint16_t port) {
+  std::vector<std::string> a{binary("catalog-service"), "--listen", "127.0.0.1:" + std::to_string(port), "--db", db,
+                             "--source", source};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
 }  // namespace
 
 catalog_process::catalog_process(const std::string& db, const std::string& log, const std::string& source_url,
-                                 std::vector<std::string> extra)
-    : proc(catalog_args(db, source_url, std::move(extra)), log), port(wait_for_listening(proc)) {}
+                                 std::vector<std::string> extra, std::uint16_t listen_port)
+    : proc(catalog_args(db, source_url, std::move(extra), listen_port), log), port(wait_for_listening(proc)) {}
 
 int catalog_process::stop() {
   proc.signal(SIGTERM);

@@ -29,8 +29,9 @@ struct shop_process {
 struct catalog_process {
   child_process proc;
   std::uint16_t port;
+  // `listen_port` 0 picks a free port; a test restarting the service passes the one it had.
   catalog_process(const std::string& db, const std::string& log, const std::string& source_url,
-                  std::vector<std::string> extra = {});
+                  std::vector<std::string> extra = {}, std::uint16_t listen_port = 0);
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   int stop();  // SIGTERM; the exit status
   void kill();  // SIGKILL, as a crash would

@@ -181,6 +181,10 @@ void test_upstream::serve(int fd) {
       } else if (path == "/fail") {
         reply = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
                 "{\"error\":\"boom\"}";
+      } else if (path.starts_with("/internal/")) {
+        // Like most apps: no change feed and no sync status (the write cut-over reads both).
+        reply = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 21\r\n\r\n"
+                "{\"error\":\"not found\"}";
       } else if (path == "/upload") {
         reply = ok(std::to_string(body_bytes));
       } else {

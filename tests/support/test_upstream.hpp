@@ -11,6 +11,7 @@
 //   /ws             101 Switching Protocols, then echoes every byte back (a WebSocket stand-in)
 //   /healthz        200 "ok", or 503 after set_healthy(false)
 //   /fail           500 with a JSON error body
+//   /internal/...   404: it publishes no change feed and follows none
 //   anything else   200 "NAME PATH" (NAME given at construction), so tests see who answered
 #include <atomic>
 #include <cstdint>

@@ -3,6 +3,7 @@
 
 #include "banyan/platform/hash.hpp"
 #include "banyan/platform/log.hpp"
+#include "banyan/platform/metrics.hpp"
 #include "banyan/shadow/recorder.hpp"
 
 #include "banyan/proxy/route_json.hpp"
@@ -155,9 +156,39 @@ http::response invalid(const std::vector<std::string>& problems) {
                                                {"problems", std::move(list)}}}});
 }
 
+json::object cutover_json(const write_cutover::status& s) {
+  json::array routes;
+  for (const auto& id : s.routes) routes.push_back(json::string(id));
+  json::object o{{"active", s.active},
+                 {"switched", s.switched},
+                 {"gave_up", s.gave_up},
+                 {"last", s.last ? json::value(to_json(*s.last)) : json::value(nullptr)}};
+  if (s.active) {
+    o["step"] = s.step;
+    o["routes"] = std::move(routes);
+    o["elapsed_ms"] = s.elapsed_ms;
+  }
+  return o;
+}
+
+// The barrier's figures in Prometheus text, after the data plane's (per-route held and in-flight
+// writes are there, with the other route figures).
+std::string cutover_metrics(const write_cutover::status& s) {
+  metrics::registry r;
+  r.get_gauge("banyan_cutover_active", "1 while a write cut-over barrier holds writes").set(s.active ? 1 : 0);
+  r.get_counter("banyan_cutovers_total", "Write cut-over barriers by outcome", {{"outcome", "switched"}})
+      .inc(static_cast<double>(s.switched));
+  r.get_counter("banyan_cutovers_total", "Write cut-over barriers by outcome", {{"outcome", "gave_up"}})
+      .inc(static_cast<double>(s.gave_up));
+  if (s.last)
+    r.get_gauge("banyan_cutover_last_hold_seconds", "How long the last barrier held writes")
+        .set(static_cast<double>(s.last->held_ms) / 1000.0);
+  return r.render();
+}
+
 }  // namespace
 
-admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
+admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)), cutover_(ctx_.routing, ctx_.cutover) {
   router_.add("GET", "/healthz", [](http::request&) {
     return http::json_response(200, json::object{{"status", "ok"}});
   });
@@ -177,6 +208,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
     http::response res;
     res.headers.set("Content-Type", "text/plain; version=0.0.4");
     res.body = ctx_.metrics_text ? ctx_.metrics_text() : std::string();
+    res.body += cutover_metrics(cutover_.current());
     return res;
   });
   router_.add("GET", "/api/v1/routes", [this](http::request&) {
@@ -197,8 +229,14 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)) {
                                                                                                 : "closed"}};
     }
     doc["service_health"] = std::move(health);
+    // Who takes each route's writes now, and so which way its data syncs.
+    json::object owners;
+    for (const auto& r : snap->table->routes())
+      if (takes_writes(r)) owners[r.id] = write_owner(r);
+    doc["write_owners"] = std::move(owners);
     return http::json_response(200, doc);
   });
+  router_.add("GET", "/api/v1/cutover", [this](http::request&) { return http::json_response(200, cutover_json(cutover_.current())); });
   router_.add("PUT", "/api/v1/routes", [this](http::request& req) { return replace_routes(req); });
   router_.add("POST", "/api/v1/routes/{id}/mode", [this](http::request& req) { return set_mode(req); });
   router_.add("GET", "/api/v1/plan", [this](http::request&) {
@@ -299,7 +337,9 @@ void admin_api::add_sync_evidence(evidence::evidence_doc& doc) const {
   const auto now_ms = unix_ms();
   const auto& table = snap->table->routes();
   for (std::size_t i = 0; i < table.size(); ++i) {
-    const auto& u = snap->service_of[i];
+    // A route whose writes a service owns syncs the other way: the monolith follows the service.
+    const bool reverse = takes_writes(table[i]) && table[i].mode == route_mode::service;
+    const auto& u = reverse ? snap->monolith : snap->service_of[i];
     if (!u) continue;
     const auto sample = u->sync();
     evidence::sync_sample s{u->name, sample.probed, sample.answered, sample.problem,
@@ -402,6 +442,12 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
            stored->stage == progress->stage;
   };
   if (same()) return http::json_response(200, json::object{{"changed", false}, {"routing", before}});
+  // Writes change owner only through the barrier (cutover_barrier.hpp), and never split.
+  std::vector<std::string> split;
+  const auto moves = current && current->table ? write_owner_changes(current->table.get(), *snap->table, &split)
+                                               : std::vector<write_move>{};
+  if (auto refusal = refuse_split_writes(split, *snap)) return std::move(*refusal);
+  const std::string audit_action = action, audit_target = target;
   audit_entry entry;
   entry.operator_name = operator_of(req);
   entry.token_id = token_id();
@@ -410,15 +456,84 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   entry.before = json::serialize(before);
   entry.after = json::serialize(after);
   entry.reason = std::move(reason);
-  try {
-    // Durable first: a change that is live was also saved, with its audit entry.
-    ctx_.store.save({std::move(routes), std::move(services)}, std::move(entry), progress);
-  } catch (const std::exception& e) {
-    return http::error_response(503, "state_store_unavailable",
-                                std::string("the change was not applied: cannot save state: ") + e.what());
+  // Durable first: a change that is live was also saved, with its audit entry.
+  std::string save_failure;
+  auto go_live = [&](const cutover_result* barrier) {
+    if (barrier) {  // the audit entry says how the writes moved
+      after["cutover"] = to_json(*barrier);
+      entry.after = json::serialize(after);
+    }
+    try {
+      ctx_.store.save({routes, services}, entry, progress);
+    } catch (const std::exception& e) {
+      save_failure = std::string("cannot save state: ") + e.what();
+      return false;
+    }
+    ctx_.routing.commit(snap);
+    return true;
+  };
+  if (moves.empty()) {
+    if (!go_live(nullptr))
+      return http::error_response(503, "state_store_unavailable", "the change was not applied: " + save_failure);
+    return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
   }
-  ctx_.routing.commit(snap);
-  return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
+  const auto result = cutover_.run(moves, *current, *snap, [&](const cutover_result& so_far, std::string& why) {
+    const bool ok = go_live(&so_far);
+    if (!ok) why = save_failure;
+    return ok;
+  });
+  if (!result.switched) {
+    if (!save_failure.empty())
+      return http::error_response(503, "state_store_unavailable", "the change was not applied: " + save_failure);
+    return cutover_failed(req, audit_action, audit_target, *current, result);
+  }
+  return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}, {"cutover", to_json(result)}});
+}
+
+std::optional<http::response> admin_api::refuse_split_writes(const std::vector<std::string>& split,
+                                                             const routing_snapshot& after) const {
+  std::vector<std::string> problems;
+  for (const auto& id : split) {
+    const route* r = after.table->find(id);
+    if (!r) continue;
+    const auto service_url = after.services.count(r->service) ? after.services.at(r->service) : std::string();
+    std::string why;
+    std::string feed_owner;
+    if (publishes_feed(ctx_.monolith_url, why)) feed_owner = "the monolith";
+    else if (!service_url.empty() && publishes_feed(service_url, why)) feed_owner = r->service;
+    if (feed_owner.empty()) continue;  // no data follows these writes: a canary may split them
+    problems.push_back("route '" + id + "': a canary would split its writes between the monolith and '" + r->service +
+                       "' while " + feed_owner +
+                       " publishes a change feed; writes move whole (mode service or monolith, through the "
+                       "cut-over barrier), or give the canary only the reads (methods: [GET, HEAD])");
+  }
+  if (problems.empty()) return std::nullopt;
+  return invalid(problems);
+}
+
+http::response admin_api::cutover_failed(const http::request& req, const std::string& action, const std::string& target,
+                                         const routing_snapshot& live, const cutover_result& result) {
+  audit_entry entry;
+  entry.operator_name = operator_of(req);
+  entry.token_id = token_id();
+  entry.action = "cutover.failed";
+  entry.target = action + " " + target;
+  json::object routing = routing_json(live);
+  entry.before = json::serialize(routing);
+  routing["cutover"] = to_json(result);
+  entry.after = json::serialize(routing);
+  entry.reason = result.reason;
+  std::string audit_problem;
+  try {
+    ctx_.store.record(std::move(entry));
+  } catch (const std::exception& e) {
+    audit_problem = std::string(" (and the failed attempt could not be audited: ") + e.what() + ")";
+  }
+  return http::json_response(
+      409, json::object{{"error", json::object{{"code", "cutover_failed"},
+                                               {"message", "the write cut-over gave up, the routing is unchanged: " +
+                                                               result.reason + audit_problem}}},
+                        {"cutover", to_json(result)}});
 }
 
 bool admin_api::read_routing(const json::object& body, std::vector<route>& routes,

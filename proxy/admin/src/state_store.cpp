@@ -63,6 +63,16 @@ std::optional<plan_progress> state_store::plan() {
   return plan_progress{st.get_text(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4), st.get_text(5)};
 }
 
+namespace {
+void insert_audit(banyan::sqlite::connection& db, const std::string& now, const audit_entry& entry) {
+  db.prepare("INSERT INTO proxy_audit(at, operator, token_id, action, target, before, after, reason)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
+                entry.reason)
+      .run();
+}
+}  // namespace
+
 void state_store::save(const stored_routing& routing, audit_entry entry, const plan_progress* progress) {
   boost::json::array routes;
   for (const auto& r : routing.routes) routes.push_back(route_to_json(r));
@@ -75,11 +85,7 @@ void state_store::save(const stored_routing& routing, audit_entry entry, const p
               " ON CONFLICT(id) DO UPDATE SET routes = ?1, services = ?2, saved_at = ?3")
       .bind_all(boost::json::serialize(routes), boost::json::serialize(services), now)
       .run();
-  db_.prepare("INSERT INTO proxy_audit(at, operator, token_id, action, target, before, after, reason)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
-                entry.reason)
-      .run();
+  insert_audit(db_, now, entry);
   if (progress)
     db_.prepare("INSERT INTO proxy_plan(id, name, document, stage, applied_at, stage_entered_at)"
                 " VALUES (1, ?1, ?2, ?3, ?4, ?4) ON CONFLICT(id) DO UPDATE SET name = ?1, document = ?2, stage = ?3,"
@@ -91,19 +97,22 @@ void state_store::save(const stored_routing& routing, audit_entry entry, const p
   tx.commit();
 }
 
+
 bool state_store::complete_plan(audit_entry entry) {
   const std::string now = banyan::now_rfc3339();
   std::lock_guard lock(mutex_);
   banyan::sqlite::transaction tx(db_);
   db_.prepare("UPDATE proxy_plan SET completed_at = ? WHERE id = 1 AND completed_at = ''").bind_all(now).run();
   if (db_.changes() == 0) return false;
-  db_.prepare("INSERT INTO proxy_audit(at, operator, token_id, action, target, before, after, reason)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(now, entry.operator_name, entry.token_id, entry.action, entry.target, entry.before, entry.after,
-                entry.reason)
-      .run();
+  insert_audit(db_, now, entry);
   tx.commit();
   return true;
+}
+
+void state_store::record(audit_entry entry) {
+  const std::string now = banyan::now_rfc3339();
+  std::lock_guard lock(mutex_);
+  insert_audit(db_, now, entry);
 }
 
 bool state_store::writable(std::string& why) {

@@ -19,7 +19,7 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     return false;
   }
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
-                      "health_checks", "fallback_to_monolith", "services", "routes"},
+                      "health_checks", "cutover", "fallback_to_monolith", "services", "routes"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "monolith", out.monolith);
@@ -69,6 +69,14 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     r.duration_field(h, "interval", out.health_checks.interval);
     r.duration_field(h, "timeout", out.health_checks.timeout);
     r.int_field(h, "unhealthy_after", out.health_checks.unhealthy_after, 1, 100);
+  }
+  if (auto c = root["cutover"]; c && r.is_map(c, "cutover")) {
+    r.check_keys(c, {"hold_limit"}, "cutover");
+    r.duration_field(c, "hold_limit", out.cutover.hold_limit);
+    // Writes wait this long at most; the CLI waits 30 s for the admin API's answer.
+    if (c["hold_limit"] && (out.cutover.hold_limit < std::chrono::milliseconds(100) ||
+                            out.cutover.hold_limit > std::chrono::seconds(20)))
+      r.error(c["hold_limit"], "cutover.hold_limit must be from 100ms to 20s (writes wait that long at most)");
   }
   // Upstream URLs are checked here, at their place in the file, before anything is started.
   auto check_url = [&](const YAML::Node& at, const std::string& url, const std::string& what) {

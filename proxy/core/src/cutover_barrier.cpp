@@ -7,15 +7,11 @@ namespace banyan::proxy {
 
 bool is_write_method(std::string_view m) noexcept { return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"; }
 
-namespace {
-
 bool takes_writes(const route& r) {
   return r.methods.empty() || std::any_of(r.methods.begin(), r.methods.end(), [](const std::string& m) {
            return is_write_method(m);
          });
 }
-
-}  // namespace
 
 std::string write_owner(const route& r) {
   switch (r.mode) {
@@ -49,7 +45,7 @@ std::vector<write_move> write_owner_changes(const route_table* before, const rou
     const auto it = owner_before.find(r.id);
     const std::string from = it == owner_before.end() ? "monolith" : it->second;
     if (it != owner_before.end()) owner_before.erase(it);
-    if (from != to) moves.push_back({r.id, from.empty() ? "split" : from, to});
+    if (from != to) moves.push_back({r.id, from.empty() ? "split" : from, to, it == owner_before.end() && before});
   }
   // Routes gone from `after`: their writes return to the monolith.
   for (const auto& [id, from] : owner_before)
@@ -75,7 +71,8 @@ std::string pending(const barrier_observation& s) {
   if (s.in_flight_writes > 0)
     return std::to_string(s.in_flight_writes) + " write" + (s.in_flight_writes == 1 ? " was" : "s were") +
            " still in flight to the old owner";
-  if (!s.source_head) return "the old owner's feed head could not be read";
+  if (!s.source_head && !s.source_has_no_feed)
+    return "the old owner's feed head could not be read" + (s.source_problem.empty() ? "" : ": " + s.source_problem);
   if (!s.target_answered)
     return "the new owner did not report its sync status" + (s.target_problem.empty() ? "" : ": " + s.target_problem);
   const auto lag = *s.source_head - s.target_applied;
@@ -87,9 +84,18 @@ std::string pending(const barrier_observation& s) {
 }  // namespace
 
 barrier_verdict next_barrier_step(const barrier_settings& settings, const barrier_observation& s) {
+  if (s.in_flight_writes == 0 && s.source_has_no_feed) return {barrier_step::switch_now, {}};
+  if (s.source_head && s.route_is_new)
+    return {barrier_step::give_up,
+            "the route is new in this change and its writes change data the old owner publishes in its feed; "
+            "add it with the monolith's writes first (monolith or shadow mode), then move them, so that the "
+            "barrier can hold them"};
   if (s.target_answered && s.target_state == "stopped")
     return {barrier_step::give_up,
             "the new owner's sync is stopped" + (s.target_why.empty() ? std::string() : ": " + s.target_why)};
+  if (s.target_answered && !s.target_follows_source)
+    return {barrier_step::give_up, "the new owner follows " + (s.target_source.empty() ? "no feed" : s.target_source) +
+                                       ", not the old owner's feed"};
   const bool caught_up = s.in_flight_writes == 0 && s.source_head && s.target_answered &&
                          s.target_state == "following" && s.target_applied >= *s.source_head;
   if (caught_up) return {barrier_step::switch_now, {}};
@@ -98,6 +104,16 @@ barrier_verdict next_barrier_step(const barrier_settings& settings, const barrie
   if (s.in_flight_writes > 0) return {barrier_step::wait_in_flight, {}};
   if (!s.source_head) return {barrier_step::read_source_head, {}};
   return {barrier_step::wait_for_sync, {}};
+}
+
+barrier_verdict combine_barrier_steps(const std::vector<barrier_verdict>& per_pair) {
+  barrier_verdict out{barrier_step::switch_now, {}};
+  for (const auto& v : per_pair) {
+    if (v.step == barrier_step::give_up) return v;
+    // The earliest step any pair is at: waiting for in-flight writes, then the head, then sync.
+    if (out.step == barrier_step::switch_now || static_cast<int>(v.step) < static_cast<int>(out.step)) out = v;
+  }
+  return out;
 }
 
 }  // namespace banyan::proxy

@@ -57,8 +57,13 @@ struct data_plane::impl {
   void write_forward_head(exchange& x, bool upgrade, std::string_view client_addr);
   void write_answer_head(exchange& x, bool close_after, int client_minor);
   // Decides where x.req goes (route_decision.hpp) and sets x's target, stats and mode from it.
-  void route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr, route_stats*& stats,
+  // False when a write cut-over barrier holds the request's writes (stats is then its route's):
+  // wait with hold_write(), then route it again.
+  bool route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr, route_stats*& stats,
                      route_mode& mode);
+  // A write the barrier holds waits here until the barrier switches or gives up; false when it
+  // held past its limit (the barrier did not finish: answer 503 rather than guess an owner).
+  asio::awaitable<bool> hold_write(exchange& x, route_stats& held);
   asio::awaitable<void> session(worker& w, tcp::socket client);
   // One request and its response, after the first bytes arrived. Its own coroutine so that an idle
   // connection keeps only the small frame of session(): this frame lives for one request and comes

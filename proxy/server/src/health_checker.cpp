@@ -1,9 +1,11 @@
 #include "banyan/proxy/health_checker.hpp"
+#include "banyan/proxy/cutover_barrier.hpp"
 #include "banyan/platform/clock.hpp"
 
 #include "banyan/platform/http_client.hpp"
 #include "banyan/platform/log.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -95,6 +97,12 @@ void health_checker::run() {
         }
         u->set_sync(probe_sync(u->host, u->port, options_.timeout));
       }
+      // Once a service owns a route's writes, the monolith follows that service's feed back:
+      // its sync is what the route's sync_lag gate reads (admin_api's evidence).
+      const bool reverse = std::any_of(snap->table->routes().begin(), snap->table->routes().end(),
+                                       [](const route& r) { return takes_writes(r) && write_owner(r) != "monolith"; });
+      if (reverse && snap->monolith)
+        snap->monolith->set_sync(probe_sync(snap->monolith->host, snap->monolith->port, options_.timeout));
     }
     lock.lock();
     wake_.wait_for(lock, options_.interval, [this] { return stopping_; });

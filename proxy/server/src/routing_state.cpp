@@ -76,17 +76,17 @@ void route_stats::record(route_mode mode, bool service, int status, double secon
 }
 
 
-namespace {
-// http://HOST[:PORT] → numeric host and port. Resolution happens here, off the request path.
-void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
-  std::string name, why;
-  if (!split_upstream_url(url, name, port, why)) throw std::invalid_argument(why);
+bool resolve_upstream_url(const std::string& url, std::string& host, std::uint16_t& port, std::string& why) {
+  std::string name;
+  if (!split_upstream_url(url, name, port, why)) return false;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res); rc != 0)
-    throw std::invalid_argument("cannot resolve upstream host '" + name + "': " + gai_strerror(rc));
+  if (int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res); rc != 0) {
+    why = "cannot resolve upstream host '" + name + "': " + gai_strerror(rc);
+    return false;
+  }
   char buf[INET6_ADDRSTRLEN] = {};
   if (res->ai_family == AF_INET)
     inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
@@ -94,6 +94,21 @@ void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
     inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, buf, sizeof buf);
   freeaddrinfo(res);
   host = buf;
+  return true;
+}
+
+bool same_listener(const std::string& a, const std::string& b) {
+  std::string ha, hb, why;
+  std::uint16_t pa = 0, pb = 0;
+  if (!resolve_upstream_url(a, ha, pa, why) || !resolve_upstream_url(b, hb, pb, why) || pa != pb) return false;
+  auto loopback = [](const std::string& h) { return h == "::1" || h.starts_with("127."); };
+  return ha == hb || (loopback(ha) && loopback(hb));
+}
+
+namespace {
+// The throwing form, for preparing a snapshot.
+void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
+  if (std::string why; !resolve_upstream_url(url, host, port, why)) throw std::invalid_argument(why);
 }
 }  // namespace
 
@@ -170,6 +185,12 @@ std::shared_ptr<routing_snapshot> routing_state::prepare(std::vector<route> rout
   if (!errors.empty()) return nullptr;
   snap->unmatched = stats_for("");  // "" cannot be a route id
   return snap;
+}
+
+void routing_state::store(std::shared_ptr<const routing_snapshot> s) noexcept {
+  const auto version = s->version;
+  current_.store(std::move(s), std::memory_order_release);
+  live_version_.store(version);  // after the snapshot: see live_version()
 }
 
 void routing_state::commit(std::shared_ptr<routing_snapshot> snap) {

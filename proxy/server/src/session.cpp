@@ -1,6 +1,7 @@
 #include "data_plane_impl.hpp"
 
 #include "banyan/platform/clock.hpp"
+#include "banyan/proxy/cutover_barrier.hpp"
 #include "banyan/proxy/forward_headers.hpp"
 #include "banyan/proxy/request_path.hpp"
 #include "banyan/proxy/upstream_failure.hpp"
@@ -100,8 +101,13 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
     if (!admit_request(*x, fail)) goto fail;
     const auto& rid = x->rid;
     const auto& trace = x->trace;
-    // Route (route_decision.hpp decides; here it is carried out).
-    route_request(w, *x, x->path, client_addr, stats, mode);
+    // Route (route_decision.hpp decides; here it is carried out). A write on a route whose
+    // writes are changing owner waits for the barrier, then is routed by the routing it left.
+    while (!route_request(w, *x, x->path, client_addr, stats, mode))
+      if (!co_await hold_write(*x, *stats)) {
+        fail = {503, "cutover_in_progress", "a write cut-over on this route is taking longer than its hold limit"};
+        goto fail;
+      }
     auto& target = x->target_upstream;
     bool& to_service = x->to_service;
     if (!target) {
@@ -288,9 +294,9 @@ void data_plane::impl::write_answer_head(exchange& x, bool close_after, int clie
 
 // Where the request goes. The decision and its inputs held in serve_request's frame pushed it past
 // Asio's recycling limit: two mallocs and +46 % instructions per request (bench/per-request-cost.sh).
-void data_plane::impl::route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr,
+bool data_plane::impl::route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr,
                                      route_stats*& stats, route_mode& mode) {
-  const auto& snap = x.snap;
+  auto& snap = x.snap;
   x.target_upstream = snap ? snap->monolith : nullptr;
   decision_inputs in;
   in.table = snap ? snap->table.get() : nullptr;
@@ -303,11 +309,44 @@ void data_plane::impl::route_request(worker& w, exchange& x, std::string_view pa
   x.to_service = d.to_service;
   x.safe = d.safe;
   x.idempotent = d.idempotent;
-  if (!d.matched) return;
+  if (!d.matched) return true;
   stats = snap->stats_of[d.index].get();
   mode = d.mode;
+  if (!d.safe && is_write_method(x.req.method)) {  // reads are never held, nor counted
+    // The barrier's handshake (route_stats): count first, then look for a hold, then check that
+    // no barrier switched the routing since this snapshot was taken.
+    stats->writes_in_flight.fetch_add(1);
+    if (stats->writes_held_until.load() != 0) {
+      stats->writes_in_flight.fetch_sub(1);
+      return false;
+    }
+    if (snap->version != state.live_version()) {
+      stats->writes_in_flight.fetch_sub(1);
+      snap = state.load();
+      return route_request(w, x, path, client_addr, stats, mode);
+    }
+    x.write_counted = stats;
+  }
   if (x.to_service) x.target_upstream = snap->service_of[d.index];
   take_copy_decision(x, d, stats, x.req.method, path);
+  return true;
+}
+
+asio::awaitable<bool> data_plane::impl::hold_write(exchange& x, route_stats& held) {
+  held.writes_held.fetch_add(1, std::memory_order_relaxed);
+  // Held writes look again every 2 ms: a barrier lasts milliseconds to seconds, and a wake-up
+  // list across workers would cost more code than these timers cost time.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    const auto until = held.writes_held_until.load();
+    if (until == 0) break;
+    // The barrier releases by its limit, after persisting the change; a second more is its margin.
+    if (steady_ms() > until + 1000) co_return false;
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(use_tuple);
+  }
+  x.snap = state.load();  // the routing the barrier left: the new owner's, or the old one's
+  co_return true;
 }
 
 // Reads until a complete head is parsed (or refused): incomplete means the client went away.

@@ -113,6 +113,10 @@ struct worker {
   void give_exchange(std::unique_ptr<exchange> x) {
     // A pooled exchange must not keep an old routing snapshot (and its tables) alive.
     close_upstream(*x);  // normally done: the connection went back to the pool or was closed
+    if (x->write_counted) {  // the write is over, whatever its outcome: a barrier may count it done
+      x->write_counted->writes_in_flight.fetch_sub(1);
+      x->write_counted = nullptr;
+    }
     x->snap.reset();
     x->target_upstream.reset();
     // A capture not handed to the mirror (the exchange failed) must not pin up to the compare

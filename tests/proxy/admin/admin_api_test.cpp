@@ -56,7 +56,9 @@ TEST_CASE("admin auth: health is open, everything else needs the bearer token", 
   admin_fixture f;
   CHECK(f.call("GET", "/healthz", "", "").status == 200);
   CHECK(f.call("GET", "/readyz", "", "").status == 200);
-  CHECK(f.call("GET", "/metrics", "", "").body == "m 1\n");
+  const auto metrics = f.call("GET", "/metrics", "", "").body;
+  CHECK(metrics.starts_with("m 1\n"));  // the data plane's, then the barrier's own
+  CHECK(metrics.find("banyan_cutover_active 0") != std::string::npos);
   auto none = f.call("GET", "/api/v1/routes", "", "");
   CHECK(none.status == 401);
   CHECK(*none.headers.find("WWW-Authenticate") == "Bearer realm=\"banyan-admin\"");
@@ -176,7 +178,7 @@ TEST_CASE("plan progress: applied with its routing, idempotent, another plan onl
   auto body = [](std::string name, std::string document, std::string stage, std::string mode, bool force = false) {
     return R"({"name":")" + name + R"(","document":")" + document + R"(","stage":")" + stage +
            R"(","reason":"go","force":)" + (force ? "true" : "false") +
-           R"(,"services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog","mode":")" +
+           R"(,"services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p","methods":["GET"]},"service":"catalog","mode":")" +
            mode + R"("}]})";
   };
   auto first = f.call("PUT", "/api/v1/plan", body("reads", "v1", "shadow", "shadow"));
@@ -239,7 +241,7 @@ TEST_CASE("completing a plan is audited once; moving to another stage clears it"
   admin_fixture f;
   auto body = [](std::string stage, std::string mode) {
     return R"({"name":"reads","document":"v1","stage":")" + stage +
-           R"(","reason":"r","services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p"},"service":"catalog","mode":")" +
+           R"(","reason":"r","services":{"catalog":"http://127.0.0.1:2"},"routes":[{"id":"p","match":{"path":"/p","methods":["GET"]},"service":"catalog","mode":")" +
            mode + R"("}]})";
   };
   REQUIRE(f.call("PUT", "/api/v1/plan", body("service", "service")).status == 200);

@@ -147,3 +147,51 @@ TEST_CASE("barrier: a stopped sync gives up at once") {
   CHECK(v.step == barrier_step::give_up);
   CHECK(v.reason == "the new owner's sync is stopped: feed gap after event 9");
 }
+
+TEST_CASE("barrier: an old owner without a feed needs only its in-flight writes finished") {
+  barrier_observation o;
+  o.source_has_no_feed = true;
+  o.in_flight_writes = 1;
+  CHECK(next_barrier_step({5000ms}, o).step == barrier_step::wait_in_flight);
+  o.in_flight_writes = 0;
+  CHECK(next_barrier_step({5000ms}, o).step == barrier_step::switch_now);  // no sync status needed
+  o.route_is_new = true;  // nothing follows its data: nothing to lose by not holding it
+  CHECK(next_barrier_step({5000ms}, o).step == barrier_step::switch_now);
+}
+
+TEST_CASE("barrier: a route new in the change cannot move writes of data that follows a feed") {
+  const auto before = table_of({catalog_route("reads", "/api/products", route_mode::service, {"GET"})});
+  const auto after = table_of({catalog_route("reads", "/api/products", route_mode::service, {"GET"}),
+                               catalog_route("writes", "/api/products", route_mode::service, {"POST"})});
+  const auto moves = write_owner_changes(before.get(), *after);
+  REQUIRE(moves.size() == 1);
+  CHECK(moves[0].new_route);
+  auto o = caught_up_at(10);
+  o.route_is_new = true;
+  const auto v = next_barrier_step({5000ms}, o);
+  CHECK(v.step == barrier_step::give_up);
+  CHECK(v.reason.find("the route is new in this change") == 0);
+  // The first routing ever has nothing live to hold: nothing is new against it.
+  CHECK_FALSE(write_owner_changes(nullptr, *after)[0].new_route);
+}
+
+TEST_CASE("barrier: a new owner following another feed gives up at once") {
+  auto o = caught_up_at(10);
+  o.target_follows_source = false;
+  o.target_source = "http://127.0.0.1:9999";
+  const auto v = next_barrier_step({5000ms}, o);
+  CHECK(v.step == barrier_step::give_up);
+  CHECK(v.reason == "the new owner follows http://127.0.0.1:9999, not the old owner's feed");
+}
+
+TEST_CASE("barrier: several pairs switch together, wait for the slowest, give up with the first that must") {
+  const barrier_verdict sw{barrier_step::switch_now, {}}, in_flight{barrier_step::wait_in_flight, {}},
+      sync{barrier_step::wait_for_sync, {}}, gone{barrier_step::give_up, "lagging"};
+  CHECK(combine_barrier_steps({sw, sw}).step == barrier_step::switch_now);
+  CHECK(combine_barrier_steps({sw, sync}).step == barrier_step::wait_for_sync);
+  CHECK(combine_barrier_steps({sync, in_flight, sw}).step == barrier_step::wait_in_flight);
+  const auto v = combine_barrier_steps({sw, sync, gone});
+  CHECK(v.step == barrier_step::give_up);
+  CHECK(v.reason == "lagging");
+  CHECK(combine_barrier_steps({}).step == barrier_step::switch_now);
+}

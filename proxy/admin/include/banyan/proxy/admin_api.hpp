@@ -6,6 +6,7 @@
 #include "banyan/platform/router.hpp"
 #include "banyan/proxy/routing_state.hpp"
 #include "banyan/proxy/state_store.hpp"
+#include "banyan/proxy/write_cutover.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -58,12 +59,14 @@ struct admin_context {
   std::string monolith_url;
   std::function<std::string()> metrics_text;  // Prometheus text of the data plane
   shadow::shadow_recorder* recorder = nullptr;  // shadow results; null: no shadow report
+  barrier_settings cutover{};                   // the write cut-over barrier's hold limit
 };
 
 class admin_api {
  public:
   explicit admin_api(admin_context ctx);
   http::response handle(http::request& req);
+  const write_cutover& cutover() const noexcept { return cutover_; }
 
  private:
   http::response replace_routes(http::request& req);
@@ -81,9 +84,17 @@ class admin_api {
   bool read_routing(const boost::json::object& body, std::vector<route>& routes,
                     std::map<std::string, std::string>& services, std::vector<std::string>& problems) const;
   std::string token_id() const;
+  // A canary that would split writes between two owners while data follows them (either
+  // publishes a change feed): the 422 refusing it, or nothing.
+  std::optional<http::response> refuse_split_writes(const std::vector<std::string>& split,
+                                                    const routing_snapshot& after) const;
+  // Audits a barrier that gave up (the routing did not change) and answers 409 with its reason.
+  http::response cutover_failed(const http::request& req, const std::string& action, const std::string& target,
+                                const routing_snapshot& live, const cutover_result& result);
   auth_failures failures_;
 
   admin_context ctx_;
+  write_cutover cutover_;
   http::router router_;
   std::mutex change_mutex_;  // one change at a time: read-modify-write of the routing
 };

@@ -54,6 +54,8 @@ class state_store {
   // Marks the plan in progress complete and saves its audit entry, in one transaction; false (and
   // nothing saved) when it was already complete. Moving to another stage clears the mark.
   bool complete_plan(audit_entry entry);
+  // An audit entry for something that changed no routing (a failed cut-over). Throws sqlite::error.
+  void record(audit_entry entry);
   std::vector<audit_entry> audit(std::int64_t after, int limit);
   // Whether a change could be saved now (takes and releases the write lock); the reason if not.
   bool writable(std::string& why);

@@ -2,6 +2,7 @@
 // banyan-proxy's configuration: a YAML file, and the command-line flags that override it.
 #include "banyan/platform/diagnostics.hpp"
 #include "banyan/platform/yaml_reader.hpp"
+#include "banyan/proxy/cutover_barrier.hpp"
 #include "banyan/proxy/data_plane.hpp"
 #include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/route_table.hpp"
@@ -22,6 +23,7 @@ struct proxy_config {
   std::string access_log = "stderr";            // off | stderr | a file path
   data_plane_options data_plane;                // threads, limits, timeouts (address/port from listen)
   health_check_options health_checks;           // of the services in the routing
+  barrier_settings cutover;                     // the write cut-over barrier (cutover: {hold_limit})
   std::map<std::string, std::string> services;  // name → http://HOST:PORT
   std::vector<route> routes;                    // bootstrap routes, used while the state store has none
 };

@@ -20,12 +20,16 @@ namespace banyan::proxy {
 // POST, PUT, PATCH, DELETE: what changes data, and so what has exactly one owner at a time.
 bool is_write_method(std::string_view method) noexcept;
 
+// Whether a route matches any write method (a route with no method list matches them all).
+bool takes_writes(const route& r);
+
 // Who takes a route's writes: "monolith", a service's name, or "" when a canary splits them.
 std::string write_owner(const route& r);
 
 struct write_move {
   std::string route_id;
   std::string from, to;  // "monolith" or a service name
+  bool new_route = false;  // not in `before`: its writes went by other routes, which cannot be held by its id
 };
 // The routes whose write owner differs between `before` and `after`, matched by route id (a route
 // only in one of them has the monolith as its owner in the other). Routes that take no writes are
@@ -43,12 +47,21 @@ struct barrier_observation {
   std::chrono::milliseconds elapsed{0};  // since writes on the moving routes were first held
   std::uint32_t in_flight_writes = 0;    // already sent to the old owner, not yet answered
   std::optional<std::int64_t> source_head;  // the old owner's feed head, once read (after in-flight is 0)
+  // It answered 404 at /internal/events: it publishes no change feed, so no data follows its
+  // writes and, once nothing is in flight, there is nothing to wait for.
+  bool source_has_no_feed = false;
+  std::string source_problem;  // why the head could not be read (unreachable, not a feed)
+  bool route_is_new = false;  // write_move::new_route: refused when data follows (its writes were not held)
   // The new owner's sync status, as last sampled.
   bool target_answered = false;  // it answered GET /internal/sync
   std::string target_problem;    // why not (unreachable, 404: it follows no feed)
   std::string target_state;      // backfilling | following | stopped
   std::string target_why;        // stopped: why
   std::int64_t target_applied = 0;
+  // Whether the feed it follows is the old owner's (the same host and port); applied positions
+  // in another feed say nothing about this one.
+  bool target_follows_source = true;
+  std::string target_source;  // the URL it follows, for the reason
 };
 
 enum class barrier_step {
@@ -65,13 +78,20 @@ struct barrier_verdict {
   std::string reason;  // for give_up: what was still missing, in words for the audit and the CLI
 };
 
-// A barrier gives up at once when waiting cannot help (the new owner's sync is stopped), and when
-// the hold limit passes, naming what it was waiting for.
+// A barrier gives up at once when waiting cannot help (the new owner's sync is stopped or follows
+// another feed; a route new in this change would take writes of data that follows a feed), and
+// when the hold limit passes, naming what it was waiting for. An old owner without a feed needs
+// only its in-flight writes finished.
 barrier_verdict next_barrier_step(const barrier_settings& settings, const barrier_observation& seen);
 
 // During a barrier: a request is held when it is a write on a moving route. Reads are never held.
 inline bool barrier_holds(bool route_is_moving, std::string_view method) noexcept {
   return route_is_moving && is_write_method(method);
 }
+
+// One barrier may move several routes between several pairs of owners (a plan stage moving two
+// routes; a rollback). Each pair is judged with next_barrier_step; together they switch only when
+// every pair may, and give up as soon as one must (with that pair's reason).
+barrier_verdict combine_barrier_steps(const std::vector<barrier_verdict>& per_pair);
 
 }  // namespace banyan::proxy

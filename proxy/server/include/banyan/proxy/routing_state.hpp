@@ -157,6 +157,13 @@ struct route_stats {
   std::atomic<std::uint64_t> shadow_skipped_writes{0};
   std::atomic<std::uint64_t> shadow_too_large{0};
   std::atomic<std::uint64_t> shadow_dropped{0};
+  // The write cut-over barrier (cutover_barrier.hpp, write_cutover.hpp). A write counts itself in
+  // flight before it looks whether it is held, and the barrier sets the hold before it counts
+  // (both sequentially consistent), so either the barrier sees the write or the write sees the
+  // hold: none slips to the old owner unseen.
+  std::atomic<std::uint32_t> writes_in_flight{0};   // routed by this route, not yet finished
+  std::atomic<std::int64_t> writes_held_until{0};   // steady ms a barrier may hold writes until; 0: none
+  std::atomic<std::uint64_t> writes_held{0};        // writes that waited for a barrier, cumulative
 };
 
 struct routing_snapshot {
@@ -170,10 +177,19 @@ struct routing_snapshot {
   std::uint64_t version = 0;
 };
 
+// http://HOST[:PORT] → numeric host and port (getaddrinfo; off the request path). False with why.
+bool resolve_upstream_url(const std::string& url, std::string& host, std::uint16_t& port, std::string& why);
+// Whether two upstream URLs reach the same listener: the same port, and the same numeric host or
+// both on loopback (127.0.0.1 and localhost, which may resolve to ::1, are one machine).
+bool same_listener(const std::string& a, const std::string& b);
+
 class routing_state {
  public:
   std::shared_ptr<const routing_snapshot> load() const noexcept { return current_.load(std::memory_order_acquire); }
-  void store(std::shared_ptr<const routing_snapshot> s) noexcept { current_.store(std::move(s), std::memory_order_release); }
+  // The version of the snapshot in force. A write that took its snapshot before a barrier
+  // switched sees a newer version here (commit stores it before the barrier releases) and is
+  // routed again rather than sent to the old owner.
+  std::uint64_t live_version() const noexcept { return live_version_.load(); }
 
   // The one upstream object for a name+URL (kept for the process lifetime so pooled connections stay
   // valid). Throws std::invalid_argument when the URL is not http://HOST:PORT or cannot be resolved.
@@ -181,6 +197,8 @@ class routing_state {
   std::vector<std::shared_ptr<upstream>> upstreams() const;
   // Every route's figures seen so far (also of routes since removed), unmatched first.
   std::vector<std::shared_ptr<route_stats>> all_stats() const;
+  // One route's figures (created when first asked for), kept across routing changes.
+  std::shared_ptr<route_stats> stats_for(const std::string& route_id);
 
   // Validates routes against the services and resolves every URL, without installing anything:
   // nullptr with the errors when something is wrong.
@@ -193,9 +211,10 @@ class routing_state {
                const std::string& monolith_url, std::vector<route_error>& errors);
 
  private:
+  void store(std::shared_ptr<const routing_snapshot> s) noexcept;
   std::atomic<std::shared_ptr<const routing_snapshot>> current_;
+  std::atomic<std::uint64_t> live_version_{0};
   mutable std::mutex mutex_;
-  std::shared_ptr<route_stats> stats_for(const std::string& route_id);
 
   std::vector<std::shared_ptr<upstream>> upstreams_;
   std::map<std::string, std::shared_ptr<route_stats>> stats_;

@@ -1,0 +1,245 @@
+#include "banyan/proxy/write_cutover.hpp"
+
+#include "banyan/platform/clock.hpp"
+#include "banyan/platform/http_client.hpp"
+#include "banyan/platform/log.hpp"
+#include "banyan/sync/feed.hpp"
+#include "banyan/sync/sync_status.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <map>
+#include <memory>
+#include <thread>
+
+namespace banyan::proxy {
+
+namespace json = boost::json;
+
+json::object to_json(const cutover_result& r) {
+  json::array pairs;
+  for (const auto& p : r.pairs) {
+    json::array routes;
+    for (const auto& id : p.routes) routes.push_back(json::string(id));
+    json::object o{{"from", p.from}, {"to", p.to},           {"routes", std::move(routes)},
+                   {"source_head", nullptr}, {"source_has_no_feed", p.source_has_no_feed},
+                   {"target_applied", p.target_applied},   {"target_state", p.target_state}};
+    if (p.source_head) o["source_head"] = *p.source_head;
+    if (!p.note.empty()) o["waiting_for"] = p.note;
+    pairs.push_back(std::move(o));
+  }
+  return {{"switched", r.switched},       {"reason", r.reason},         {"held_ms", r.held_ms},
+          {"writes_held", r.writes_held}, {"pairs", std::move(pairs)}, {"finished_at", r.finished_at}};
+}
+
+namespace {
+
+http::client_options probe_options() {
+  http::client_options o;
+  // Probes run while writes wait: short, so that a hung owner costs the hold limit, not more.
+  o.connect_timeout = std::chrono::milliseconds(500);
+  o.timeout = std::chrono::milliseconds(1000);
+  o.user_agent = "banyan-proxy-cutover";
+  return o;
+}
+
+// The old owner's feed head, or that it has none (404), or why it could not be read.
+struct head_reading {
+  std::optional<std::int64_t> head;
+  bool no_feed = false;
+  std::string problem;
+};
+head_reading read_head(http::client& c) {
+  head_reading out;
+  auto res = c.get("/internal/events?after=0&limit=1");
+  if (!res) {
+    out.problem = res.error().message;
+    return out;
+  }
+  if (res->status == 404) {
+    out.no_feed = true;
+    return out;
+  }
+  if (res->status != 200) {
+    out.problem = "GET /internal/events answered " + std::to_string(res->status);
+    return out;
+  }
+  auto page = sync::parse_feed_page(res->body);
+  if (!page) out.problem = "GET /internal/events: " + page.error();
+  else out.head = page->head;
+  return out;
+}
+
+// The new owner's sync status into the observation.
+void sample_target(http::client& c, const std::string& source_url, barrier_observation& o) {
+  o.target_answered = false;
+  auto res = c.get("/internal/sync");
+  if (!res) {
+    o.target_problem = res.error().message;
+    return;
+  }
+  if (res->status != 200) {
+    o.target_problem = res->status == 404 ? "it follows no feed (404 at /internal/sync)"
+                                          : "GET /internal/sync answered " + std::to_string(res->status);
+    return;
+  }
+  auto st = sync::parse_sync_status(res->body);
+  if (!st) {
+    o.target_problem = "GET /internal/sync: " + st.error();
+    return;
+  }
+  o.target_answered = true;
+  o.target_state = st->state;
+  o.target_why = st->why;
+  o.target_applied = st->applied;
+  o.target_source = st->source;
+  o.target_follows_source = same_listener(st->source, source_url);
+}
+
+std::string url_of(const std::string& owner, const routing_snapshot& snap) {
+  if (owner == "monolith") return snap.monolith ? snap.monolith->url : std::string();
+  const auto it = snap.services.find(owner);
+  return it == snap.services.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+bool publishes_feed(const std::string& url, std::string& why) {
+  try {
+    http::client c(url, probe_options());
+    const auto r = read_head(c);
+    if (!r.problem.empty()) why = "could not tell whether " + url + " publishes a change feed: " + r.problem;
+    return r.head.has_value();
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+}
+
+cutover_result write_cutover::run(const std::vector<write_move>& moves, const routing_snapshot& before,
+                                  const routing_snapshot& after, const go_live_fn& go_live) {
+  // One leg per old owner → new owner, each with its probes and observation.
+  struct leg {
+    cutover_result::pair report;
+    std::unique_ptr<http::client> source, target;
+    std::string setup_problem;  // an owner without a URL or with a URL the client refuses
+    barrier_observation seen;
+  };
+  std::map<std::pair<std::string, std::string>, leg> legs;
+  std::vector<std::shared_ptr<route_stats>> held;
+  for (const auto& m : moves) {
+    auto& l = legs[{m.from, m.to}];
+    if (l.report.routes.empty()) {
+      l.report.from = m.from;
+      l.report.to = m.to;
+      l.report.from_url = url_of(m.from, before);
+      l.report.to_url = url_of(m.to, after);
+      try {
+        l.source = std::make_unique<http::client>(l.report.from_url, probe_options());
+        l.target = std::make_unique<http::client>(l.report.to_url, probe_options());
+      } catch (const std::exception& e) {
+        l.setup_problem = e.what();
+      }
+    }
+    l.report.routes.push_back(m.route_id);
+    l.seen.route_is_new = l.seen.route_is_new || m.new_route;
+    held.push_back(routing_.stats_for(m.route_id));
+  }
+
+  const auto start = steady_ms();
+  std::vector<std::uint64_t> held_before;
+  for (const auto& s : held) held_before.push_back(s->writes_held.load());
+  {
+    std::lock_guard lock(mutex_);
+    status_.active = true;
+    status_.step = to_string(barrier_step::wait_in_flight);
+    status_.routes.clear();
+    for (const auto& m : moves) status_.routes.push_back(m.route_id);
+    started_ms_ = start;
+  }
+  // Hold (route_stats): from here a write on these routes either was counted in flight before
+  // this store, and is waited for, or sees the hold and waits itself.
+  const auto until = start + settings_.hold_limit.count() + 1000;  // + the time persisting may take
+  for (const auto& s : held) s->writes_held_until.store(until);
+
+  cutover_result result;
+  barrier_verdict verdict;
+  for (;;) {
+    const auto elapsed = std::chrono::milliseconds(steady_ms() - start);
+    std::uint32_t in_flight = 0;
+    for (const auto& s : held) in_flight += s->writes_in_flight.load();
+    std::vector<barrier_verdict> verdicts;
+    for (auto& [key, l] : legs) {
+      auto& o = l.seen;
+      o.elapsed = elapsed;
+      o.in_flight_writes = in_flight;
+      if (!l.setup_problem.empty()) {
+        verdicts.push_back({barrier_step::give_up, l.setup_problem});
+        continue;
+      }
+      if (in_flight == 0 && !o.source_head && !o.source_has_no_feed) {
+        const auto h = read_head(*l.source);
+        o.source_head = h.head;
+        o.source_has_no_feed = h.no_feed;
+        o.source_problem = h.problem;
+      }
+      if (o.source_head) sample_target(*l.target, l.report.from_url, o);
+      verdicts.push_back(next_barrier_step(settings_, o));
+    }
+    verdict = combine_barrier_steps(verdicts);
+    {
+      std::lock_guard lock(mutex_);
+      status_.step = to_string(verdict.step);
+    }
+    if (verdict.step == barrier_step::switch_now || verdict.step == barrier_step::give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(verdict.step == barrier_step::wait_in_flight ? 1 : 5));
+  }
+
+  result.held_ms = steady_ms() - start;
+  for (std::size_t i = 0; i < held.size(); ++i) result.writes_held += held[i]->writes_held.load() - held_before[i];
+  for (auto& [key, l] : legs) {
+    auto& p = l.report;
+    p.source_head = l.seen.source_head;
+    p.source_has_no_feed = l.seen.source_has_no_feed;
+    p.target_applied = l.seen.target_applied;
+    p.target_state = l.seen.target_answered ? l.seen.target_state : std::string();
+    const auto v = next_barrier_step(settings_, l.seen);
+    if (v.step != barrier_step::switch_now) p.note = std::string(to_string(v.step));
+    result.pairs.push_back(p);
+  }
+  result.finished_at = now_rfc3339();
+  if (verdict.step == barrier_step::switch_now) {
+    std::string why;
+    result.switched = true;  // as the audit entry saved inside go_live must say
+    if (!go_live(result, why)) {  // it commits: before the writes are released
+      result.switched = false;
+      result.reason = why;
+    }
+  } else {
+    result.reason = verdict.reason;
+  }
+  // Release: the held writes look again and go where the routing in force now says.
+  for (const auto& s : held) s->writes_held_until.store(0);
+  {
+    std::lock_guard lock(mutex_);
+    status_.active = false;
+    status_.step.clear();
+    status_.last = result;
+    ++(result.switched ? status_.switched : status_.gave_up);
+  }
+  if (result.switched)
+    log::info("write cut-over switched", {{"held_ms", result.held_ms}, {"writes_held", result.writes_held}});
+  else
+    log::warn("write cut-over gave up: the routing is unchanged",
+              {{"reason", result.reason}, {"held_ms", result.held_ms}, {"writes_held", result.writes_held}});
+  return result;
+}
+
+write_cutover::status write_cutover::current() const {
+  std::lock_guard lock(mutex_);
+  status s = status_;
+  if (s.active) s.elapsed_ms = steady_ms() - started_ms_;
+  return s;
+}
+
+}  // namespace banyan::proxy
