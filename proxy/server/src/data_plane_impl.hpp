@@ -2,6 +2,7 @@
 // The data plane's inside, shared by the files that hold its jobs (each named for it):
 //   data_plane.cpp         workers, listeners, housekeeping, drain
 //   session.cpp            a client connection and each request's story: head, route, upstream, answer
+//   write_hold.cpp         a write waiting for a write cut-over barrier (admin plane: write_cutover.hpp)
 //   upstream_exchange.cpp  sending a request upstream under the connection cap, retry and fallback
 //   shadow_capture.cpp     the bytes kept for a shadow copy and their hand-off to the mirror
 //   access_log.cpp         per-route figures and the access log line
@@ -61,7 +62,9 @@ struct data_plane::impl {
   // wait with hold_write(), then route it again.
   bool route_request(worker& w, exchange& x, std::string_view path, std::string_view client_addr, route_stats*& stats,
                      route_mode& mode);
-  // A write the barrier holds waits here until the barrier switches or gives up; false when it
+  // write_hold.cpp
+  // A write the barrier holds waits here until the barrier switches or gives up, then takes the
+  // routing in force (also when only the routing changed since its snapshot); false when it
   // held past its limit (the barrier did not finish: answer 503 rather than guess an owner).
   asio::awaitable<bool> hold_write(exchange& x, route_stats& held);
   asio::awaitable<void> session(worker& w, tcp::socket client);

@@ -316,14 +316,9 @@ bool data_plane::impl::route_request(worker& w, exchange& x, std::string_view pa
     // The barrier's handshake (route_stats): count first, then look for a hold, then check that
     // no barrier switched the routing since this snapshot was taken.
     stats->writes_in_flight.fetch_add(1);
-    if (stats->writes_held_until.load() != 0) {
+    if (stats->writes_held_until.load() != 0 || snap->version != state.live_version()) {
       stats->writes_in_flight.fetch_sub(1);
-      return false;
-    }
-    if (snap->version != state.live_version()) {
-      stats->writes_in_flight.fetch_sub(1);
-      snap = state.load();
-      return route_request(w, x, path, client_addr, stats, mode);
+      return false;  // hold_write() waits while held, then takes the routing in force
     }
     x.write_counted = stats;
   }
@@ -332,22 +327,6 @@ bool data_plane::impl::route_request(worker& w, exchange& x, std::string_view pa
   return true;
 }
 
-asio::awaitable<bool> data_plane::impl::hold_write(exchange& x, route_stats& held) {
-  held.writes_held.fetch_add(1, std::memory_order_relaxed);
-  // Held writes look again every 2 ms: a barrier lasts milliseconds to seconds, and a wake-up
-  // list across workers would cost more code than these timers cost time.
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    const auto until = held.writes_held_until.load();
-    if (until == 0) break;
-    // The barrier releases by its limit, after persisting the change; a second more is its margin.
-    if (steady_ms() > until + 1000) co_return false;
-    timer.expires_after(std::chrono::milliseconds(2));
-    co_await timer.async_wait(use_tuple);
-  }
-  x.snap = state.load();  // the routing the barrier left: the new owner's, or the old one's
-  co_return true;
-}
 
 // Reads until a complete head is parsed (or refused): incomplete means the client went away.
 asio::awaitable<http1::parse_state> data_plane::impl::read_head(worker& w, tcp::socket& client, io_buffer& in,
