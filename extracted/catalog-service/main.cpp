@@ -1,5 +1,6 @@
 // catalog-service: the catalog extracted from legacy-shop, with its own database, kept in sync
 // with the monolith's change feed.
+#include "faults.hpp"
 #include "service_app.hpp"
 
 #include "banyan/platform/http_client.hpp"
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   cli.add_option("--ready-max-lag-seconds", ready_lag_seconds, "/readyz fails when the oldest unapplied change is older")
       ->capture_default_str();
   cli.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  std::vector<std::string> fault_texts;
+  cli.add_option("--fault", fault_texts,
+                 "misbehave on purpose, for demos and tests: round-prices:CATEGORY (reads round that category's "
+                 "prices) or slow:DURATION (every /api/ answer waits); repeatable")
+      ->group("Fault injection");
   cli.footer("Example:\n  catalog-service --listen 127.0.0.1:0 --db /tmp/catalog.db --source http://127.0.0.1:8081");
   CLI11_PARSE(cli, argc, argv);
 
@@ -48,6 +54,10 @@ int main(int argc, char** argv) {
   if (page_limit < 1 || page_limit > 1000) return usage("--page-limit: expected 1 to 1000, got " + std::to_string(page_limit));
   if (ready_lag_events < 0) return usage("--ready-max-lag-events must not be negative");
   if (ready_lag_seconds < 0) return usage("--ready-max-lag-seconds must not be negative");
+
+  catalog::faults faults;
+  for (const auto& f : fault_texts)
+    if (std::string why; !catalog::parse_fault(f, faults, why)) return usage("--fault: " + why);
 
   banyan::http::server_options options;
   if (!banyan::http::parse_listen_address(listen, options.address, options.port))
@@ -70,7 +80,17 @@ int main(int argc, char** argv) {
   svc.ready_max_lag_seconds = ready_lag_seconds;
   try {
     catalog::service_app app(svc);
-    banyan::http::server server(options, [&app](banyan::http::request& req) { return app.handle(req); }, &app.metrics());
+    banyan::http::server server(
+        options,
+        [&app, &faults](banyan::http::request& req) {
+          auto res = app.handle(req);
+          if (faults.any()) catalog::apply_faults(faults, req, res);
+          return res;
+        },
+        &app.metrics());
+    if (faults.any())
+      banyan::log::warn("fault injection is on: this catalog-service misbehaves on purpose",
+                        {{"round_prices_category", faults.round_prices_category}, {"delay_ms", faults.delay.count()}});
     app.start_sync();
     std::printf("listening on %s\n", server.local_address().c_str());
     std::fflush(stdout);

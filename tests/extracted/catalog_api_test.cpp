@@ -2,6 +2,7 @@
 // (in process, no sockets), the same statuses and bodies but for the volatile envelope.
 #include "app/shop_app.hpp"
 #include "catalog_store.hpp"
+#include "faults.hpp"
 #include "seed/seed.hpp"
 #include "service_app.hpp"
 #include "support/temp_dir.hpp"
@@ -117,4 +118,41 @@ TEST_CASE("catalog-service: writes validate and fail as legacy-shop's do", "[cat
   CHECK_SAME(t, "DELETE", "/api/products/8");
   CHECK_SAME(t, "GET", "/api/products/8");
   CHECK_SAME(t, "GET", "/api/products?category=home");
+}
+
+TEST_CASE("catalog-service faults: only when asked, only the API, only the named category", "[catalog][faults]") {
+  namespace json = boost::json;
+  catalog::faults f;
+  std::string why;
+  CHECK_FALSE(f.any());
+  CHECK_FALSE(catalog::parse_fault("round-prices", f, why));
+  CHECK(why == "expected round-prices:CATEGORY or slow:DURATION (e.g. slow:2s), got 'round-prices'");
+  CHECK_FALSE(catalog::parse_fault("slow:soon", f, why));
+  CHECK_FALSE(catalog::parse_fault("explode:1", f, why));
+  REQUIRE(catalog::parse_fault("round-prices:kitchen", f, why));
+  CHECK(f.any());
+
+  http::request req;
+  req.method = "GET";
+  req.path = "/api/products";
+  http::response res;
+  res.body = R"({"items":[{"id":1,"category":"kitchen","price_cents":1249},{"id":2,"category":"garden","price_cents":1249}],"total":2})";
+  catalog::apply_faults(f, req, res);
+  const auto list = json::parse(res.body);
+  CHECK(list.at("items").at(0).at("price_cents").as_int64() == 1200);  // half up to whole units
+  CHECK(list.at("items").at(1).at("price_cents").as_int64() == 1249);  // another category: untouched
+  res.body = R"({"id":1,"category":"kitchen","price_cents":1250})";
+  req.path = "/api/products/1";
+  catalog::apply_faults(f, req, res);
+  CHECK(json::parse(res.body).at("price_cents").as_int64() == 1300);
+  // The sync and health endpoints are never touched: the service looks healthy while it is wrong.
+  req.path = "/internal/snapshot/product";
+  res.body = R"({"id":1,"category":"kitchen","price_cents":1250})";
+  catalog::apply_faults(f, req, res);
+  CHECK(json::parse(res.body).at("price_cents").as_int64() == 1250);
+  // Writes answer as they are.
+  req.path = "/api/products/1";
+  req.method = "PUT";
+  catalog::apply_faults(f, req, res);
+  CHECK(json::parse(res.body).at("price_cents").as_int64() == 1250);
 }

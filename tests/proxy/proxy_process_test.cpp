@@ -236,6 +236,14 @@ TEST_CASE("proxy: a failing service falls back for safe requests and opens its c
     CHECK(r.body == "monolith /api/products/1");
   }
   CHECK(http_call(proxy.port, "POST", "/api/orders", "{}").status >= 502);  // writes never fall back
+  // The clients saw the monolith's answers; the service's failures still count as its errors
+  // (error_rate gates), not as the monolith's success alone.
+  const auto metrics = http_call(proxy.admin_port, "GET", "/metrics").body;
+  INFO(metrics);
+  CHECK(metrics.find(R"(banyan_requests_total{route="x",mode="service",upstream="service",class="error"} 8)") !=
+        std::string::npos);
+  CHECK(metrics.find(R"(banyan_requests_total{route="x",mode="service",upstream="monolith",class="2xx"} 8)") !=
+        std::string::npos);
   auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body).at("services").as_array();
   bool open = false;
   for (const auto& s : services)

@@ -69,6 +69,8 @@ struct exchange {
   next_step failure_step = next_step::answer;
   bool upstream_untouched = false;  // the client failed before anything was written upstream
   route_stats* write_counted = nullptr;  // a write counted in its route's writes_in_flight until it ends
+  route_stats* route = nullptr;          // the matched route's figures (null: unmatched), and its mode
+  route_mode mode = route_mode::monolith;
   // Shadow copy of this request (shadow routes, and service routes with reverse shadow).
   bool shadow_copy = false, shadow_dry_run = false, shadow_primary_monolith = true;
   std::uint32_t shadow_route = 0;

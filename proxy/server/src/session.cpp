@@ -71,6 +71,7 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
   x->trace = {};
   x->method_len = x->target_len = 0;  // a pooled exchange still holds the last request's
   x->shadow_copy = false;
+  x->route = nullptr;
   x->req_cap.active = x->res_cap.active = false;
   // The proxy's own error answers all leave through `fail` at the end: one co_await site keeps
   // this frame small enough for Asio's frame recycling (no allocation per request).
@@ -312,6 +313,8 @@ bool data_plane::impl::route_request(worker& w, exchange& x, std::string_view pa
   if (!d.matched) return true;
   stats = snap->stats_of[d.index].get();
   mode = d.mode;
+  x.route = stats;
+  x.mode = d.mode;
   if (!d.safe && is_write_method(x.req.method)) {  // reads are never held, nor counted
     // The barrier's handshake (route_stats): count first, then look for a hold, then check that
     // no barrier switched the routing since this snapshot was taken.

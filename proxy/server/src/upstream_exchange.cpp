@@ -154,6 +154,7 @@ asio::awaitable<void> data_plane::impl::send_upstream(worker& w, exchange& xr, t
       continue;
     }
     if (step == next_step::fall_back) {  // a safe request whose service failed: the monolith serves it
+      if (x->route) x->route->record_masked_failure(x->mode);
       w.close_upstream(*x);
       target = x->snap->monolith;
       x->to_service = false;
