@@ -65,14 +65,15 @@ cli() { "$bin/banyan" --admin "http://$admin" --token-file "$work/state/admin.to
 cli plan apply "$plan" --stage writes-shadow --reason bench > /dev/null
 
 echo "== $writers writers, $rate writes/s in all, through the proxy; cut-overs at ${seconds}s intervals"
-python3 - "$proxy" "$shop" "$rate" "$writers" "$seconds" "$work" <<'PY' &
+python3 - "$proxy" "$shop" "$rate" "$writers" "$seconds" "$work" "$catalog" <<'PY' &
 import http.client, json, sys, threading, time
 proxy, shop, rate, writers, seconds, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
 host, port = proxy.split(":")
 shost, sport = shop.split(":")
+chost, cport = sys.argv[7].split(":")
 stop = False
 samples = []  # (start, latency_s, status)
-lags = []     # (time, lag_events, lag_seconds)
+lags = []     # (time, events behind the service's head, the follower's own lag_events)
 lock = threading.Lock()
 def writer(w):
     c = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -95,13 +96,18 @@ def writer(w):
         d = nxt - time.time()
         if d > 0: time.sleep(d)
 def sampler():
+    # The follower's own lag_events is relative to the head it last saw (up to one poll old), so
+    # the lag is measured against the service's feed head, read first.
     c = http.client.HTTPConnection(shost, int(sport), timeout=5)
+    f = http.client.HTTPConnection(chost, int(cport), timeout=5)
     while not stop:
         try:
+            f.request("GET", "/internal/events?after=0&limit=1"); head = json.loads(f.getresponse().read())["head"]
             c.request("GET", "/internal/sync"); d = json.loads(c.getresponse().read())
-            lags.append((time.time(), d["lag_events"], d["lag_seconds"]))
+            lags.append((time.time(), max(0, head - d["applied"]), d["lag_events"]))
         except Exception:
             c = http.client.HTTPConnection(shost, int(sport), timeout=5)
+            f = http.client.HTTPConnection(chost, int(cport), timeout=5)
         time.sleep(0.02)
 ts = [threading.Thread(target=writer, args=(w,)) for w in range(writers)] + [threading.Thread(target=sampler)]
 for t in ts: t.start()
@@ -115,10 +121,11 @@ load_pid=$!
 until [ -e "$work/load.started" ]; do sleep 0.05; done
 marks=()
 move() {  # move NAME ARGS...: waits, moves, keeps the time and the barrier's figures
+  local name=$1 t; shift
   sleep "$seconds"
-  local t; t=$(date +%s.%N)
-  cli --output json "$@" > "$work/$1.json"
-  marks+=("$1:$t")
+  t=$(date +%s.%N)
+  cli --output json "$@" > "$work/$name.json"
+  marks+=("$name:$t")
 }
 move forward plan apply "$plan" --stage writes --reason bench
 move back plan rollback --to writes-shadow --reason bench
@@ -147,7 +154,9 @@ for name, t in moves:
 # Reverse-sync lag while the service owned the writes (between forward and back, and after again).
 fwd, back, again = (t for _, t in moves)
 owned = [x for x in d["lags"] if fwd + 0.5 < x[0] < back or x[0] > again + 0.5]
-ev = [x[1] for x in owned]; sec = [x[2] for x in owned]
-print("reverse sync (legacy-shop following catalog-service), %d samples: lag p50 %d events / %.0f ms, p99 %d events / %.0f ms, max %d events"
-      % (len(owned), pct(ev, .5), pct(sec, .5) * 1e3, pct(ev, .99), pct(sec, .99) * 1e3, max(ev) if ev else -1))
+ev = [x[1] for x in owned]; own = [x[2] for x in owned]
+rate = len(s) / (s[-1][0] - s[0][0])
+print("reverse sync (legacy-shop following catalog-service), %d samples: behind the service's head p50 %d, p99 %d, max %d events"
+      " (p99 ~%.0f ms of writes at %.0f/s); the follower's own lag_events p99 %d" %
+      (len(owned), pct(ev, .5), pct(ev, .99), max(ev) if ev else -1, pct(ev, .99) / rate * 1e3, rate, pct(own, .99)))
 PY

@@ -133,7 +133,10 @@ std::string render_text(const json::object& report, double min_parity) {
     }
     o << "\n  not compared: " << count(counts.at("too_large")) << " too large, " << count(counts.at("no_answer"))
       << " without an answer, " << count(counts.at("skipped_writes")) << " skipped writes, "
-      << count(counts.at("dropped")) << " dropped (queue full)\n";
+      << count(counts.at("dropped")) << " dropped (queue full)";
+    if (const auto* stale = counts.if_contains("stale"); stale && count(*stale) != 0)
+      o << ", " << count(*stale) << " stale (the service had not caught up with an object's version)";
+    o << '\n';
     const auto& paths = r.at("paths").as_array();
     if (paths.empty()) {
       o << "  no differences outside learned noise\n";
@@ -304,10 +307,12 @@ std::string render_html(const json::object& report, double min_parity) {
     o << "<section class=\"route\" id=\"route-" << xml_escape(id) << "\"><h2>" << xml_escape(id) << " — parity "
       << format_percent(r.at("parity").at("percent")) << "</h2>\n";
     o << "<h3>Parity over time</h3>" << timeline_svg(r.at("timeline").as_array()) << "\n";
+    const auto* stale = counts.if_contains("stale");
     o << "<h3>Not compared</h3><table><tr><th>too large</th><th>no answer</th><th>skipped writes</th>"
-      << "<th>dropped (queue full)</th></tr><tr><td class=\"num\">" << count(counts.at("too_large"))
-      << "</td><td class=\"num\">" << count(counts.at("no_answer")) << "</td><td class=\"num\">"
-      << count(counts.at("skipped_writes")) << "</td><td class=\"num\">" << count(counts.at("dropped"))
+      << "<th>dropped (queue full)</th><th>stale (service behind)</th></tr><tr><td class=\"num\">"
+      << count(counts.at("too_large")) << "</td><td class=\"num\">" << count(counts.at("no_answer"))
+      << "</td><td class=\"num\">" << count(counts.at("skipped_writes")) << "</td><td class=\"num\">"
+      << count(counts.at("dropped")) << "</td><td class=\"num\">" << (stale ? count(*stale) : std::int64_t{0})
       << "</td></tr></table>\n";
     o << "<h3>Differing paths</h3>\n";
     const auto& paths = r.at("paths").as_array();

@@ -53,6 +53,7 @@ json::object route_to_json(const route& r) {
                                 {"unordered", std::move(unordered)},
                                 {"redact", list(c.redact)},
                                 {"redact_headers", list(c.redact_headers)}};
+    if (!c.version.empty()) o["compare"].as_object()["version"] = c.version;
   }
   return o;
 }
@@ -126,13 +127,17 @@ void read_shadow_json(const json::object& o, shadow_settings& s, std::vector<std
     };
     for (const auto& kv : co)
       if (kv.key() != "ignore" && kv.key() != "headers" && kv.key() != "ignore_headers" && kv.key() != "tolerance" &&
-          kv.key() != "unordered" && kv.key() != "redact" && kv.key() != "redact_headers")
+          kv.key() != "unordered" && kv.key() != "redact" && kv.key() != "redact_headers" && kv.key() != "version")
         problems.push_back("unknown field 'compare." + std::string(kv.key()) + "'");
     list("ignore", cs.ignore);
     list("headers", cs.headers);
     list("ignore_headers", cs.ignore_headers);
     list("redact", cs.redact);
     list("redact_headers", cs.redact_headers);
+    if (const auto* v = co.if_contains("version")) {
+      if (!v->is_string() || v->as_string().empty()) problems.push_back("compare.version must name a member, such as updated_at");
+      else cs.version = std::string(v->as_string());
+    }
     if (const auto* t = co.if_contains("tolerance")) {
       bool ok = false;
       cs.tolerance = number_of(*t, ok);

@@ -59,8 +59,10 @@ void read_shadow(yaml_reader& r, const YAML::Node& n, shadow_settings& s) {
   }
   if (auto c = n["compare"]; c && r.is_map(c, "compare")) {
     auto& cs = s.compare;
-    r.check_keys(c, {"ignore", "headers", "ignore_headers", "tolerance", "unordered", "redact", "redact_headers"},
+    r.check_keys(c, {"ignore", "headers", "ignore_headers", "tolerance", "unordered", "redact", "redact_headers", "version"},
                  "compare");
+    if (auto v = c["version"]; v && r.scalar(v, "version", cs.version) && cs.version.empty())
+      r.error(v, "compare.version must name a member, such as updated_at");
     read_paths(r, c["ignore"], "compare.ignore", cs.ignore);
     read_paths(r, c["redact"], "compare.redact", cs.redact);
     read_strings(r, c["headers"], "compare.headers", cs.headers);

@@ -107,6 +107,7 @@ bool compare_rules::compile(const proxy::compare_settings& s, compare_rules& out
     out.json.unordered.push_back(std::move(r));
   }
   out.json.tolerance = s.tolerance;
+  out.json.version_member = s.version;
   std::vector<std::string> ignored;
   for (const auto& h : s.ignore_headers) ignored.push_back(lower(h));
   auto compared = [&](const std::string& name) {

@@ -19,6 +19,7 @@ std::string_view to_string(diff_kind k) noexcept {
     case diff_kind::order_only: return "order_only";
     case diff_kind::not_json: return "not_json";
     case diff_kind::bytes_differ: return "bytes_differ";
+    case diff_kind::stale: return "stale";
   }
   return "?";
 }
@@ -189,9 +190,26 @@ class differ {
     }
   }
 
+  // The member `name` of object node `i`, or none.
+  static std::uint32_t member(const json_doc& d, std::uint32_t i, std::string_view name) {
+    std::uint32_t c = i + 1;
+    for (std::uint32_t k = 0; k < d.nodes()[i].count; ++k, c = d.nodes()[c].end)
+      if (d.nodes()[c].key == name) return c;
+    return none;
+  }
+
   void objects(std::uint32_t ia, std::uint32_t ib, std::size_t depth) {
     const auto& na = a_.nodes()[ia];
     const auto& nb = b_.nodes()[ib];
+    if (!o_.version_member.empty()) {
+      const auto va = member(a_, ia, o_.version_member), vb = member(b_, ib, o_.version_member);
+      if (va != none && vb != none && a_.nodes()[va].text != b_.nodes()[vb].text) {
+        path_.push_member(o_.version_member);
+        add(diff_kind::stale, va, vb);
+        path_.pop();
+        return;
+      }
+    }
     // Usual case: the same names in the same order, none repeated (checked cheaply for small
     // objects). Compared pairwise without building an index.
     if (na.count == nb.count && na.count <= 16) {

@@ -80,7 +80,9 @@ const char* status_class(int status) {
 shadow_recorder::shadow_recorder(const std::string& db_path, recorder_options options)
     : opt_(options), store_(db_path), reader_(std::make_unique<shadow_store>(db_path)) {
   sample_counts_ = store_.sample_counts();
-  for (const auto& n : store_.noise("")) noise_[n.route].insert(n.path);
+  for (const auto& n : store_.noise("")) noise_[n.route].differed[n.path] = n.seen;
+  for (const auto& c : store_.counters(""))
+    if (c.name == "noise_probes") noise_[c.route].probes += c.value;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -189,13 +191,15 @@ void shadow_recorder::process(shadow_exchange& x) {
   const auto result = compare_responses(x.monolith, x.service, rules);
   auto& noise = noise_[x.route];
   if (x.monolith_again) {
-    // The monolith asked twice: whatever differs between its own answers is noise.
+    // The monolith asked twice: whatever differs between its own answers, in at least half of the
+    // probes so far (is_learned_noise), is noise.
     pending_.counters.push_back({x.route, "noise_probes", 1});
+    ++noise.probes;
     const auto again = compare_responses(x.monolith, *x.monolith_again, rules);
     std::set<std::string> seen;
     for (const auto& d : again.differences) {
       if (!seen.insert(d.aggregate).second) continue;
-      noise.insert(d.aggregate);
+      ++noise.differed[d.aggregate];
       pending_.noise.push_back({x.route, d.aggregate, 1, d.monolith, d.service, x.at_ms, x.at_ms});
     }
   }
@@ -208,9 +212,19 @@ void shadow_recorder::process(shadow_exchange& x) {
   std::vector<std::string> entries;
   bool matched = result.result == comparison::outcome::compared;
   std::set<std::string> sampled;
+  // An object whose version differs (compare.version) was not compared: one side had not caught
+  // up. Such a comparison is left out of parity, and counted as stale; were every one stale (a
+  // service that never catches up, or rewrites the version), parity would have nothing to judge.
+  const bool stale = std::any_of(result.differences.begin(), result.differences.end(),
+                                 [](const difference& d) { return d.kind == diff_kind::stale; });
+  if (stale) {
+    key.outcome = "stale";
+    matched = false;
+  }
   for (const auto& d : result.differences) {
+    if (stale) break;
     entries.push_back(std::string(to_string(d.kind)) + " " + d.aggregate);
-    if (noise.count(d.aggregate)) continue;
+    if (noise.is_noise(d.aggregate)) continue;
     matched = false;
     auto& n = sample_counts_[{x.route, d.aggregate}];
     if (static_cast<std::size_t>(n) >= opt_.samples_per_path || !sampled.insert(d.aggregate).second) continue;
@@ -231,7 +245,7 @@ void shadow_recorder::process(shadow_exchange& x) {
     s.service_response = render_response(x.service, rules, opt_.sample_body_bytes);
     pending_.samples.push_back(std::move(s));
   }
-  if (result.result == comparison::outcome::compared) {
+  if (result.result == comparison::outcome::compared && !stale) {
     compared_.fetch_add(1, std::memory_order_relaxed);
     if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
   }

@@ -58,15 +58,15 @@ boost::json::object build_report(const report_input& in, const report_options& o
   }
   std::map<std::string, std::map<std::string, std::map<int, std::int64_t>>> histograms;  // route → side → bucket
   for (const auto& l : in.latency) histograms[l.key.route][l.key.side][l.key.bucket] += l.count;
-  std::map<std::string, std::set<std::string, std::less<>>> noise_paths;
-  for (const auto& n : in.noise) {
-    noise_paths[n.route].insert(n.path);
-    routes.insert(n.route);
-  }
   std::map<std::string, std::map<std::string, std::int64_t>> counters;
   for (const auto& c : in.counters) {
     counters[c.route][c.name] += c.value;
     routes.insert(c.route);
+  }
+  std::map<std::string, std::set<std::string, std::less<>>> noise_paths;
+  for (const auto& n : in.noise) {
+    if (is_learned_noise(n.seen, counters[n.route]["noise_probes"])) noise_paths[n.route].insert(n.path);
+    routes.insert(n.route);
   }
   json::array out_routes;
   for (const auto& route : routes) {
@@ -82,7 +82,7 @@ boost::json::object build_report(const report_input& in, const report_options& o
           std::all_of(list.begin(), list.end(), [&](const std::string& e) { return noise.count(place_of(e)) != 0; });
     }
     auto matches = [&](const result_row& r) { return matched_rows.at(&r); };
-    std::int64_t compared = 0, matched = 0, too_large = 0, no_answer = 0;
+    std::int64_t compared = 0, matched = 0, too_large = 0, no_answer = 0, stale = 0;
     std::map<std::string, std::map<std::string, std::int64_t>> confusion;
     std::map<std::string, std::pair<std::int64_t, std::set<std::string>>> places;  // place → count, kinds
     for (const auto* r : rows) {
@@ -101,6 +101,8 @@ boost::json::object build_report(const report_input& in, const report_options& o
         }
       } else if (r->key.outcome == "too_large") {
         too_large += n;
+      } else if (r->key.outcome == "stale") {
+        stale += n;
       } else {
         no_answer += n;
       }
@@ -131,7 +133,8 @@ boost::json::object build_report(const report_input& in, const report_options& o
                         {"no_answer", cnt["no_answer"] + no_answer},
                         {"skipped_writes", cnt["skipped_writes"]},
                         {"dropped", cnt["dropped"]},
-                        {"noise_probes", cnt["noise_probes"]}};
+                        {"noise_probes", cnt["noise_probes"]},
+                        {"stale", stale}};
     // Places, most frequent first, each with its samples.
     std::vector<std::pair<std::string, std::pair<std::int64_t, std::set<std::string>>>> sorted(places.begin(),
                                                                                                  places.end());
@@ -164,7 +167,7 @@ boost::json::object build_report(const report_input& in, const report_options& o
     }
     json::array noise_out;
     for (const auto& n : in.noise) {
-      if (n.route != route) continue;
+      if (n.route != route || !noise.count(n.path)) continue;  // differed too seldom to be noise
       noise_out.push_back(json::object{{"path", n.path},
                                        {"seen", n.seen},
                                        {"probes", cnt["noise_probes"]},

@@ -198,3 +198,24 @@ TEST_CASE("a comparison lists at most max_differences") {
   o.max_differences = 3;
   CHECK(diff_of("[1,2,3,4,5,6]", "[7,8,9,10,11,12]", o).size() == 3);
 }
+
+TEST_CASE("objects of different versions are stale, not compared; of the same version, compared") {
+  json_diff_options o;
+  o.version_member = "updated_at";
+  // Product 2 was edited on the monolith and the service had not applied it yet: one stale finding
+  // at its version, none for its price. Product 1 has the same version and a real difference.
+  const auto d = diff_of(R"({"items":[{"id":1,"price":1299,"updated_at":"t1"},{"id":2,"price":500,"updated_at":"t3"}],"total":2})",
+                         R"({"items":[{"id":1,"price":1300,"updated_at":"t1"},{"id":2,"price":450,"updated_at":"t2"}],"total":2})", o);
+  REQUIRE(d.size() == 2);
+  CHECK(d[0].where == "$.items[0].price");
+  CHECK(d[0].kind == diff_kind::value_changed);
+  CHECK(d[1].where == "$.items[1].updated_at");
+  CHECK(d[1].aggregate == "$.items[*].updated_at");
+  CHECK(d[1].kind == diff_kind::stale);
+  CHECK(d[1].monolith == "\"t3\"");
+  CHECK(d[1].service == "\"t2\"");
+  // Without the setting, the same documents differ in both prices and the version.
+  CHECK(diff_of(R"({"id":2,"price":500,"updated_at":"t3"})", R"({"id":2,"price":450,"updated_at":"t2"})").size() == 2);
+  // An object without the member on one side is compared as usual.
+  CHECK(diff_of(R"({"id":2,"price":500})", R"({"id":2,"price":450,"updated_at":"t2"})", o).size() == 2);
+}

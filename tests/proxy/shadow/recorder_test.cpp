@@ -104,6 +104,62 @@ TEST_CASE("the recorder compares, learns noise from monolith re-asks, and report
   CHECK_FALSE(route_of(rec.report(o), "detail").at("parity").at("enough").as_bool());
 }
 
+TEST_CASE("a value a concurrent write changed once between two asks is not learned as noise") {
+  banyan::test::temp_dir dir;
+  auto r = rules();
+  {
+    shadow_recorder rec(dir.file("banyan.db"));
+    // Every copy is also a probe; the monolith's stamp differs in every probe, its price in one
+    // (an edit landed between the two asks). The service rounds the price: a real difference.
+    for (int i = 0; i < 20; ++i) {
+      const std::string stamp = std::to_string(i);
+      auto x = exchange("detail", i, R"({"price":1299,"generated_at":"a)" + stamp + R"("})",
+                        R"({"price":1300,"generated_at":"b)" + stamp + R"("})", r);
+      x.monolith_again = json_answer(200, R"({"price":)" + std::string(i == 3 ? "1399" : "1299") + R"(,"generated_at":"c"})", 2);
+      REQUIRE(rec.submit(std::move(x)));
+    }
+    report_options o;
+    o.min_compared = 10;
+    const auto report = rec.report(o);
+    const auto& d = route_of(report, "detail");
+    CHECK(d.at("parity").at("matched").as_int64() == 0);  // the price difference stays visible
+    REQUIRE(d.at("paths").as_array().size() == 1);
+    CHECK(d.at("paths").at(0).at("path").as_string() == "$.price");
+    REQUIRE(d.at("noise").as_array().size() == 1);  // only the stamp
+    CHECK(d.at("noise").at(0).at("path").as_string() == "$.generated_at");
+  }
+  // The recorder restarted judges new comparisons the same way, from the stored tallies.
+  shadow_recorder again(dir.file("banyan.db"));
+  auto x = exchange("detail", 30, R"({"price":1299,"generated_at":"a"})", R"({"price":1300,"generated_at":"b"})", r);
+  REQUIRE(again.submit(std::move(x)));
+  report_options o;
+  o.min_compared = 10;
+  CHECK(route_of(again.report(o), "detail").at("parity").at("matched").as_int64() == 0);
+}
+
+TEST_CASE("a comparison with a stale object is left out of parity and counted") {
+  banyan::test::temp_dir dir;
+  shadow_recorder rec(dir.file("banyan.db"));
+  banyan::proxy::compare_settings s;
+  s.version = "updated_at";
+  auto r = rules(s);
+  for (int i = 0; i < 30; ++i) {
+    // One in three: the service answers an older version (it had not applied the edit yet).
+    const bool behind = i % 3 == 0;
+    auto x = exchange("detail", i, R"({"price":1299,"updated_at":"v2"})",
+                      behind ? R"({"price":999,"updated_at":"v1"})" : R"({"price":1299,"updated_at":"v2"})", r);
+    REQUIRE(rec.submit(std::move(x)));
+  }
+  report_options o;
+  o.min_compared = 10;
+  const auto report = rec.report(o);
+  const auto& d = route_of(report, "detail");
+  CHECK(d.at("parity").at("compared").to_number<std::int64_t>() == 20);
+  CHECK(d.at("parity").at("percent").as_double() == 100.0);
+  CHECK(d.at("counts").at("stale").as_int64() == 10);
+  CHECK(d.at("paths").as_array().empty());
+}
+
 TEST_CASE("results survive a restart of the recorder") {
   banyan::test::temp_dir dir;
   auto r = rules();

@@ -31,6 +31,10 @@ struct compare_settings {
   std::vector<std::pair<std::string, std::string>> unordered;  // array path → key field: compared as a set
   std::vector<std::string> redact;          // JSON paths whose values are never stored
   std::vector<std::string> redact_headers;  // besides Authorization, Cookie and Set-Cookie
+  // A member naming an object's version (updated_at): two objects whose versions differ are one
+  // thing at two moments — the copy's side had not applied the latest change yet — and are not
+  // compared (json_diff's `stale`), so sync lag under writes is not counted as divergence.
+  std::string version;
   bool operator==(const compare_settings&) const = default;
 };
 

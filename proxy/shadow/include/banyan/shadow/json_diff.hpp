@@ -21,6 +21,7 @@ enum class diff_kind : std::uint8_t {
   order_only,    // the same elements in another order
   not_json,      // one side is not valid JSON
   bytes_differ,  // non-JSON bodies
+  stale,         // the object's version differs: one side had not caught up; its members were not compared
 };
 std::string_view to_string(diff_kind k) noexcept;
 
@@ -44,6 +45,9 @@ struct json_diff_options {
   double tolerance = 0;              // numbers within this absolute distance are equal
   std::vector<unordered_rule> unordered;
   std::size_t max_differences = 50;  // per comparison; the rest are not listed
+  // compare_settings::version: objects whose member of this name differs between the sides get
+  // one `stale` difference at that member, and nothing else of them is compared.
+  std::string version_member;
 };
 
 // Appends the differences between `monolith` and `service` to `out`. Both must be parsed.

@@ -101,7 +101,16 @@ class shadow_recorder {
   // The thread's own state.
   store_batch pending_;
   std::map<std::pair<std::string, std::string>, int> sample_counts_;
-  std::map<std::string, std::set<std::string, std::less<>>> noise_;
+  // Per route: noise probes so far, and how many of them differed at each place (is_learned_noise).
+  struct noise_tally {
+    std::int64_t probes = 0;
+    std::map<std::string, std::int64_t, std::less<>> differed;
+    bool is_noise(std::string_view place) const {
+      const auto it = differed.find(place);
+      return it != differed.end() && is_learned_noise(it->second, probes);
+    }
+  };
+  std::map<std::string, noise_tally> noise_;
 
   std::atomic<std::uint64_t> compared_{0}, matched_{0}, dropped_{0}, lost_{0}, store_failures_{0};
   std::thread thread_;

@@ -25,6 +25,14 @@ struct report_options {
   std::size_t timeline_buckets = 24;
 };
 
+// Whether a place counts as learned noise: the monolith's own two answers (a noise probe) differed
+// there in at least half of the route's probes. A timestamp differs in every probe; a value that a
+// concurrent write changed between the two asks differs in one probe of hundreds, and must not
+// make the place noise for good (a price learned as noise would hide a pricing bug).
+inline bool is_learned_noise(std::int64_t differed, std::int64_t probes) noexcept {
+  return probes > 0 && differed * 2 >= probes;
+}
+
 struct report_input {
   std::vector<result_row> results;  // oldest second first
   std::vector<latency_row> latency;

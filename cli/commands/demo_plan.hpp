@@ -1,0 +1,12 @@
+#pragma once
+// The demo's copy of a migration plan: the same routes, stages and gates, with the waiting cut to
+// what a few minutes of demo traffic can show (every min_duration 3s, every min_requests at most
+// 60). The shipped plan keeps its production values.
+#include <string>
+
+namespace banyan::cli {
+
+// `text` is a plan file's YAML; throws std::runtime_error when it is not a plan's shape.
+std::string demo_copy_of_plan(const std::string& text, const std::string& source_name);
+
+}  // namespace banyan::cli
