@@ -203,9 +203,10 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
       // The gate saw the slow build fail: the team rolls the build back, and the plan rolls itself
       // back on this judgement — to a shadow stage that then sees a healthy build.
       if (spike_live)
-        for (const auto& gv : gates_named(status, "error_rate"))
-          if (gv.state == "fail") {
-            say("\nerror_rate fails on " + gv.route + " (" + gv.measured + "): the slow build is rolled back now,\n"
+        for (const auto& gv : status.at("gates").as_array())
+          if (gv.at("state").as_string() == "fail") {
+            say("\n" + std::string(gv.at("gate").as_string()) + " fails on " + std::string(gv.at("route").as_string()) +
+                " (" + std::string(gv.at("measured").as_string()) + "): the slow build is rolled back now,\n"
                 "and banyan plan advance rolls the plan back on the breach.\n");
             stack.redeploy_catalog({}, true);
             spike_live = false;
@@ -226,6 +227,10 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
         if (said.find("rolled back") != std::string::npos || said.find("rolling back") != std::string::npos) {
           say("\n$ banyan plan advance\n" + indented(said) +
               "The plan rolled itself back to shadow; it starts over from there, on the same gates.\n");
+          if (spike_live) {  // the plan saw it before the demo did: the bad build goes too
+            stack.redeploy_catalog({}, true);
+            spike_live = false;
+          }
         }
       } else {
         throw std::runtime_error("plan advance failed: " + ae.str());

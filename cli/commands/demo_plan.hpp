@@ -1,7 +1,7 @@
 #pragma once
 // The demo's copy of a migration plan: the same routes, stages and gates, with the waiting cut to
 // what a few minutes of demo traffic can show (every min_duration 3s, every min_requests at most
-// 60). The shipped plan keeps its production values.
+// 150, every shadowed read copied). The shipped plan keeps its production values.
 #include <string>
 
 namespace banyan::cli {
