@@ -59,7 +59,7 @@ std::string plan_for(const std::string& service_url) {
 
 }  // namespace
 
-TEST_CASE("plan status shows each gate against its threshold; advance moves only when all pass", "[cli][gates]") {
+TEST_CASE("plan status shows each gate against its threshold, advance moves only when all pass", "[cli][gates]") {
   temp_dir dir;
   shop_twins shop(dir);
   proxy_process proxy(dir, shop.monolith.url());

@@ -213,7 +213,7 @@ TEST_CASE("catalog sync: kill -9 mid-backfill and mid-sync loses and repeats not
   CHECK(v.code == 0);
 }
 
-TEST_CASE("catalog sync: the monolith away for a while, then back; the sync resumes", "[catalog][sync]") {
+TEST_CASE("catalog sync: the monolith away for a while, then back, the sync resumes", "[catalog][sync]") {
   temp_dir dir;
   auto shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), true);
   const auto port = shop->port;

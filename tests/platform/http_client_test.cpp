@@ -166,7 +166,7 @@ TEST_CASE("http_client: a server that never answers is a timeout, within the dea
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1200));
 }
 
-TEST_CASE("http_client: nothing listening is unreachable; garbage is a protocol error", "[client]") {
+TEST_CASE("http_client: nothing listening is unreachable, garbage is a protocol error", "[client]") {
   std::uint16_t closed_port = 0;
   {
     scripted_server gone([](int) {});

@@ -65,7 +65,7 @@ TEST_CASE("proxy: an HTTP/1.0 request without Host reaches the upstream with one
   CHECK(r->body.find("\r\nHost: 127.0.0.1:" + std::to_string(monolith.port()) + "\r\n") != std::string::npos);
 }
 
-TEST_CASE("proxy: paths are matched and forwarded in one spelling; ambiguous ones are refused", "[proxy][hostile]") {
+TEST_CASE("proxy: paths are matched and forwarded in one spelling, ambiguous ones are refused", "[proxy][hostile]") {
   temp_dir dir;
   test_upstream monolith("monolith"), service("service");
   proxy_process proxy(dir, monolith.url());

@@ -183,7 +183,7 @@ TEST_CASE("sync: a gap stops the sync after the events before it, and says where
   CHECK_FALSE(f.rows().contains("c"));  // never skipped over
 }
 
-TEST_CASE("sync: an event that cannot be applied stops the sync; nothing of it remains", "[sync]") {
+TEST_CASE("sync: an event that cannot be applied stops the sync, nothing of it remains", "[sync]") {
   fixture f;
   sync_engine e(f.db, f.sink, "http://monolith");
   follow_from(e, 0);

@@ -154,7 +154,9 @@ asio::awaitable<void> data_plane::impl::send_upstream(worker& w, exchange& xr, t
       continue;
     }
     if (step == next_step::fall_back) {  // a safe request whose service failed: the monolith serves it
-      if (x->route) x->route->record_masked_failure(x->mode);
+      // The service was asked and failed (not: avoided as unhealthy or behind an open circuit,
+      // which says nothing of its answers and would hold a recovered canary's gate failing).
+      if (x->route && is_upstream_fault(kind)) x->route->record_masked_failure(x->mode);
       w.close_upstream(*x);
       target = x->snap->monolith;
       x->to_service = false;

@@ -191,8 +191,8 @@ void shadow_recorder::process(shadow_exchange& x) {
   const auto result = compare_responses(x.monolith, x.service, rules);
   auto& noise = noise_[x.route];
   if (x.monolith_again) {
-    // The monolith asked twice: whatever differs between its own answers, in at least half of the
-    // probes so far (is_learned_noise), is noise.
+    // The monolith asked twice: whatever differs between its own answers, in at least a tenth of
+    // the probes so far (is_learned_noise), is noise.
     pending_.counters.push_back({x.route, "noise_probes", 1});
     ++noise.probes;
     const auto again = compare_responses(x.monolith, *x.monolith_again, rules);

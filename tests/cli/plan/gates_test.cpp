@@ -125,7 +125,7 @@ TEST_CASE("an error spike in a canary is a breach the plan rolls back on", "[gat
   CHECK(gate(early, "error_rate", "list").why == "3 service answers; judged from 10");
 }
 
-TEST_CASE("cut-over latency is judged against the monolith before the stage; no traffic can fail", "[gates]") {
+TEST_CASE("cut-over latency is judged against the monolith before the stage, no traffic can fail", "[gates]") {
   const auto p = load();
   plan::route_evidence e;
   e.requests = 200;
@@ -194,7 +194,7 @@ plan::sync_figures following(std::int64_t lag_events, double lag_seconds) {
 }
 }  // namespace
 
-TEST_CASE("gates: sync_lag waits for data, for the backfill and for lag; a stopped sync is a breach", "[gates][sync]") {
+TEST_CASE("gates: sync_lag waits for data, for the backfill and for lag, a stopped sync is a breach", "[gates][sync]") {
   plan::plan p;
   diagnostics d;
   REQUIRE(plan::parse_plan(sync_plan_text, "plan.yaml", p, d));

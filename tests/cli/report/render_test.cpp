@@ -49,7 +49,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 }  // namespace
 
-TEST_CASE("routes are judged against the parity threshold; too little data gives no verdict") {
+TEST_CASE("routes are judged against the parity threshold, too little data gives no verdict") {
   const auto v = judge(sample_report(), 99.0);
   REQUIRE(v.size() == 2);
   CHECK(v[0].result == verdict::kind::fail);

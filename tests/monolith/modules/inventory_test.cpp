@@ -21,7 +21,7 @@ TEST_CASE("shortage: lines for the same SKU add up against what is available", "
   CHECK(unknown->available == 0);
 }
 
-TEST_CASE("reserve is all or nothing; release gives stock back", "[inventory]") {
+TEST_CASE("reserve is all or nothing, release gives stock back", "[inventory]") {
   shop_fixture shop;
   shop.create_product("AAA-1", 100, 5);
   shop.create_product("BBB-1", 100, 1);

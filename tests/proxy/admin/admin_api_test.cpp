@@ -237,7 +237,7 @@ TEST_CASE("GET routes says whether each service can take its share now", "[admin
   CHECK_FALSE(f.json("GET", "/api/v1/routes").at("routes").at(0).as_object().contains("service_health"));
 }
 
-TEST_CASE("completing a plan is audited once; moving to another stage clears it", "[admin]") {
+TEST_CASE("completing a plan is audited once, moving to another stage clears it", "[admin]") {
   admin_fixture f;
   auto body = [](std::string stage, std::string mode) {
     return R"({"name":"reads","document":"v1","stage":")" + stage +
@@ -348,7 +348,7 @@ TEST_CASE("readiness reports shadow results that cannot be saved", "[admin]") {
   CHECK(readyz().status == 200);
 }
 
-TEST_CASE("admin auth: repeated failures from one address are limited and logged; a valid token never is", "[admin]") {
+TEST_CASE("admin auth: repeated failures from one address are limited and logged, a valid token never is", "[admin]") {
   admin_fixture f;
   auto from = [&](const std::string& address, const std::string& bearer) {
     http::request req;

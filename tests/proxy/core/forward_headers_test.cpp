@@ -172,7 +172,7 @@ TEST_CASE("generated ids are lowercase hex of the asked length and differ", "[fo
   CHECK(digits.size() == 16);
 }
 
-TEST_CASE("only a WebSocket upgrade may switch protocols; h2c is forwarded as a plain request", "[forward][upgrade]") {
+TEST_CASE("only a WebSocket upgrade may switch protocols, h2c is forwarded as a plain request", "[forward][upgrade]") {
   auto ws = parse_req("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
   CHECK(upgrade_allowed(ws));
   auto ws_case = parse_req("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: WebSocket\r\n\r\n");

@@ -56,7 +56,7 @@ TEST_CASE("an incomplete head asks for more bytes", "[http1]") {
   CHECK(parse("GET / HT").state == parse_state::incomplete);
 }
 
-TEST_CASE("every prefix of a head is incomplete; a refused head is refused as soon as its fault arrives", "[http1]") {
+TEST_CASE("every prefix of a head is incomplete, a refused head is refused as soon as its fault arrives", "[http1]") {
   const std::string good =
       "POST /api/orders HTTP/1.1\r\nHost: shop.local\r\nContent-Length: 2\r\nX-Tab:\ta\tb\r\n"
       "X-Long: " + std::string(40, 'v') + "\r\n\r\n";

@@ -192,7 +192,7 @@ TEST_CASE("decision: a canary at 0 % or 100 % sends nobody or everybody") {
   }
 }
 
-TEST_CASE("decision: shadow copies reads; writes only as dry-runs; never upgrades or big bodies") {
+TEST_CASE("decision: shadow copies reads, writes only as dry-runs, never upgrades or big bodies") {
   auto plain = catalog_route("p", "/p", route_mode::shadow);
   auto dry = catalog_route("d", "/d", route_mode::shadow);
   dry.shadow.dry_run_writes = true;

@@ -29,7 +29,7 @@ std::string matched(const route_table& t, std::string_view method, std::string_v
 }
 }  // namespace
 
-TEST_CASE("the most specific route wins; unmatched goes to the monolith", "[route_table]") {
+TEST_CASE("the most specific route wins, unmatched goes to the monolith", "[route_table]") {
   auto t = build_ok({make("catalog-all", "/api/catalog/**"), make("products", "/api/products", {"GET"}),
                      make("product", "/api/products/{id}", {"GET", "HEAD"}),
                      make("featured", "/api/products/featured"), make("product-writes", "/api/products/{id}", {"PUT", "DELETE"}),

@@ -5,7 +5,7 @@
 using banyan::proxy::breaker_settings;
 using banyan::proxy::circuit_breaker;
 
-TEST_CASE("consecutive failures open the circuit; one probe after open_ms", "[breaker]") {
+TEST_CASE("consecutive failures open the circuit, one probe after open_ms", "[breaker]") {
   circuit_breaker b(breaker_settings{3, 1000, 0.5, 20, 10000});
   std::int64_t t = 100'000;
   b.on_failure(t);

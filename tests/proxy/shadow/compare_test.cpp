@@ -20,7 +20,7 @@ compare_rules rules_for(banyan::proxy::compare_settings s = {}) {
 }
 }  // namespace
 
-TEST_CASE("status and content type are compared by default; other headers on request") {
+TEST_CASE("status and content type are compared by default, other headers on request") {
   auto m = answer(200, "application/json", R"({"a":1})");
   auto s = answer(404, "application/problem+json", R"({"a":1})");
   m.headers.emplace_back("cache-control", "no-store");

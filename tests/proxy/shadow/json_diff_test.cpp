@@ -101,7 +101,7 @@ TEST_CASE("numbers: numeric equality, exact big integers, tolerance") {
   CHECK(numbers_equal("1e400", "1e400", 0));
 }
 
-TEST_CASE("unicode: escapes and raw UTF-8 compare equal; surrogate pairs decode") {
+TEST_CASE("unicode: escapes and raw UTF-8 compare equal, surrogate pairs decode") {
   CHECK(diff_of(R"({"name":"caf\u00e9","emoji":"\ud83d\ude00"})", "{\"name\":\"café\",\"emoji\":\"😀\"}").empty());
   CHECK(diff_of(R"({"caf\u00e9":1})", "{\"café\":1}").empty());
   const auto d = diff_of(R"({"name":"café"})", R"({"name":"cafe"})");
@@ -199,7 +199,7 @@ TEST_CASE("a comparison lists at most max_differences") {
   CHECK(diff_of("[1,2,3,4,5,6]", "[7,8,9,10,11,12]", o).size() == 3);
 }
 
-TEST_CASE("objects of different versions are stale, not compared; of the same version, compared") {
+TEST_CASE("objects of different versions are stale, not compared, of the same version, compared") {
   json_diff_options o;
   o.version_member = "updated_at";
   // Product 2 was edited on the monolith and the service had not applied it yet: one stale finding

@@ -142,9 +142,9 @@ struct route_stats {
                                                  0.05,   0.1,   0.25,   0.5,   1,     5};
   explicit route_stats(std::string id) : route_id(std::move(id)) {}
   void record(route_mode mode, bool service, int status, double seconds) noexcept;
-  // A safe request whose service failed and that the monolith then answered (fallback): the
-  // client saw an answer, but the service's failure counts as its error all the same, or an
-  // error_rate gate would never see a service that fails behind the fallback.
+  // A safe request whose service was asked and failed, and that the monolith then answered
+  // (fallback): the client saw an answer, but the service's failure counts as its error all the
+  // same, or an error_rate gate would never see a service that fails behind the fallback.
   void record_masked_failure(route_mode mode) noexcept {
     requests[(static_cast<std::size_t>(mode) * upstream_kinds + 1) * classes].fetch_add(1, std::memory_order_relaxed);
   }
