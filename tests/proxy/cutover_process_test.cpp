@@ -189,6 +189,19 @@ void check_products(std::uint16_t port, product_clients& c, const std::string& s
   for (const auto id : c.deleted) CHECK(http_call(port, "GET", "/api/products/" + std::to_string(id)).status == 404);
 }
 
+// Once each side has applied the other's feed: the same catalog on both (`data verify`), every
+// acknowledged write on it, and every created id its own (ids from either side never collide).
+void check_both_sides(migration_stack& s, product_clients& clients) {
+  const auto shop_port = s.shop->port, catalog_port = s.catalog->port;
+  REQUIRE(eventually([&] { return applied_all(catalog_port, shop_port) && applied_all(shop_port, catalog_port); }));
+  const auto verify = s.cli({"data", "verify", "--from", s.shop->url(), "--to", s.catalog->url(), "--entity", "products"});
+  INFO(verify.out << verify.err);
+  CHECK(verify.code == 0);
+  check_products(shop_port, clients, "legacy-shop");
+  check_products(catalog_port, clients, "catalog-service");
+  CHECK(std::set<std::int64_t>(clients.created.begin(), clients.created.end()).size() == clients.created.size());
+}
+
 bool audited(migration_stack& s, const std::string& action, const std::function<bool(const json::object&)>& match) {
   const auto audit = json::parse(s.proxy->admin("GET", "/api/v1/audit?limit=1000").body);
   for (const auto& e : audit.at("entries").as_array())
@@ -229,15 +242,7 @@ TEST_CASE("cut-over: the catalog's writes move to catalog-service and back under
   CHECK(clients.failed == 0);
   CHECK(clients.acknowledged > 200);
 
-  // Both sides have applied each other's feed: the same catalog, every acknowledged write on it.
-  REQUIRE(eventually([&] { return applied_all(catalog_port, shop_port) && applied_all(shop_port, catalog_port); }));
-  const auto verify = s.cli({"data", "verify", "--from", s.shop->url(), "--to", s.catalog->url(), "--entity", "products"});
-  INFO(verify.out << verify.err);
-  CHECK(verify.code == 0);
-  check_products(shop_port, clients, "legacy-shop");
-  check_products(catalog_port, clients, "catalog-service");
-  // Ids from either side never collide: every create got an id of its own.
-  CHECK(std::set<std::int64_t>(clients.created.begin(), clients.created.end()).size() == clients.created.size());
+  check_both_sides(s, clients);
   // Nothing applied twice: each side applied exactly the other's events, no more.
   for (const auto port : {shop_port, catalog_port}) {
     const auto st = sync_of(port);
@@ -370,13 +375,7 @@ TEST_CASE("cut-over: kill -9 of catalog-service while it owns the writes loses a
   // was acknowledged is on both sides, once; the one each client had in flight at the kill is on
   // both sides or on neither.
   CHECK(clients.failed > 0);  // the crash was felt
-  REQUIRE(eventually([&] { return applied_all(catalog_port, shop_port) && applied_all(shop_port, catalog_port); }));
-  const auto verify = s.cli({"data", "verify", "--from", s.shop->url(), "--to", s.catalog->url(), "--entity", "products"});
-  INFO(verify.out << verify.err);
-  CHECK(verify.code == 0);
-  check_products(shop_port, clients, "legacy-shop");
-  check_products(catalog_port, clients, "catalog-service");
-  CHECK(std::set<std::int64_t>(clients.created.begin(), clients.created.end()).size() == clients.created.size());
+  check_both_sides(s, clients);
   // The monolith applied each of the service's events exactly once (counted in the transactions
   // that applied them), across the crash.
   const auto back = sync_of(shop_port);

@@ -212,13 +212,19 @@ namespace {
 // Parity over time as an inline SVG line (0–100 %), one point per slice with comparisons.
 std::string timeline_svg(const json::array& timeline) {
   const double w = 600, h = 120;
+  // The axis spans the buckets that have a parity: the timeline runs on to the report's end, with
+  // no comparisons once a route stopped being shadowed, and an axis over that squeezed the line
+  // against its left edge.
+  std::vector<std::pair<std::int64_t, double>> data;
+  for (const auto& v : timeline) {
+    const auto& t = v.as_object();
+    if (!t.at("parity").is_null()) data.emplace_back(count(t.at("at_ms")), num(t.at("parity")));
+  }
   std::string points;
-  const std::size_t n = timeline.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& t = timeline[i].as_object();
-    if (t.at("parity").is_null()) continue;
-    const double x = n > 1 ? w * static_cast<double>(i) / static_cast<double>(n - 1) : w / 2;
-    const double y = h - h * num(t.at("parity")) / 100.0;
+  const std::int64_t t0 = data.empty() ? 0 : data.front().first, t1 = data.empty() ? 0 : data.back().first;
+  for (const auto& [at, parity] : data) {
+    const double x = t1 > t0 ? w * static_cast<double>(at - t0) / static_cast<double>(t1 - t0) : w / 2;
+    const double y = h - h * parity / 100.0;
     points += fixed(x, 1) + "," + fixed(y, 1) + " ";
   }
   std::string svg = "<svg class=\"timeline\" viewBox=\"-44 -8 652 150\" role=\"img\" aria-label=\"parity over time\">"
@@ -228,12 +234,13 @@ std::string timeline_svg(const json::array& timeline) {
                     "<text x=\"-6\" y=\"4\" text-anchor=\"end\">100 %</text>"
                     "<text x=\"-6\" y=\"64\" text-anchor=\"end\">50 %</text>"
                     "<text x=\"-6\" y=\"124\" text-anchor=\"end\">0 %</text>";
-  if (n > 0) {
-    svg += "<text x=\"0\" y=\"138\">" + format_time_ms(count(timeline[0].at("at_ms"))) + "</text>";
-    svg += "<text x=\"600\" y=\"138\" text-anchor=\"end\">" + format_time_ms(count(timeline[n - 1].at("at_ms"))) +
-           "</text>";
+  if (!data.empty()) {
+    svg += "<text x=\"0\" y=\"138\">" + format_time_ms(t0) + "</text>";
+    svg += "<text x=\"600\" y=\"138\" text-anchor=\"end\">" + format_time_ms(t1) + "</text>";
+    svg += "<polyline points=\"" + points + "\" class=\"parity\"/>";
+  } else {
+    svg += "<text x=\"300\" y=\"64\" text-anchor=\"middle\">no comparisons yet</text>";
   }
-  if (!points.empty()) svg += "<polyline points=\"" + points + "\" class=\"parity\"/>";
   svg += "</svg>";
   return svg;
 }

@@ -89,3 +89,24 @@ TEST_CASE("HTML: self-contained, escaped, with samples side by side") {
   CHECK(has(h, "<polyline points="));
   CHECK(has(h, "id=\"route-quiet\""));
 }
+
+TEST_CASE("HTML: the parity chart's axis spans the data, not the empty seconds after it") {
+  auto report = sample_report();
+  auto& route = report.at("routes").as_array().at(0).as_object();
+  // Comparisons for two minutes, then the route left shadow: ten minutes more without any.
+  boost::json::array timeline;
+  for (int i = 0; i < 12; ++i)
+    timeline.push_back(boost::json::object{{"at_ms", 1795315400000 + std::int64_t{i} * 60000},
+                                           {"compared", i < 2 ? 50 : 0},
+                                           {"matched", i < 2 ? 50 : 0},
+                                           {"parity", i < 2 ? boost::json::value(100.0) : boost::json::value(nullptr)}});
+  route["timeline"] = std::move(timeline);
+  const auto h = render_html(report, 99.0);
+  // The line runs from the left edge to the right one; the right label is the last data point's time.
+  CHECK(h.find("points=\"0.0,0.0 600.0,0.0 \"") != std::string::npos);
+  CHECK(h.find(">2026-11-22T02:44:20Z</text>") != std::string::npos);
+  // The other route has compared nothing: its chart says so, rather than drawing an empty axis.
+  const auto first = h.find("no comparisons yet");
+  CHECK(first != std::string::npos);
+  CHECK(h.find("no comparisons yet", first + 1) == std::string::npos);
+}
