@@ -1,6 +1,7 @@
 #include "commands/route_commands.hpp"
 
 #include "commands/cutover_text.hpp"
+#include "commands/route_define_commands.hpp"
 
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/route_json.hpp"
@@ -177,6 +178,7 @@ void setup_routes(CLI::App& app, const global_options& global, int& result) {
   set->add_option("--reason", opts->reason, "why, for the audit log");
   set->footer("Example:\n  banyan route set product-detail canary --percent 5 --reason \"first users\"");
   set->callback([opts, &global, &result] { result = run_route_set(*opts, global, std::cout, std::cerr); });
+  setup_route_define(*route, global, result);
 }
 
 std::string not_served_because(const proxy::route& r, const json::value& reply) {

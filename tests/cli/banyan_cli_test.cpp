@@ -181,6 +181,76 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(run_banyan(proxy.args({"audit"}), dir).out.find("first users") != std::string::npos);
 }
 
+TEST_CASE("banyan route add, edit and remove define routes without curl, audited with the operator", "[cli]") {
+  temp_dir dir;
+  running_proxy proxy(dir);
+  auto run = [&](std::vector<std::string> verb) {
+    verb.insert(verb.begin(), {"--as", "dana"});
+    return run_banyan(proxy.args(verb), dir);
+  };
+  const auto added = run({"route", "add", "product-detail", "--path", "/api/products/{id}", "--method", "GET", "--method",
+                          "head", "--service", "catalog", "--url", "http://127.0.0.1:8082", "--ignore", "$.generated_at",
+                          "--version-field", "updated_at", "--reason", "watch the catalog"});
+  INFO(added.out << added.err);
+  CHECK(added.code == 0);
+  CHECK(added.out == "route product-detail added: shadow, GET,HEAD /api/products/{id} → catalog\n");
+  auto live = [&] {
+    const auto r = run({"--output", "json", "routes"});
+    const auto doc = boost::json::parse(r.out);
+    for (const auto& v : doc.at("routes").as_array())
+      if (v.at("id").as_string() == "product-detail") return v.as_object();
+    return boost::json::object{};
+  };
+  auto route = live();
+  REQUIRE_FALSE(route.empty());
+  CHECK(route.at("compare").at("ignore").at(0).as_string() == "$.generated_at");
+  CHECK(route.at("compare").at("version").as_string() == "updated_at");
+
+  // Shadow and compare settings change on their own; the rest stays.
+  const auto edited = run({"route", "edit", "product-detail", "--sample", "25", "--consistent", "true", "--canary-key",
+                           "header:X-User-Id", "--ignore", "$.generated_at", "--ignore", "$.request_id"});
+  INFO(edited.out << edited.err);
+  CHECK(edited.code == 0);
+  route = live();
+  CHECK(route.at("shadow").at("sample").as_int64() == 25);
+  CHECK(route.at("shadow").at("consistent").as_bool());
+  CHECK(route.at("canary_key").at("header").as_string() == "X-User-Id");
+  CHECK(route.at("compare").at("ignore").as_array().size() == 2);
+  CHECK(route.at("compare").at("version").as_string() == "updated_at");
+  CHECK(route.at("match").at("path").as_string() == "/api/products/{id}");
+
+  // Mistakes are refused in words, exit 2, and change nothing.
+  const auto again = run({"route", "add", "product-detail", "--path", "/x", "--service", "catalog"});
+  CHECK(again.code == 2);
+  CHECK(again.err == "banyan: route product-detail: already exists (banyan route edit changes it)\n");
+  const auto unknown = run({"route", "edit", "nope", "--sample", "10"});
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("no such route") != std::string::npos);
+  const auto no_url = run({"route", "add", "x", "--path", "/y", "--service", "other"});
+  CHECK(no_url.code == 2);
+  CHECK(no_url.err.find("service 'other' is not in the routing: give its --url") != std::string::npos);
+  const auto bad_key = run({"route", "add", "w", "--path", "/w", "--service", "catalog", "--canary-key", "bogus"});
+  CHECK(bad_key.code == 2);
+  const auto bad_path = run({"route", "add", "v", "--path", "no-slash", "--service", "catalog"});
+  CHECK(bad_path.code == 2);
+  CHECK(bad_path.err.find("the proxy answered 422") != std::string::npos);
+  const auto canary = run({"route", "edit", "product-detail", "--mode", "canary"});
+  CHECK(canary.code == 2);
+  CHECK(canary.err.find("a canary needs its share") != std::string::npos);
+
+  const auto removed = run({"route", "remove", "product-detail", "--reason", "done"});
+  CHECK(removed.code == 0);
+  CHECK(live().empty());
+  // Every change in the audit log with who made it and why.
+  const auto audit = run({"--output", "json", "audit"});
+  const auto entries = boost::json::parse(audit.out).at("entries").as_array();
+  int by_dana = 0;
+  for (const auto& e : entries)
+    if (e.at("operator").as_string() == "dana") ++by_dana;
+  CHECK(by_dana == 3);
+  CHECK(entries.back().at("reason").as_string() == "done");
+}
+
 TEST_CASE("banyan routes says when a service's share goes to the monolith, and the proxy logs why", "[cli]") {
   temp_dir dir;
   // A service nothing answers for: its health checks fail at once.
