@@ -24,22 +24,28 @@ _banyan() {
     --format) COMPREPLY=($(compgen -W "text json html junit" -- "$cur")); return;;
     --route) COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur")); return;;
     --token-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
-    --admin|--as|--reason|--percent|--limit|--after|--stage|--to|--since|--min-parity|--window|--min-compared|--interval)
+    --admin|--as|--reason|--percent|--limit|--after|--stage|--to|--since|--min-parity|--window|--min-compared|--interval|\
+    --path|--method|--service|--url|--canary-key|--sample|--ignore|--version-field|--tolerance|--users|--timeout)
       COMPREPLY=(); return;;
+    --mode) COMPREPLY=($(compgen -W "monolith shadow canary service" -- "$cur")); return;;
+    --writes) COMPREPLY=($(compgen -W "skip dry-run" -- "$cur")); return;;
+    --consistent) COMPREPLY=($(compgen -W "true false" -- "$cur")); return;;
+    --plan) COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -S / -- "$cur")); return;;
   esac
   # The words so far that are not options: verb, sub-verb, arguments.
   local words=() i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --admin|--token-file|--output|--as|--reason|--percent|--limit|--after|--stage|--to|--format|--route|--since|\
-      --min-parity|--window|--min-compared|--interval) ((i++));;
+      --min-parity|--window|--min-compared|--interval|--path|--method|--service|--url|--mode|--canary-key|--sample|\
+      --consistent|--writes|--ignore|--version-field|--tolerance|--users|--timeout|--plan) ((i++));;
       -*) ;;
       *) words+=("${COMP_WORDS[i]}");;
     esac
   done
   local verb=${words[0]-} sub=${words[1]-}
   case "$verb" in
-    "") COMPREPLY=($(compgen -W "plan routes route audit shadow $globals" -- "$cur"));;
+    "") COMPREPLY=($(compgen -W "plan routes route audit shadow demo $globals" -- "$cur"));;
     plan)
       case "$sub" in
         "") COMPREPLY=($(compgen -W "validate diff apply status advance rollback --help" -- "$cur"));;
@@ -56,7 +62,15 @@ _banyan() {
       esac;;
     route)
       case "$sub" in
-        "") COMPREPLY=($(compgen -W "set --help" -- "$cur"));;
+        "") COMPREPLY=($(compgen -W "set add edit remove --help" -- "$cur"));;
+        add|edit)
+          if [[ "$cur" == -* ]]; then
+            COMPREPLY=($(compgen -W "--path --method --service --url --mode --percent --canary-key --sample --consistent
+                                     --writes --ignore --version-field --tolerance --reason --help" -- "$cur"))
+          elif [ "$sub" = edit ] && [ ${#words[@]} -eq 2 ]; then COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur")); fi;;
+        remove)
+          if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--reason --help" -- "$cur"))
+          elif [ ${#words[@]} -eq 2 ]; then COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur")); fi;;
         set)
           if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--percent --reason --help" -- "$cur"))
           elif [ ${#words[@]} -eq 2 ]; then COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur"))
@@ -69,6 +83,7 @@ _banyan() {
         report) COMPREPLY=($(compgen -W "--route --since --format --output --min-parity --window --min-compared --help" -- "$cur"));;
       esac;;
     routes) COMPREPLY=($(compgen -W "--help" -- "$cur"));;
+    demo) COMPREPLY=($(compgen -W "--keep-running --keep-files --users --timeout --plan --help" -- "$cur"));;
   esac
 }
 complete -F _banyan banyan
