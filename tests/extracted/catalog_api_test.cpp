@@ -120,6 +120,38 @@ TEST_CASE("catalog-service: writes validate and fail as legacy-shop's do", "[cat
   CHECK_SAME(t, "GET", "/api/products?category=home");
 }
 
+TEST_CASE("catalog-service: a dry-run create the sync already applied answers as the create did", "[catalog][shadow]") {
+  both t;
+  // The monolith commits the create and answers; the sync brings the product to the service
+  // before the dry-run copy arrives there.
+  auto create = both::make("POST", "/api/products", good);
+  const auto real = t.monolith.handle(create);
+  REQUIRE(real.status == 201);
+  auto created = boost::json::parse(real.body).as_object();
+  created.erase("generated_at");
+  created.erase("request_id");
+  {
+    auto c = t.service.db().acquire();
+    catalog::product applied;
+    applied.id = created.at("id").as_int64();
+    applied.sku = "NEW-1";
+    applied.name = "Lamp";
+    applied.category = "home";
+    applied.price_cents = 1999;
+    applied.currency = "EUR";
+    applied.updated_at = std::string(created.at("updated_at").as_string());
+    catalog::put(*c, applied);
+  }
+  auto copy = both::make("POST", "/api/products", good, true);
+  const auto dry = t.service.handle(copy);
+  CHECK(dry.status == 201);
+  CHECK(both::shape(dry) == both::shape(real));
+  // A SKU held by another product is still a conflict, dry run or not.
+  const auto other = R"({"sku":"NEW-1","name":"Not the same","description":"","category":"home","price_cents":1,"currency":"EUR"})";
+  auto clash = both::make("POST", "/api/products", other, true);
+  CHECK(t.service.handle(clash).status == 409);
+}
+
 TEST_CASE("catalog-service faults: only when asked, only the API, only the named category", "[catalog][faults]") {
   namespace json = boost::json;
   catalog::faults f;
