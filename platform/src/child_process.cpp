@@ -15,6 +15,13 @@
 namespace banyan {
 
 child_process::child_process(std::vector<std::string> argv, const std::string& stderr_file) {
+  // Everything the child needs is made before fork: between fork and exec a child of a threaded
+  // process may only make async-signal-safe calls. A malloc there waited forever on the allocator
+  // lock another thread held at the fork (seen under ASan, where the test's upstream has threads).
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string exec_failed = "exec " + argv.front() + " failed\n";
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = fork();
@@ -27,11 +34,8 @@ child_process::child_process(std::vector<std::string> argv, const std::string& s
       int fd = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) dup2(fd, STDERR_FILENO);
     }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
     execv(args[0], args.data());
-    std::fprintf(stderr, "exec %s failed: %s\n", args[0], std::strerror(errno));
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
     _exit(127);
   }
   close(out[1]);
