@@ -151,6 +151,16 @@ void migrate(connection& c, std::string_view owner, std::span<const migration> m
   for (std::size_t i = 1; i < migrations.size(); ++i)
     if (migrations[i].version <= migrations[i - 1].version)
       throw std::invalid_argument("migrations of " + std::string(owner) + " must have increasing versions");
+  // A database a newer release migrated further holds tables or meanings this build does not
+  // know; running on it could silently misread or undo them. Refuse, and say the way back.
+  if (const int found = schema_version(c, owner); !migrations.empty() && found > migrations.back().version) {
+    const char* file = sqlite3_db_filename(c.native(), "main");
+    throw std::runtime_error(std::string(file && *file ? file : "the database") + ": the " + std::string(owner) +
+                             " schema is at version " + std::to_string(found) + ", newer than this build knows (" +
+                             std::to_string(migrations.back().version) +
+                             "): a newer release wrote it; run that release, or restore the backup taken before "
+                             "the upgrade");
+  }
   for (const auto& m : migrations) {
     transaction tx(c);
     // Re-read inside the write lock: two processes migrating at once apply each version once.

@@ -78,6 +78,26 @@ TEST_CASE("migrations apply once per owner, in order", "[sqlite]") {
   CHECK_THROWS_AS(migrate(c, "bad", bad), std::invalid_argument);
 }
 
+TEST_CASE("a database a newer release migrated is refused, with the way back", "[sqlite]") {
+  banyan::test::temp_dir dir;
+  const std::array<migration, 2> newer{{{1, "create", "CREATE TABLE catalog_a (x INTEGER)"},
+                                        {2, "add column", "ALTER TABLE catalog_a ADD COLUMN y TEXT"}}};
+  connection c(dir.file("m.db"));
+  migrate(c, "catalog", newer);
+  try {
+    migrate(c, "catalog", std::span(newer).first(1));  // the older build
+    FAIL("an older build ran on a newer schema");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) ==
+          dir.file("m.db") + ": the catalog schema is at version 2, newer than this build knows (1): a newer release wrote it;"
+          " run that release, or restore the backup taken before the upgrade");
+  }
+  CHECK(schema_version(c, "catalog") == 2);
+  const std::array<migration, 1> orders{{{1, "create", "CREATE TABLE orders_a (x INTEGER)"}}};
+  migrate(c, "orders", orders);  // another owner is not concerned
+  CHECK(schema_version(c, "orders") == 1);
+}
+
 TEST_CASE("a failing migration leaves no trace", "[sqlite]") {
   connection c(":memory:");
   const std::array<migration, 1> broken{{{1, "broken", "CREATE TABLE x_a (x INTEGER); CREATE TABLE x_a (y)"}}};

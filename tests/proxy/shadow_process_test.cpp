@@ -1,5 +1,7 @@
 // Shadow traffic as users run it: legacy-shop as the monolith, a deliberately divergent copy of it
 // as the extracted service, banyan-proxy in front, and the report read back from the admin API.
+#include "banyan/platform/http_client.hpp"
+#include "banyan/platform/sqlite.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -11,7 +13,10 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
+#include <memory>
 #include <netinet/in.h>
 #include <set>
 #include <sys/socket.h>
@@ -257,4 +262,103 @@ TEST_CASE("shadow: a service route's reverse shadow compares the monolith with t
   CHECK(std::string(sample.at("monolith_response").as_string()).find("monolith /api/x") != std::string::npos);
   CHECK(std::string(sample.at("service_response").as_string()).find("service /api/x") != std::string::npos);
   CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("shadow: kill -9 under heavy recording leaves the store whole and every reported result in it",
+          "[shadow][faults]") {
+  temp_dir dir;
+  shop_twins shop(dir);
+  shop.change_on_service(3, "name", "\"Renamed on the service\"");  // samples and paths get written too
+  proxy_process proxy(dir, shop.monolith.url(),
+                      "services: {catalog: " + shop.service.url() + "}\n"
+                      "routes:\n"
+                      "  - id: product-detail\n"
+                      "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"
+                      "    service: catalog\n"
+                      "    mode: shadow\n");
+  auto compared_in_report = [&] {
+    const auto rep = report(proxy);
+    if (!has_route(rep, "product-detail")) return std::int64_t{0};
+    return route_in(rep, "product-detail").at("counts").at("compared").to_number<std::int64_t>();
+  };
+  auto compared_in_store = [&] {
+    banyan::sqlite::connection db(dir.file("state/banyan.db"));
+    auto check = db.prepare("PRAGMA integrity_check");
+    REQUIRE(check.step());
+    CHECK(check.get_text(0) == "ok");
+    auto sum = db.prepare(
+        "SELECT COALESCE(SUM(count), 0) FROM shadow_results WHERE route = 'product-detail' AND outcome = 'compared'");
+    REQUIRE(sum.step());
+    return sum.get_int64(0);
+  };
+  auto audit_entries = [&] {
+    banyan::sqlite::connection db(dir.file("state/banyan.db"));
+    auto n = db.prepare("SELECT COUNT(*) FROM proxy_audit");
+    REQUIRE(n.step());
+    return n.get_int64(0);
+  };
+
+  // Four clients as fast as they go, each copy compared and recorded; they follow the proxy to
+  // its new port only once a round's checks are done.
+  std::atomic<std::uint16_t> port{proxy.port};
+  std::atomic<bool> stop{false};
+  std::atomic<long> served{0};
+  struct joined_on_exit {  // a failed REQUIRE must not leave them running
+    std::atomic<bool>& stop;
+    std::vector<std::thread> threads;
+    ~joined_on_exit() {
+      stop = true;
+      for (auto& t : threads) t.join();
+    }
+  } clients{stop, {}};
+  for (int c = 0; c < 4; ++c)
+    clients.threads.emplace_back([&, c] {
+      banyan::http::client_options o;
+      o.timeout = std::chrono::milliseconds(2000);
+      std::uint16_t at = 0;
+      std::unique_ptr<banyan::http::client> client;
+      for (int i = c; !stop; ++i) {
+        if (port != at) {
+          at = port;
+          client = std::make_unique<banyan::http::client>("http://127.0.0.1:" + std::to_string(at), o);
+        }
+        const auto r = client->send("GET", "/api/products/" + std::to_string(i % 12 + 1), {});
+        if (r && r->status == 200) ++served;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the proxy is down
+      }
+    });
+
+  const auto audit_before = audit_entries();
+  std::int64_t reported = 0;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    // Recording is busy: results arrive on top of what was reported last.
+    const auto floor = reported;
+    CHECK(eventually([&] { return (reported = compared_in_report()) > floor + 1000; }, std::chrono::seconds(30)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(70 + 110 * round));  // mid-flush, at some point
+    proxy.proc->signal(SIGKILL);
+    proxy.proc->wait(std::chrono::seconds(5));
+    // What the report showed was saved: it is all there, in a database that is whole.
+    const auto stored = compared_in_store();
+    CHECK(stored >= reported);
+    CHECK(audit_entries() == audit_before);
+    proxy.start();
+    CHECK(compared_in_report() == stored);
+    reported = stored;
+    port = proxy.port;
+  }
+  stop = true;
+  for (auto& t : clients.threads) t.join();
+  clients.threads.clear();
+  CHECK(served > 3000);
+  // The divergence recorded before the crashes is still reported, with its samples.
+  const auto last = report(proxy);
+  const auto& d = route_in(last, "product-detail");
+  INFO(json::serialize(d));
+  bool named = false;
+  for (const auto& p : d.at("paths").as_array())
+    if (p.at("path").as_string() == "$.name") named = !p.at("samples").as_array().empty();
+  CHECK(named);
+  CHECK(proxy.stop() == 0);
+  CHECK(compared_in_store() >= reported);
 }

@@ -171,10 +171,13 @@ json::object cutover_json(const write_cutover::status& s) {
   return o;
 }
 
-// The barrier's figures in Prometheus text, after the data plane's (per-route held and in-flight
-// writes are there, with the other route figures).
-std::string cutover_metrics(const write_cutover::status& s) {
+// The control plane's figures in Prometheus text, after the data plane's: the state store, and the
+// barrier (per-route held and in-flight writes are with the other route figures).
+std::string admin_metrics(const write_cutover::status& s, state_store& store) {
   metrics::registry r;
+  std::string why;
+  r.get_gauge("banyan_state_store_writable", "0 while routing changes cannot be saved (see /readyz for why)")
+      .set(store.writable(why) ? 1 : 0);
   r.get_gauge("banyan_cutover_active", "1 while a write cut-over barrier holds writes").set(s.active ? 1 : 0);
   r.get_counter("banyan_cutovers_total", "Write cut-over barriers by outcome", {{"outcome", "switched"}})
       .inc(static_cast<double>(s.switched));
@@ -208,7 +211,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)), cutover_(ctx_.ro
     http::response res;
     res.headers.set("Content-Type", "text/plain; version=0.0.4");
     res.body = ctx_.metrics_text ? ctx_.metrics_text() : std::string();
-    res.body += cutover_metrics(cutover_.current());
+    res.body += admin_metrics(cutover_.current(), ctx_.store);
     return res;
   });
   router_.add("GET", "/api/v1/routes", [this](http::request&) {

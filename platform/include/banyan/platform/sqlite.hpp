@@ -146,7 +146,8 @@ struct migration {
 
 // Applies the owner's migrations newer than its recorded version, each in its own transaction,
 // recording them in `schema_migrations(owner, version, description, applied_at)`. An owner only
-// ever touches its own tables. Throws when versions are not strictly increasing.
+// ever touches its own tables. Throws when versions are not strictly increasing, and when the
+// database is at a version newer than the last one given (written by a newer release).
 void migrate(connection& c, std::string_view owner, std::span<const migration> migrations);
 // Highest applied version for the owner, 0 when none.
 int schema_version(connection& c, std::string_view owner);

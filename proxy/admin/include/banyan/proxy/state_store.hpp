@@ -57,14 +57,26 @@ class state_store {
   // An audit entry for something that changed no routing (a failed cut-over). Throws sqlite::error.
   void record(audit_entry entry);
   std::vector<audit_entry> audit(std::int64_t after, int limit);
-  // Whether a change could be saved now (takes and releases the write lock); the reason if not.
+  // Whether a change could be saved now; the reason if not. Not when the state directory's
+  // filesystem is nearly full (below min_free_bytes), nor while a write has failed and a probe
+  // write does not land yet; otherwise it takes and releases the write lock.
   bool writable(std::string& why);
   const std::string& dir() const noexcept { return dir_; }
 
+  // Free space below which the store reports itself unwritable. A save is a few pages; what
+  // matters is saying so before one fails, and SQLite needs room for its WAL frames and index.
+  static constexpr std::uintmax_t min_free_bytes = 1024 * 1024;
+
  private:
+  // Runs a write, remembering its failure for writable() (a full disk fails writes, never the
+  // write lock).
+  template <class F>
+  auto writing(F&& f);
+
   std::string dir_;
   std::mutex mutex_;
   banyan::sqlite::connection db_;
+  std::string last_write_error_;  // under mutex_; cleared by a write that lands
 };
 
 }  // namespace banyan::proxy
