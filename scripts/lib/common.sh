@@ -6,6 +6,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian packages the build, the tests and the demo need.
 banyan_packages=(
   g++ cmake ninja-build ccache pkg-config curl python3 python3-yaml python3-jsonschema
+  sqlite3   # docs/operations.md's backups, run by a test
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libcli11-dev libyaml-cpp-dev catch2
   chromium  # renders the HTML shadow report in a test
