@@ -13,7 +13,6 @@
 #include "banyan/plan/plan.hpp"
 #include "banyan/platform/units.hpp"
 
-#include <boost/json/parse.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -136,8 +135,6 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
     g.token_file = stack.token_file();
     g.output = "text";
     if (g.operator_name.empty()) g.operator_name = "banyan-demo";
-    global_options gj = g;
-    gj.output = "json";
 
     demo_traffic traffic(stack.proxy_url(), options.users, options.rate, 240);
     {
@@ -156,9 +153,9 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
     while (clock_type::now() - began < options.timeout) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       ++ticks;
-      std::ostringstream so, se;
-      if (run_plan_status({}, gj, so, se) != exit_ok) throw std::runtime_error("plan status failed: " + se.str());
-      const auto status = json::parse(so.str()).as_object();
+      std::ostringstream se;
+      json::object status;
+      if (plan_status_json(g, status, se) != exit_ok) throw std::runtime_error("plan status failed: " + se.str());
       const std::string stage(status.at("stage").as_string());
       if (stage != stage_seen) {
         stage_seen = stage;

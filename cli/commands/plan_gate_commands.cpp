@@ -246,6 +246,15 @@ int run_plan_status(const plan_status_options&, const global_options& global, st
   });
 }
 
+int plan_status_json(const global_options& global, json::object& standing_out, std::ostream& err) {
+  return with_admin(global, err, [&](admin_client& admin) -> int {
+    standing s;
+    if (const int code = judge(admin, s, err); code != exit_ok) return code;
+    standing_out = standing_json(s);
+    return exit_ok;
+  });
+}
+
 int run_plan_advance(const plan_advance_options& options, const global_options& global, std::ostream& out,
                      std::ostream& err) {
   return with_admin(global, err, [&](admin_client& admin) -> int {

@@ -4,6 +4,7 @@
 #include "commands/global_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <ostream>
@@ -26,6 +27,10 @@ void setup_plan_gates(CLI::App& plan_cmd, const global_options& global, int& res
 // threshold with why it does not pass yet. Exit 0; 1 when no plan is in progress.
 int run_plan_status(const plan_status_options& options, const global_options& global, std::ostream& out,
                     std::ostream& err);
+
+// The same standing as a value, as `plan status --output json` prints it: for a caller in this
+// process (the demo) that reads it rather than showing it. Exit codes as run_plan_status.
+int plan_status_json(const global_options& global, boost::json::object& standing, std::ostream& err);
 
 // Judges the current stage: all gates pass → the next stage (0); a breach the plan names → back to
 // its rollback stage (1); otherwise nothing changes (1). --watch repeats until the plan completes

@@ -5,7 +5,7 @@
 #include "commands/route_commands.hpp"
 #include "commands/validators.hpp"
 
-#include "banyan/proxy/bucket.hpp"
+#include "banyan/platform/ascii.hpp"
 #include "banyan/proxy/route_json.hpp"
 
 #include <boost/json/array.hpp>
@@ -21,44 +21,53 @@ namespace json = boost::json;
 
 namespace {
 
-// The options' settings onto `r`; what is wrong goes to `problems`.
+// The options' settings onto `r`, as a patch over the route's JSON read back by route_from_json:
+// the CLI accepts exactly what the admin API and plans accept (percents with at most two
+// decimals, the same modes and write policies), in their words. What is wrong goes to `problems`.
 void apply_settings(const route_define_options& o, proxy::route& r, std::vector<std::string>& problems) {
-  if (!o.path.empty()) r.path = o.path;
-  if (!o.service.empty()) r.service = o.service;
+  json::object j = proxy::route_to_json(r);
+  auto& match = j["match"].as_object();
+  if (!o.path.empty()) match["path"] = o.path;
   if (!o.methods.empty()) {
-    r.methods.clear();
-    for (auto m : o.methods) {
-      std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-      r.methods.push_back(m);
-    }
+    json::array methods;
+    for (const auto& m : o.methods) methods.emplace_back(ascii_uppered(m));
+    match["methods"] = std::move(methods);
   }
-  if (!o.mode.empty() && !proxy::parse_mode(o.mode, r.mode))
-    problems.push_back("--mode: expected monolith, shadow, canary or service, got '" + o.mode + "'");
+  if (!o.service.empty()) j["service"] = o.service;
+  if (!o.mode.empty()) j["mode"] = o.mode;
+  const bool canary = j["mode"] == "canary";
   if (o.percent) {
-    if (r.mode != proxy::route_mode::canary) problems.push_back("--percent applies to canary only");
-    else r.percent_bp = static_cast<std::uint32_t>(*o.percent * 100.0 + 0.5);
-  } else if (!o.mode.empty() && r.mode == proxy::route_mode::canary) {
+    if (!canary) problems.push_back("--percent applies to canary only");
+    else j["percent"] = *o.percent;
+  } else if (!o.mode.empty() && canary) {
     problems.push_back("a canary needs its share: give --percent (0-100)");
   } else if (!o.mode.empty()) {
-    r.percent_bp = r.mode == proxy::route_mode::service ? 10'000 : 0;
+    j["percent"] = j["mode"] == "service" ? 100 : 0;
   }
-  if (!o.canary_key.empty()) {
+  if (!o.canary_key.empty()) {  // the CLI's spelling of the key, header:NAME or cookie:NAME
     const auto colon = o.canary_key.find(':');
     const auto kind = o.canary_key.substr(0, colon);
     const auto name = colon == std::string::npos ? std::string() : o.canary_key.substr(colon + 1);
-    if (o.canary_key == "client_address") r.key = {proxy::canary_key::source::client_address, ""};
-    else if (kind == "header" && !name.empty()) r.key = {proxy::canary_key::source::header, name};
-    else if (kind == "cookie" && !name.empty()) r.key = {proxy::canary_key::source::cookie, name};
+    if (o.canary_key == "client_address") j["canary_key"] = "client_address";
+    else if ((kind == "header" || kind == "cookie") && !name.empty()) j["canary_key"] = json::object{{kind, name}};
     else problems.push_back("--canary-key: expected header:NAME, cookie:NAME or client_address, got '" + o.canary_key + "'");
   }
-  if (o.sample) r.shadow.sample_bp = static_cast<std::uint32_t>(*o.sample * 100.0 + 0.5);
-  if (o.consistent) r.shadow.sample_by_key = *o.consistent;
-  if (o.writes == "dry-run") r.shadow.dry_run_writes = true;
-  else if (o.writes == "skip") r.shadow.dry_run_writes = false;
-  else if (!o.writes.empty()) problems.push_back("--writes: expected skip or dry-run, got '" + o.writes + "'");
-  if (o.ignore) r.shadow.compare.ignore = *o.ignore;
-  if (o.version) r.shadow.compare.version = *o.version;
-  if (o.tolerance) r.shadow.compare.tolerance = *o.tolerance;
+  if (!j.contains("shadow")) j["shadow"] = json::object{};
+  auto& shadow = j["shadow"].as_object();
+  if (o.sample) shadow["sample"] = *o.sample;
+  if (o.consistent) shadow["consistent"] = *o.consistent;
+  if (!o.writes.empty()) j["writes"] = o.writes;
+  if (!j.contains("compare")) j["compare"] = json::object{};
+  auto& compare = j["compare"].as_object();
+  if (o.ignore) {
+    json::array ignore;
+    for (const auto& p : *o.ignore) ignore.emplace_back(p);
+    compare["ignore"] = std::move(ignore);
+  }
+  if (o.version) compare["version"] = *o.version;
+  if (o.tolerance) compare["tolerance"] = *o.tolerance;
+  proxy::route patched;
+  if (proxy::route_from_json(j, patched, problems)) r = std::move(patched);
 }
 
 using edit_fn = std::function<bool(std::vector<proxy::route>&, std::map<std::string, std::string>&,

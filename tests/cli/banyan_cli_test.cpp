@@ -237,6 +237,17 @@ TEST_CASE("banyan route add, edit and remove define routes without curl, audited
   const auto canary = run({"route", "edit", "product-detail", "--mode", "canary"});
   CHECK(canary.code == 2);
   CHECK(canary.err.find("a canary needs its share") != std::string::npos);
+  // The same rules as the admin API and plans, in their words: a share has at most two decimals.
+  const auto fine_share = run({"route", "edit", "product-detail", "--mode", "canary", "--percent", "12.345"});
+  CHECK(fine_share.code == 2);
+  CHECK(fine_share.err ==
+        "banyan: route product-detail: percent must be a number from 0 to 100 with at most two decimals\n");
+  const auto writes = run({"route", "edit", "product-detail", "--writes", "sometimes"});
+  CHECK(writes.code == 2);
+  CHECK(writes.err == "banyan: route product-detail: writes must be \"skip\" or \"dry-run\"\n");
+  const auto share = run({"route", "edit", "product-detail", "--mode", "canary", "--percent", "12.25"});
+  CHECK(share.code == 0);
+  CHECK(live().at("percent").as_double() == 12.25);
 
   const auto removed = run({"route", "remove", "product-detail", "--reason", "done"});
   CHECK(removed.code == 0);
@@ -247,7 +258,7 @@ TEST_CASE("banyan route add, edit and remove define routes without curl, audited
   int by_dana = 0;
   for (const auto& e : entries)
     if (e.at("operator").as_string() == "dana") ++by_dana;
-  CHECK(by_dana == 3);
+  CHECK(by_dana == 4);
   CHECK(entries.back().at("reason").as_string() == "done");
 }
 

@@ -199,17 +199,8 @@ bool route_from_json(const json::value& v, route& out, std::vector<std::string>&
   std::string mode = "monolith";
   str("mode", mode, false);
   if (!parse_mode(mode, out.mode)) problems.push_back("mode must be monolith, shadow, canary or service");
-  if (const auto* p = o.if_contains("percent"); p && !p->is_null()) {
-    double percent = -1;
-    if (p->is_int64()) percent = static_cast<double>(p->as_int64());
-    else if (p->is_uint64()) percent = static_cast<double>(p->as_uint64());
-    else if (p->is_double()) percent = p->as_double();
-    const double bp = std::round(percent * 100.0);
-    if (!(percent >= 0 && percent <= 100) || std::fabs(bp - percent * 100.0) > 1e-6)
-      problems.push_back("percent must be a number from 0 to 100 with at most two decimals");
-    else
-      out.percent_bp = static_cast<std::uint32_t>(bp);
-  }
+  if (const auto* p = o.if_contains("percent"); p && !p->is_null() && !percent_to_bp(*p, out.percent_bp))
+    problems.push_back("percent must be a number from 0 to 100 with at most two decimals");
   if (const auto* k = o.if_contains("canary_key"); k && !k->is_null()) {
     if (k->is_string() && k->as_string() == "client_address") {
       out.key = {};

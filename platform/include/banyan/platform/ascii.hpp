@@ -16,6 +16,15 @@ inline std::string ascii_lowered(std::string_view text) {
   return out;
 }
 
+constexpr char ascii_upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+
+// `text` with a-z folded to A-Z (HTTP methods as users type them), everything else as it is.
+inline std::string ascii_uppered(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = ascii_upper(c);
+  return out;
+}
+
 constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
