@@ -13,7 +13,7 @@
 #include "banyan/plan/plan.hpp"
 #include "banyan/platform/units.hpp"
 
-
+#include <unistd.h>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -22,7 +22,6 @@
 #include <map>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace banyan::cli {
 
@@ -63,10 +62,14 @@ std::string indented(const std::string& text, std::size_t max_lines = 40) {
 std::string progress_line(const json::object& status, double seconds) {
   std::ostringstream o;
   o << '[' << std::setw(4) << static_cast<int>(seconds) << "s] " << status.at("stage").as_string() << " ("
-    << status.at("stage_number").as_int64() << '/' << status.at("stages").as_int64() << ")";
+    << status.at("stage_number").to_number<std::int64_t>() << '/' << status.at("stages").to_number<std::int64_t>()
+    << ")";
   std::map<std::string, std::vector<std::string>> by_route;
-  static const std::map<std::string, std::string> short_name{
-      {"parity", "parity"}, {"error_rate", "errors"}, {"p99_ratio", "p99"}, {"sync_lag", "lag"}, {"min_requests", "reqs"}};
+  static const std::map<std::string, std::string> short_name{{"parity", "parity"},
+                                                             {"error_rate", "errors"},
+                                                             {"p99_ratio", "p99"},
+                                                             {"sync_lag", "lag"},
+                                                             {"min_requests", "reqs"}};
   for (const auto& g : status.at("gates").as_array()) {
     const auto name = std::string(g.at("gate").as_string());
     const auto it = short_name.find(name);
@@ -118,14 +121,16 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
   }
 
   say("banyan demo: legacy-shop's catalog moves to catalog-service — reads, then writes — stage by stage,\n"
-      "on the evidence the proxy collects, while " + std::to_string(options.users) + " simulated users keep shopping.\n\n");
+      "on the evidence the proxy collects, while " +
+      std::to_string(options.users) + " simulated users keep shopping.\n\n");
   try {
     demo_stack stack;
     // The first build of catalog-service has a bug: it rounds the kitchen category's prices.
     stack.start({"round-prices:kitchen"});
-    say("started in " + stack.dir() + ":\n  legacy-shop      " + stack.shop_url() + " (seeded; follows catalog-service back)\n" +
-        "  catalog-service  " + stack.catalog_url() + " (copied the catalog, follows legacy-shop's feed)\n" +
-        "  banyan-proxy     " + stack.proxy_url() + " (admin " + stack.admin_url() + ")\n");
+    say("started in " + stack.dir() + ":\n  legacy-shop      " + stack.shop_url() +
+        " (seeded; follows catalog-service back)\n" + "  catalog-service  " + stack.catalog_url() +
+        " (copied the catalog, follows legacy-shop's feed)\n" + "  banyan-proxy     " + stack.proxy_url() + " (admin " +
+        stack.admin_url() + ")\n");
     ::setenv("CATALOG_URL", stack.catalog_url().c_str(), 1);  // the plan's ${CATALOG_URL}
     const std::string demo_plan = stack.path("001-extract-catalog.demo.yaml");
     std::ofstream(demo_plan) << demo_copy_of_plan(plan_text, plan_path);
@@ -142,8 +147,7 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
       plan_apply_options a;
       a.file = demo_plan;
       a.reason = "demo: start the extraction";
-      if (run_plan_apply(a, g, o, e) != exit_ok)
-        throw std::runtime_error("plan apply failed: " + e.str());
+      if (run_plan_apply(a, g, o, e) != exit_ok) throw std::runtime_error("plan apply failed: " + e.str());
       say("\n$ banyan plan apply " + plan_path + "   (the demo's copy: gates of seconds)\n" + indented(o.str()));
     }
 
@@ -180,7 +184,8 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
           run_shadow_report(r, g, ro, re);
           say("\nthe shadow stage caught a divergence on " + gv.route + ": parity " + gv.measured +
               ", the gate holds the plan here.\n$ banyan shadow report --route " + gv.route + "\n" +
-              indented(ro.str(), 24) + "catalog-service rounds the kitchen category's prices. Deploying the fixed build;\n" +
+              indented(ro.str(), 24) +
+              "catalog-service rounds the kitchen category's prices. Deploying the fixed build;\n" +
               "parity now counts the new build's answers too.\n");
           stack.redeploy_catalog({});
           divergent_build = false;
@@ -188,7 +193,7 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
         }
       }
       // A bad build in the middle of the canary: too slow for the proxy's upstream timeout.
-      if (!spike_started && stage == "canary-50" && status.at("in_stage_ms").as_int64() > 1000) {
+      if (!spike_started && stage == "canary-50" && status.at("in_stage_ms").to_number<std::int64_t>() > 1000) {
         say("\nA new catalog-service build goes out in the middle of the canary, and it is slow: every answer\n"
             "takes 2 s, past the proxy's 500 ms upstream timeout. Users are served by the monolith instead\n"
             "(safe requests fall back); the service's failures still count against its error rate.\n");
@@ -203,7 +208,8 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
         for (const auto& gv : status.at("gates").as_array())
           if (gv.at("state").as_string() == "fail") {
             say("\n" + std::string(gv.at("gate").as_string()) + " fails on " + std::string(gv.at("route").as_string()) +
-                " (" + std::string(gv.at("measured").as_string()) + "): the slow build is rolled back now,\n"
+                " (" + std::string(gv.at("measured").as_string()) +
+                "): the slow build is rolled back now,\n"
                 "and banyan plan advance rolls the plan back on the breach.\n");
             stack.redeploy_catalog({}, true);
             spike_live = false;
@@ -263,9 +269,9 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
     say("\n== summary (" + std::to_string(static_cast<int>(seconds())) + " s)\n");
     out << (completed ? "migration complete: " : "migration NOT complete: ") << "stage " << stage_seen << " of "
         << plan_path << '\n'
-        << "routing now:\n" << indented(routes_out.str())
-        << "client requests: " << t.requests << " (" << t.writes << " writes acknowledged; " << t.refused
-        << " refused by the shop, such as orders of products out of stock)\n"
+        << "routing now:\n"
+        << indented(routes_out.str()) << "client requests: " << t.requests << " (" << t.writes
+        << " writes acknowledged; " << t.refused << " refused by the shop, such as orders of products out of stock)\n"
         << "failed client requests: " << t.failed << '\n';
     for (const auto& f : traffic.failures()) out << "  " << f << '\n';
     out << "data verify legacy-shop vs catalog-service: " << (verify == exit_ok ? "clean" : "DIFFERENCES") << '\n'

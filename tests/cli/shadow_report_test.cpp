@@ -45,12 +45,7 @@ TEST_CASE("banyan shadow report: text, JSON, JUnit and an HTML page Chromium ren
   shop_twins shop(dir);
   shop.change_on_service(3, "name", "\"Renamed in the service\"");
   proxy_process proxy(dir, shop.monolith.url(),
-                      "services: {catalog: " + shop.service.url() + "}\n"
-                      "routes:\n"
-                      "  - id: product-detail\n"
-                      "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"
-                      "    service: catalog\n"
-                      "    mode: shadow\n");
+                      shadowed_product_detail(shop.service.url()));
   for (int i = 0; i < 40; ++i)
     REQUIRE(http_call(proxy.port, "GET", "/api/products/" + std::to_string(i % 4 + 1)).status == 200);
   const std::vector<std::string> base{"--admin", "http://127.0.0.1:" + std::to_string(proxy.admin_port),

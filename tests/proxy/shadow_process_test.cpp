@@ -270,12 +270,7 @@ TEST_CASE("shadow: kill -9 under heavy recording leaves the store whole and ever
   shop_twins shop(dir);
   shop.change_on_service(3, "name", "\"Renamed on the service\"");  // samples and paths get written too
   proxy_process proxy(dir, shop.monolith.url(),
-                      "services: {catalog: " + shop.service.url() + "}\n"
-                      "routes:\n"
-                      "  - id: product-detail\n"
-                      "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"
-                      "    service: catalog\n"
-                      "    mode: shadow\n");
+                      shadowed_product_detail(shop.service.url()));
   auto compared_in_report = [&] {
     const auto rep = report(proxy);
     if (!has_route(rep, "product-detail")) return std::int64_t{0};

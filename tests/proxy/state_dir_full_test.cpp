@@ -113,12 +113,7 @@ TEST_CASE("faults: a full state directory keeps traffic on the last routing and 
   small_filesystem fs(dir.file("state"), "4m");
   shop_twins shop(dir);  // their databases live outside the small filesystem
   proxy_process proxy(dir, shop.monolith.url(),
-                      "services: {catalog: " + shop.service.url() + "}\n"
-                      "routes:\n"
-                      "  - id: product-detail\n"
-                      "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"
-                      "    service: catalog\n"
-                      "    mode: shadow\n"
+                      shadowed_product_detail(shop.service.url()) +
                       "  - id: orders\n"
                       "    match: {methods: [GET], path: /api/orders}\n"
                       "    service: catalog\n"

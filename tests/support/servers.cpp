@@ -57,6 +57,15 @@ void catalog_process::kill() {
   proc.wait(std::chrono::seconds(15));
 }
 
+std::string shadowed_product_detail(const std::string& service_url) {
+  return "services: {catalog: " + service_url + "}\n"
+         "routes:\n"
+         "  - id: product-detail\n"
+         "    match: {methods: [GET], path: \"/api/products/{id}\"}\n"
+         "    service: catalog\n"
+         "    mode: shadow\n";
+}
+
 proxy_process::proxy_process(temp_dir& d, const std::string& monolith_url, const std::string& extra_yaml) : dir(d) {
   std::ofstream(dir.file("proxy.yaml")) << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: " << monolith_url
                                         << "\nstate_dir: " << dir.file("state") << "\n"

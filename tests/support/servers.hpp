@@ -65,6 +65,10 @@ struct proxy_process {
   int open_fds() const;      // file descriptors it holds now
 };
 
+// Proxy configuration for the commonest shadow setup: service `catalog` at `service_url`, and
+// route product-detail (GET /api/products/{id}) shadowed to it. More routes may be appended.
+std::string shadowed_product_detail(const std::string& service_url);
+
 // Asks `done` every 100 ms until it says yes or `timeout` passes; whether it did. For results
 // that arrive asynchronously (shadow comparisons, harvested evidence).
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10));
