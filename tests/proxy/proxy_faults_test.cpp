@@ -229,3 +229,85 @@ TEST_CASE("faults: kill -9 in the middle of routing changes leaves one whole sta
   INFO(last_reason << " / " << routes.body);
   CHECK(routes.body.find("\"path\":\"/p" + n + "\"") != std::string::npos);
 }
+
+TEST_CASE("faults: kill -9 in the middle of plan steps restarts on one whole stage: its routing, its audit",
+          "[proxy][faults]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  // Two stages of one plan, told apart by the route's path: /stage-a/** or /stage-b/**.
+  auto step_body = [](const std::string& stage, const std::string& from, int i) {
+    return R"({"name":"two-step","document":"name: two-step\n","stage":")" + stage + R"(","from_stage":")" + from +
+           R"(","action":")" + (stage == "b" ? "advance" : "rollback") + R"(","reason":"step )" + std::to_string(i) +
+           R"(","services":{"svc":"http://127.0.0.1:1"},"routes":[{"id":"x","match":{"path":"/stage-)" + stage +
+           R"(/**"},"service":"svc","mode":"shadow"}]})";
+  };
+  {
+    proxy_process first(dir, monolith.url());
+    const auto applied = first.admin(
+        "PUT", "/api/v1/plan",
+        R"({"name":"two-step","document":"name: two-step\n","stage":"a","reason":"apply","services":{"svc":"http://127.0.0.1:1"},"routes":[{"id":"x","match":{"path":"/stage-a/**"},"service":"svc","mode":"shadow"}]})");
+    REQUIRE(applied.status == 200);
+    CHECK(first.stop() == 0);
+  }
+  for (int round = 0; round < 4; ++round) {
+    proxy_process proxy(dir, monolith.url());
+    std::atomic<int> acknowledged{0};
+    std::atomic<bool> stop{false};
+    std::thread stepper([&] {  // advance and roll back as fast as the proxy takes it
+      banyan::http::client_options o;
+      o.timeout = std::chrono::milliseconds(1000);
+      banyan::http::client admin("http://127.0.0.1:" + std::to_string(proxy.admin_port), o);
+      banyan::http::header_list h;
+      h.add("Authorization", "Bearer " + proxy.token);
+      h.add("Content-Type", "application/json");
+      std::string at;
+      {
+        const auto plan = admin.send("GET", "/api/v1/plan", h, "");
+        if (!plan || plan->status != 200) return;
+        at = std::string(boost::json::parse(plan->body).at("stage").as_string());
+      }
+      for (int i = 0; !stop; ++i) {
+        const std::string next = at == "a" ? "b" : "a";
+        const auto r = admin.send("PUT", "/api/v1/plan", h, step_body(next, at, i));
+        if (!r) break;  // the proxy is gone
+        if (r->status != 200) break;
+        at = next;
+        ++acknowledged;
+      }
+    });
+    CHECK(eventually([&] { return acknowledged > 0; }, std::chrono::seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + 70 * round));
+    proxy.proc->signal(SIGKILL);
+    proxy.proc->wait(std::chrono::seconds(5));
+    stop = true;
+    stepper.join();
+    INFO("round " << round << ": " << acknowledged << " steps acknowledged before the kill");
+    CHECK(acknowledged > 0);
+    std::string stage_saved, routes_saved, last_action;
+    {
+      banyan::sqlite::connection db(dir.file("state/banyan.db"));
+      auto check = db.prepare("PRAGMA integrity_check");
+      REQUIRE(check.step());
+      CHECK(check.get_text(0) == "ok");
+      auto plan = db.prepare("SELECT stage FROM proxy_plan WHERE id = 1");
+      REQUIRE(plan.step());
+      stage_saved = plan.get_text(0);
+      auto routing = db.prepare("SELECT routes FROM proxy_routing WHERE id = 1");
+      REQUIRE(routing.step());
+      routes_saved = routing.get_text(0);
+      auto audit = db.prepare("SELECT target FROM proxy_audit ORDER BY id DESC LIMIT 1");
+      REQUIRE(audit.step());
+      last_action = audit.get_text(0);
+    }
+    // The stage, its routing and the last audit entry are one step: never a stage with the
+    // other's routing.
+    CHECK(routes_saved.find("/stage-" + stage_saved + "/**") != std::string::npos);
+    CHECK(last_action == "two-step@" + stage_saved);
+  }
+  proxy_process proxy(dir, monolith.url());
+  const auto plan = boost::json::parse(proxy.admin("GET", "/api/v1/plan").body);
+  const std::string stage(plan.at("stage").as_string());
+  const auto routes = proxy.admin("GET", "/api/v1/routes");
+  INFO(routes.body);
+  CHECK(routes.body.find("\"path\":\"/stage-" + stage + "/**\"") != std::string::npos);
+}
