@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
     } else if (config.access_log != "off") {
       config.data_plane.access_log_fd = ::open(config.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
       if (config.data_plane.access_log_fd < 0) throw std::runtime_error("cannot open access log " + config.access_log);
+      config.data_plane.access_log_path = config.access_log;
     }
     shadow::shadow_recorder recorder((std::filesystem::path(config.state_dir) / "banyan.db").string());
     proxy::shadow_mirror mirror(recorder);

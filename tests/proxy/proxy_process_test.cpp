@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -290,6 +291,41 @@ TEST_CASE("proxy: SIGTERM drains in-flight requests and exits 0", "[proxy]") {
   CHECK(r->status == 200);
   CHECK(*r->header("Connection") == "close");
   CHECK(proxy.proc->wait(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("proxy: SIGHUP reopens the access log after rotation, losing no line", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  const std::string log = dir.file("access.log"), rotated = dir.file("access.log.1");
+  proxy_process proxy(dir, monolith.url(), "access_log: " + log + "\n");
+  auto lines_in = [](const std::string& file, const std::string& marker) {
+    std::ifstream in(file);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(marker) != std::string::npos;
+    return n;
+  };
+  for (int i = 0; i < 5; ++i) REQUIRE(http_call(proxy.port, "GET", "/before-" + std::to_string(i)).status == 200);
+  REQUIRE(eventually([&] { return lines_in(log, "/before-") == 5; }));
+  // logrotate's way: move the file, then tell the proxy.
+  std::filesystem::rename(log, rotated);
+  proxy.proc->signal(SIGHUP);
+  REQUIRE(eventually([&] { return std::filesystem::exists(log); }));
+  for (int i = 0; i < 5; ++i) REQUIRE(http_call(proxy.port, "GET", "/after-" + std::to_string(i)).status == 200);
+  CHECK(eventually([&] { return lines_in(log, "/after-") == 5; }));
+  CHECK(lines_in(log, "/before-") == 0);
+  CHECK(lines_in(rotated, "/before-") == 5);
+  CHECK(lines_in(rotated, "/after-") == 0);
+  CHECK(proxy.stop() == 0);
+}
+
+TEST_CASE("proxy: SIGHUP without an access log file changes nothing and stops nothing", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  proxy_process proxy(dir, monolith.url());
+  proxy.proc->signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(http_call(proxy.port, "GET", "/still-here").status == 200);
+  CHECK(proxy.stop() == 0);
 }
 
 TEST_CASE("proxy: route changes under continuous load fail no request", "[proxy]") {

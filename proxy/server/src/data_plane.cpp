@@ -1,11 +1,17 @@
 #include "banyan/proxy/data_plane.hpp"
 
+#include "banyan/platform/log.hpp"
 #include "data_plane_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 namespace banyan::proxy {
@@ -93,7 +99,29 @@ data_plane::data_plane(data_plane_options options, routing_state& state)
     s.signals->async_wait([this](const error_code& ec, int) {
       if (!ec) stop();
     });
+    // Unhandled, SIGHUP (logrotate's postrotate, a closed terminal) would kill the proxy.
+    s.hangups = std::make_unique<asio::signal_set>(s.signal_ctx, SIGHUP);
+    s.reopen_access_log_on_hangup();
   }
+}
+
+void data_plane::impl::reopen_access_log_on_hangup() {
+  hangups->async_wait([this](const error_code& ec, int) {
+    if (ec) return;
+    if (opt.access_log_path.empty()) {
+      log::info("SIGHUP: the access log is not a file; nothing to reopen");
+    } else if (const int fd = ::open(opt.access_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+               fd < 0) {
+      log::warn("SIGHUP: cannot reopen the access log; lines go on to the file it had",
+                {{"path", opt.access_log_path}, {"error", std::strerror(errno)}});
+    } else {
+      // dup2 swaps the file under the descriptor every worker writes to, in one step.
+      ::dup2(fd, opt.access_log_fd);
+      ::close(fd);
+      log::info("SIGHUP: access log reopened", {{"path", opt.access_log_path}});
+    }
+    reopen_access_log_on_hangup();
+  });
 }
 
 data_plane::~data_plane() = default;

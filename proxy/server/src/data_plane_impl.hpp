@@ -42,6 +42,8 @@ struct data_plane::impl {
   std::atomic<bool> stop_requested{false};
   asio::io_context signal_ctx{1};
   std::unique_ptr<asio::signal_set> signals;
+  std::unique_ptr<asio::signal_set> hangups;  // SIGHUP: reopen the access log
+  void reopen_access_log_on_hangup();
 
   // Binds every worker's listener (SO_REUSEPORT); throws std::system_error when it cannot.
   impl(data_plane_options o, routing_state& s);

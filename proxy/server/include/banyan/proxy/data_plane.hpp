@@ -33,8 +33,11 @@ struct data_plane_options {
   std::uint32_t max_connections_per_upstream = 0;
   std::chrono::milliseconds queue_timeout{3'000};
   bool fallback_to_monolith = true;  // safe requests whose service fails are served by the monolith
-  bool handle_signals = true;        // SIGINT/SIGTERM drain
+  bool handle_signals = true;        // SIGINT/SIGTERM drain; SIGHUP reopens the access log file
   int access_log_fd = -1;            // JSON line per request, buffered per thread; -1: off
+  // The access log's file, when it is one: SIGHUP opens it again onto access_log_fd (after
+  // logrotate moved it away), so no line is lost and no thread sees another descriptor.
+  std::string access_log_path;
   shadow_mirror* mirror = nullptr;   // takes shadow copies; null: shadow routes are served, not copied
 };
 
