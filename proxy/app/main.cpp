@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
       entry.reason = config_file.empty() ? "first start" : "first start from " + config_file;
       store.save(routing, entry);
     }
-    proxy::routing_state state;
+    proxy::routing_state state(config.circuit_breaker);
     std::vector<proxy::route_error> errors;
     if (!state.install(routing.routes, routing.services, config.monolith, errors)) {
       for (const auto& e : errors) std::cerr << "banyan-proxy: " << (e.route_id.empty() ? "" : e.route_id + ": ") << e.message << '\n';

@@ -257,6 +257,89 @@ TEST_CASE("proxy: a failing service falls back for safe requests and opens its c
   CHECK(proxy.stop() == 0);
 }
 
+namespace {
+// A service that fails on demand: while `failing`, it closes each connection without answering;
+// otherwise it answers 200 "recovered" (and closes). Counts the requests it was asked.
+struct flaky_service {
+  std::atomic<bool> failing{true};
+  std::atomic<int> asked{0};
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::uint16_t port = 0;
+  std::atomic<bool> stop{false};
+  std::thread loop;
+  flaky_service() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::listen(fd, 64);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    loop = std::thread([this] {
+      while (!stop) {
+        const int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) break;
+        std::string head;
+        char buf[2048];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          head.append(buf, static_cast<std::size_t>(n));
+        }
+        if (!head.empty()) ++asked;
+        if (!failing && !head.empty()) {
+          const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nrecovered";
+          (void)!::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~flaky_service() {
+    stop = true;
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    loop.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+}  // namespace
+
+TEST_CASE("proxy: a service's circuit opens and closes as circuit_breaker configures it", "[proxy]") {
+  temp_dir dir;
+  test_upstream monolith("monolith");
+  flaky_service service;
+  proxy_process proxy(dir, monolith.url(),
+                      "circuit_breaker: {consecutive_failures: 4, open_for: 1s}\n"
+                      "health_checks: {path: \"\"}\n");
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", routes_json(service.url(), "service", 100, "/**")).status == 200);
+  auto circuit = [&] {
+    const auto services = boost::json::parse(proxy.admin("GET", "/api/v1/services").body);
+    for (const auto& s : services.at("services").as_array())
+      if (s.at("name").as_string() == "svc") return std::string(s.at("circuit").as_string());
+    return std::string("?");
+  };
+  // The service closes connections without answering: each GET falls back to the monolith and
+  // counts one failure against the service (a fresh connection's failure is not retried).
+  for (int i = 0; i < 3; ++i) CHECK(http_call(proxy.port, "GET", "/a").body == "monolith /a");
+  CHECK(service.asked == 3);
+  CHECK(circuit() == "closed");  // 3 of the 4 configured
+  CHECK(http_call(proxy.port, "GET", "/a").body == "monolith /a");
+  CHECK(circuit() == "open");
+  // Open: the service is not asked at all, even once it could answer.
+  service.failing = false;
+  for (int i = 0; i < 5; ++i) CHECK(http_call(proxy.port, "GET", "/a").body == "monolith /a");
+  CHECK(service.asked == 4);
+  // After open_for, one probe goes through; its success closes the circuit.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(http_call(proxy.port, "GET", "/a").body == "recovered");
+  CHECK(circuit() == "closed");
+  CHECK(http_call(proxy.port, "GET", "/a").body == "recovered");
+  CHECK(service.asked == 6);
+  CHECK(proxy.stop() == 0);
+}
+
 TEST_CASE("proxy: admin needs the token, state survives a restart", "[proxy]") {
   temp_dir dir;
   test_upstream monolith("monolith"), service("service");

@@ -19,7 +19,7 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     return false;
   }
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
-                      "health_checks", "cutover", "fallback_to_monolith", "services", "routes"},
+                      "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "monolith", out.monolith);
@@ -77,6 +77,24 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     if (c["hold_limit"] && (out.cutover.hold_limit < std::chrono::milliseconds(100) ||
                             out.cutover.hold_limit > std::chrono::seconds(20)))
       r.error(c["hold_limit"], "cutover.hold_limit must be from 100ms to 20s (writes wait that long at most)");
+  }
+  if (auto b = root["circuit_breaker"]; b && r.is_map(b, "circuit_breaker")) {
+    r.check_keys(b, {"consecutive_failures", "error_percent", "min_requests", "window", "open_for"}, "circuit_breaker");
+    auto& cb = out.circuit_breaker;
+    r.int_field(b, "consecutive_failures", cb.failure_threshold, 1, 1000);
+    int percent = static_cast<int>(cb.error_rate * 100 + 0.5);
+    r.int_field(b, "error_percent", percent, 1, 100);
+    cb.error_rate = percent / 100.0;
+    r.int_field(b, "min_requests", cb.min_requests, 1, 1'000'000);
+    std::chrono::milliseconds window{cb.window_ms}, open_for{cb.open_ms};
+    r.duration_field(b, "window", window);
+    r.duration_field(b, "open_for", open_for);
+    if (b["window"] && window < std::chrono::milliseconds(100))
+      r.error(b["window"], "circuit_breaker.window must be at least 100ms");
+    if (b["open_for"] && (open_for < std::chrono::milliseconds(10) || open_for > std::chrono::minutes(10)))
+      r.error(b["open_for"], "circuit_breaker.open_for must be from 10ms to 10m (then one probe is let through)");
+    cb.window_ms = window.count();
+    cb.open_ms = open_for.count();
   }
   // Upstream URLs are checked here, at their place in the file, before anything is started.
   auto check_url = [&](const YAML::Node& at, const std::string& url, const std::string& what) {

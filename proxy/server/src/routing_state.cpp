@@ -119,7 +119,7 @@ std::shared_ptr<upstream> routing_state::upstream_for(const std::string& name, c
   std::lock_guard lock(mutex_);
   for (const auto& u : upstreams_)
     if (u->name == name && u->url == url) return u;
-  auto u = std::make_shared<upstream>(static_cast<std::uint32_t>(upstreams_.size()), name, url, host, port);
+  auto u = std::make_shared<upstream>(static_cast<std::uint32_t>(upstreams_.size()), name, url, host, port, breakers_);
   upstreams_.push_back(u);
   return u;
 }

@@ -84,6 +84,31 @@ routes:
   CHECK(out.find("proxy.yaml:7:14: error: percent must be a number from 0 to 100") != std::string::npos);
 }
 
+TEST_CASE("the circuit breaker is configured, within bounds", "[config]") {
+  proxy_config c;
+  banyan::diagnostics d;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\n"
+                             "circuit_breaker: {consecutive_failures: 3, error_percent: 25, min_requests: 8,"
+                             " window: 2s, open_for: 300ms}\n",
+                             "proxy.yaml", c, d));
+  CHECK(c.circuit_breaker.failure_threshold == 3);
+  CHECK(c.circuit_breaker.error_rate == Approx(0.25));
+  CHECK(c.circuit_breaker.min_requests == 8);
+  CHECK(c.circuit_breaker.window_ms == 2000);
+  CHECK(c.circuit_breaker.open_ms == 300);
+  proxy_config defaults;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\n", "proxy.yaml", defaults, d));
+  CHECK(defaults.circuit_breaker.failure_threshold == 5);
+  CHECK(defaults.circuit_breaker.open_ms == 5000);
+  CHECK(diags_of("circuit_breaker: {open_for: 1h}\n") ==
+        "proxy.yaml:1:29: error: circuit_breaker.open_for must be from 10ms to 10m (then one probe is let through)\n");
+  CHECK(diags_of("circuit_breaker:\n  error_percent: 0\n") ==
+        "proxy.yaml:2:18: error: error_percent: expected a whole number from 1 to 100, got '0'\n");
+  CHECK(diags_of("circuit_breaker: {consecutve_failures: 2}\n").find(
+            "unknown key 'consecutve_failures' in circuit_breaker (did you mean 'consecutive_failures'?)") !=
+        std::string::npos);
+}
+
 TEST_CASE("upstream URLs are checked where they stand", "[config]") {
   CHECK(diags_of("monolith: localhost:8081\n") ==
         "proxy.yaml:1:11: error: monolith: upstream URL must be http://HOST:PORT, got 'localhost:8081'\n");

@@ -24,6 +24,7 @@ struct proxy_config {
   data_plane_options data_plane;                // threads, limits, timeouts (address/port from listen)
   health_check_options health_checks;           // of the services in the routing
   barrier_settings cutover;                     // the write cut-over barrier (cutover: {hold_limit})
+  breaker_settings circuit_breaker;             // every upstream's breaker (circuit_breaker: {...})
   std::map<std::string, std::string> services;  // name → http://HOST:PORT
   std::vector<route> routes;                    // bootstrap routes, used while the state store has none
 };

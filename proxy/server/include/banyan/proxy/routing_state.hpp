@@ -115,8 +115,14 @@ struct upstream {
     return sync_;
   }
 
-  upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p)
-      : id(i), name(std::move(n)), url(std::move(u)), host(std::move(h)), port(p), authority(authority_of(url)) {}
+  upstream(std::uint32_t i, std::string n, std::string u, std::string h, std::uint16_t p, breaker_settings b = {})
+      : id(i),
+        name(std::move(n)),
+        url(std::move(u)),
+        host(std::move(h)),
+        port(p),
+        authority(authority_of(url)),
+        breaker(b) {}
 
   // "http://a:1/x" → "a:1".
   static std::string authority_of(std::string_view url) {
@@ -191,6 +197,10 @@ bool same_listener(const std::string& a, const std::string& b);
 
 class routing_state {
  public:
+  routing_state() = default;
+  // Every upstream's circuit breaker opens and closes by `breakers` (the config's circuit_breaker).
+  explicit routing_state(breaker_settings breakers) : breakers_(breakers) {}
+
   std::shared_ptr<const routing_snapshot> load() const noexcept { return current_.load(std::memory_order_acquire); }
   // The version of the snapshot in force. A write that took its snapshot before a barrier
   // switched sees a newer version here (commit stores it before the barrier releases) and is
@@ -222,6 +232,7 @@ class routing_state {
   std::atomic<std::uint64_t> live_version_{0};
   mutable std::mutex mutex_;
 
+  breaker_settings breakers_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
   std::map<std::string, std::shared_ptr<route_stats>> stats_;
   std::uint64_t version_ = 0;
