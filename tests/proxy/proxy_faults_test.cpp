@@ -62,6 +62,26 @@ bool fds_back(const proxy_process& p, int baseline, int slack = 4) {
   return eventually([&] { return p.open_fds() <= baseline + slack; }, std::chrono::seconds(5));
 }
 
+// A keep-alive admin client with the proxy's token, for a thread changing routing as fast as the
+// proxy takes it; its sends fail (rather than throw) once the proxy is gone.
+struct fast_admin {
+  banyan::http::client client;
+  banyan::http::header_list headers;
+  explicit fast_admin(const proxy_process& p)
+      : client("http://127.0.0.1:" + std::to_string(p.admin_port), options()) {
+    headers.add("Authorization", "Bearer " + p.token);
+    headers.add("Content-Type", "application/json");
+  }
+  static banyan::http::client_options options() {
+    banyan::http::client_options o;
+    o.timeout = std::chrono::milliseconds(1000);
+    return o;
+  }
+  auto send(std::string_view method, std::string_view target, std::string_view body = {}) {
+    return client.send(method, target, headers, body);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("faults: upstreams that refuse, reset, hang, garble or stop mid-body leak nothing", "[proxy][faults]") {
@@ -173,18 +193,13 @@ TEST_CASE("faults: kill -9 in the middle of routing changes leaves one whole sta
     std::atomic<int> acknowledged{0};
     std::atomic<bool> stop{false};
     std::thread writer([&] {
-      banyan::http::client_options o;
-      o.timeout = std::chrono::milliseconds(1000);
-      banyan::http::client admin("http://127.0.0.1:" + std::to_string(proxy.admin_port), o);
-      banyan::http::header_list h;
-      h.add("Authorization", "Bearer " + proxy.token);
-      h.add("Content-Type", "application/json");
+      fast_admin admin(proxy);
       for (int i = 0; !stop; ++i) {
         const std::string body =
             R"({"reason":"change )" + std::to_string(i) +
             R"(","services":{"svc":"http://127.0.0.1:1"},"routes":[{"id":"x","match":{"path":"/p)" + std::to_string(i) +
             R"("},"service":"svc","mode":"shadow"}]})";
-        const auto r = admin.send("PUT", "/api/v1/routes", h, body);
+        const auto r = admin.send("PUT", "/api/v1/routes", body);
         if (!r) break;  // the proxy is gone
         if (r->status == 200) ++acknowledged;
       }
@@ -254,21 +269,16 @@ TEST_CASE("faults: kill -9 in the middle of plan steps restarts on one whole sta
     std::atomic<int> acknowledged{0};
     std::atomic<bool> stop{false};
     std::thread stepper([&] {  // advance and roll back as fast as the proxy takes it
-      banyan::http::client_options o;
-      o.timeout = std::chrono::milliseconds(1000);
-      banyan::http::client admin("http://127.0.0.1:" + std::to_string(proxy.admin_port), o);
-      banyan::http::header_list h;
-      h.add("Authorization", "Bearer " + proxy.token);
-      h.add("Content-Type", "application/json");
+      fast_admin admin(proxy);
       std::string at;
       {
-        const auto plan = admin.send("GET", "/api/v1/plan", h, "");
+        const auto plan = admin.send("GET", "/api/v1/plan");
         if (!plan || plan->status != 200) return;
         at = std::string(boost::json::parse(plan->body).at("stage").as_string());
       }
       for (int i = 0; !stop; ++i) {
         const std::string next = at == "a" ? "b" : "a";
-        const auto r = admin.send("PUT", "/api/v1/plan", h, step_body(next, at, i));
+        const auto r = admin.send("PUT", "/api/v1/plan", step_body(next, at, i));
         if (!r) break;  // the proxy is gone
         if (r->status != 200) break;
         at = next;
