@@ -6,6 +6,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
+#include "support/sqlite_checks.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_upstream.hpp"
 
@@ -217,9 +218,7 @@ TEST_CASE("faults: kill -9 in the middle of routing changes leaves one whole sta
     CHECK(acknowledged > 0);
     {
       banyan::sqlite::connection db(dir.file("state/banyan.db"));
-      auto st = db.prepare("PRAGMA integrity_check");
-      REQUIRE(st.step());
-      CHECK(st.get_text(0) == "ok");
+      CHECK(integrity_of(db) == "ok");
       // Every acknowledged change was saved with its audit entry; at most the one in flight more.
       auto count = db.prepare("SELECT COUNT(*) FROM proxy_audit WHERE action = 'routes.replace'");
       REQUIRE(count.step());
@@ -296,9 +295,7 @@ TEST_CASE("faults: kill -9 in the middle of plan steps restarts on one whole sta
     std::string stage_saved, routes_saved, last_action;
     {
       banyan::sqlite::connection db(dir.file("state/banyan.db"));
-      auto check = db.prepare("PRAGMA integrity_check");
-      REQUIRE(check.step());
-      CHECK(check.get_text(0) == "ok");
+      CHECK(integrity_of(db) == "ok");
       auto plan = db.prepare("SELECT stage FROM proxy_plan WHERE id = 1");
       REQUIRE(plan.step());
       stage_saved = plan.get_text(0);

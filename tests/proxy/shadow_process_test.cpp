@@ -5,6 +5,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
+#include "support/sqlite_checks.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_upstream.hpp"
 
@@ -278,9 +279,7 @@ TEST_CASE("shadow: kill -9 under heavy recording leaves the store whole and ever
   };
   auto compared_in_store = [&] {
     banyan::sqlite::connection db(dir.file("state/banyan.db"));
-    auto check = db.prepare("PRAGMA integrity_check");
-    REQUIRE(check.step());
-    CHECK(check.get_text(0) == "ok");
+    CHECK(integrity_of(db) == "ok");
     auto sum = db.prepare(
         "SELECT COALESCE(SUM(count), 0) FROM shadow_results WHERE route = 'product-detail' AND outcome = 'compared'");
     REQUIRE(sum.step());

@@ -11,6 +11,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
+#include "support/sqlite_checks.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -166,9 +167,7 @@ TEST_CASE("faults: a full state directory keeps traffic on the last routing and 
   // Nothing recorded before was harmed: the database is whole, and holds both changes (the
   // refused one not at all).
   banyan::sqlite::connection db(dir.file("state/banyan.db"));
-  auto check = db.prepare("PRAGMA integrity_check");
-  REQUIRE(check.step());
-  CHECK(check.get_text(0) == "ok");
+  CHECK(integrity_of(db) == "ok");
   auto reasons = db.prepare("SELECT reason FROM proxy_audit WHERE action = 'route.mode' ORDER BY id");
   std::vector<std::string> seen;
   while (reasons.step()) seen.push_back(reasons.get_text(0));
