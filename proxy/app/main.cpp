@@ -15,7 +15,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -203,7 +202,7 @@ int main(int argc, char** argv) {
     if (config.access_log == "stderr") {
       config.data_plane.access_log_fd = STDERR_FILENO;
     } else if (config.access_log != "off") {
-      config.data_plane.access_log_fd = ::open(config.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      config.data_plane.access_log_fd = proxy::open_access_log_file(config.access_log);
       if (config.data_plane.access_log_fd < 0) throw std::runtime_error("cannot open access log " + config.access_log);
       config.data_plane.access_log_path = config.access_log;
     }

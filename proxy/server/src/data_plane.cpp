@@ -105,13 +105,16 @@ data_plane::data_plane(data_plane_options options, routing_state& state)
   }
 }
 
+int open_access_log_file(const std::string& path) noexcept {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
 void data_plane::impl::reopen_access_log_on_hangup() {
   hangups->async_wait([this](const error_code& ec, int) {
     if (ec) return;
     if (opt.access_log_path.empty()) {
       log::info("SIGHUP: the access log is not a file; nothing to reopen");
-    } else if (const int fd = ::open(opt.access_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-               fd < 0) {
+    } else if (const int fd = open_access_log_file(opt.access_log_path); fd < 0) {
       log::warn("SIGHUP: cannot reopen the access log; lines go on to the file it had",
                 {{"path", opt.access_log_path}, {"error", std::strerror(errno)}});
     } else {

@@ -41,6 +41,10 @@ struct data_plane_options {
   shadow_mirror* mirror = nullptr;   // takes shadow copies; null: shadow routes are served, not copied
 };
 
+// Opens (creating it when missing) an access-log file for appending: the descriptor, or -1 with
+// errno set. The one way it is opened, at start and on SIGHUP.
+int open_access_log_file(const std::string& path) noexcept;
+
 class data_plane {
  public:
   // Binds immediately; throws std::system_error when it cannot.
