@@ -13,7 +13,7 @@ case "${1:-}" in
   -h|--help) sed -n '2,8p' "$0"; exit 0;;
 esac
 
-ensure_packages
+ensure_packages "${demo_packages[@]}"
 build_targets "$repo_root/build" legacy-shop catalog-service banyan-proxy banyan
 cd "$repo_root"
 exec "$repo_root/build/bin/banyan" demo "$@"

@@ -22,8 +22,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=(request response json_diff plan proxy_config feed)
 
-banyan_packages+=(clang-14 libclang-rt-14-dev)
-ensure_packages
+ensure_packages "${demo_packages[@]}" clang-14 libclang-rt-14-dev
 build="$repo_root/build-fuzz"
 configure "$build" -DBANYAN_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
 log "building fuzz targets in $build"

@@ -23,8 +23,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-ensure_packages
-configure_and_build "$build_dir" "${cmake_args[@]}"
+ensure_packages "${demo_packages[@]}" "${test_packages[@]}"
+configure_and_build "$build_dir" -DBANYAN_BUILD_TESTS=ON "${cmake_args[@]}"
 log "testing $build_dir"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

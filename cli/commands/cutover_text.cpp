@@ -33,6 +33,14 @@ std::int64_t number(const json::object& o, std::string_view key) {
 
 void print_pairs(const json::object& c, std::ostream& out, const char* verb) {
   const auto held = number(c, "held_ms"), waited = number(c, "writes_held");
+  // A canary's split is no owner of its own: say what it was (or becomes) beside the pairs below.
+  if (const auto* moves = c.if_contains("moves"); moves && moves->is_array())
+    for (const auto& mv : moves->as_array()) {
+      const auto& m = mv.as_object();
+      const auto from = text(m, "from"), to = text(m, "to");
+      if (from.find(' ') != std::string::npos || to.find(' ') != std::string::npos)
+        out << "route " << text(m, "route") << ": " << from << " → " << to << '\n';
+    }
   for (const auto& pv : c.at("pairs").as_array()) {
     const auto& p = pv.as_object();
     out << "writes " << verb << ": " << joined(p.at("routes").as_array()) << " " << text(p, "from") << " → "

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -31,15 +32,22 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::string find_plan(const std::string& given) {
-  if (!given.empty()) return given;
+// The plan the demo walks: the one given; else migrations/001-extract-catalog.yaml in this folder
+// or a folder above the binary (a checkout, where the plan may have been edited); else the copy
+// built into banyan (an installed banyan, run from anywhere).
+struct demo_plan_source {
+  std::string name;  // a path, or what the built-in copy is
+  std::optional<std::string> built_in;
+};
+demo_plan_source find_plan(const std::string& given) {
+  if (!given.empty()) return {given, std::nullopt};
   const std::string rel = "migrations/001-extract-catalog.yaml";
-  if (std::filesystem::exists(rel)) return rel;
+  if (std::filesystem::exists(rel)) return {rel, std::nullopt};
   std::error_code ec;
   const auto bin = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
   for (auto dir = bin; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
-    if (std::filesystem::exists(dir / rel)) return (dir / rel).string();
-  return rel;
+    if (std::filesystem::exists(dir / rel)) return {(dir / rel).string(), std::nullopt};
+  return {"001-extract-catalog.yaml (built into banyan)", std::string(built_in_demo_plan())};
 }
 
 std::string read_file(const std::string& path) {
@@ -111,10 +119,11 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
     line_open = false;
     out << text << std::flush;
   };
-  const std::string plan_path = find_plan(options.plan_file);
+  const auto plan_source = find_plan(options.plan_file);
+  const std::string& plan_path = plan_source.name;
   std::string plan_text;
   try {
-    plan_text = read_file(plan_path);
+    plan_text = plan_source.built_in ? *plan_source.built_in : read_file(plan_path);
   } catch (const std::exception& e) {
     err << "banyan demo: " << e.what() << " (give --plan FILE)\n";
     return exit_bad_input;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -42,11 +43,24 @@ void stop(std::unique_ptr<child_process>& p) {
 
 }  // namespace
 
-demo_stack::demo_stack() : dir_(make_dir()), bin_(own_folder()) {
-  for (const char* name : {"legacy-shop", "catalog-service", "banyan-proxy"})
-    if (::access((bin_ + "/" + name).c_str(), X_OK) != 0)
-      throw std::runtime_error(std::string("the demo needs ") + name + " beside banyan in " + bin_ +
-                               " (scripts/demo.sh builds them)");
+demo_stack::demo_stack() : dir_(make_dir()) {
+  // Beside banyan (a build folder, an install's bin/), else on PATH (banyan alone copied elsewhere).
+  const std::string own = own_folder();
+  const char* path_env = std::getenv("PATH");
+  for (const char* name : {"legacy-shop", "catalog-service", "banyan-proxy"}) {
+    std::vector<std::string> places{own};
+    std::stringstream dirs(path_env ? path_env : "");
+    for (std::string d; std::getline(dirs, d, ':');)
+      if (!d.empty()) places.push_back(d);
+    for (const auto& d : places)
+      if (::access((d + "/" + name).c_str(), X_OK) == 0) {
+        programs_[name] = d + "/" + name;
+        break;
+      }
+    if (!programs_.count(name))
+      throw std::runtime_error(std::string("the demo needs ") + name + " beside banyan in " + own +
+                               " or on PATH (scripts/demo.sh builds them)");
+  }
 }
 
 demo_stack::~demo_stack() {
@@ -62,7 +76,7 @@ demo_stack::~demo_stack() {
 std::uint16_t demo_stack::run(std::unique_ptr<child_process>& slot, std::vector<std::string> argv,
                               const std::string& log) {
   const std::string what = argv.front();
-  argv.front() = bin_ + "/" + argv.front();
+  argv.front() = programs_.at(argv.front());
   slot = std::make_unique<child_process>(std::move(argv), path(log));
   const auto port = listening_port(*slot, std::chrono::seconds(20));
   if (!port) throw std::runtime_error(what + " did not start; its log is " + path(log));

@@ -5,6 +5,7 @@
 #include "banyan/platform/child_process.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -45,7 +46,8 @@ class demo_stack {
   void start_catalog(const std::vector<std::string>& faults, std::uint16_t port);
   bool caught_up(const std::string& follower, const std::string& source) const;
 
-  std::string dir_, bin_;
+  std::string dir_;
+  std::map<std::string, std::string> programs_;  // legacy-shop, catalog-service, banyan-proxy → path
   bool keep_ = false;
   std::unique_ptr<child_process> shop_, catalog_, proxy_;
   std::uint16_t shop_port_ = 0, catalog_port_ = 0, proxy_port_ = 0, admin_port_ = 0;

@@ -11,6 +11,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <map>
 #include <memory>
@@ -121,40 +122,53 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
   });
 }
 
+namespace {
+std::string joined_ids(const std::vector<std::string>& ids, const char* separator) {
+  std::string s;
+  for (const auto& id : ids) s += (s.empty() ? "" : separator) + id;
+  return s;
+}
+}  // namespace
+
 int run_route_set(const route_set_options& options, const global_options& global, std::ostream& out,
                   std::ostream& err) {
+  const auto routes = joined_ids(options.routes, " ");
   // As in plans: a canary without its share would keep whatever share the route had.
   if (options.mode == "canary" && !options.percent) {
-    err << "banyan: route set " << options.route << " canary needs --percent (0-100)\n";
+    err << "banyan: route set " << routes << " canary needs --percent (0-100)\n";
     return exit_bad_input;
   }
-  json::object body{{"mode", options.mode}, {"reason", options.reason}};
+  json::array ids;
+  for (const auto& id : options.routes) ids.push_back(json::string(id));
+  json::object body{{"routes", std::move(ids)}, {"mode", options.mode}, {"reason", options.reason}};
   if (options.percent) body["percent"] = *options.percent;
   const json::value payload = body;
   return with_admin(global, err, [&](admin_client& admin) -> int {
     const auto before = admin.call("GET", "/api/v1/routes");
-    std::string was;
+    std::map<std::string, std::string> was;
     if (before.status == 200)
-      for (const auto& r : before.body.at("routes").as_array())
-        if (r.at("id").as_string() == options.route) was = describe_setting(to_route(r));
-    const auto reply = admin.call("POST", "/api/v1/routes/" + options.route + "/mode", &payload);
+      for (const auto& r : before.body.at("routes").as_array()) was[std::string(r.at("id").as_string())] = describe_setting(to_route(r));
+    const auto reply = admin.call("POST", "/api/v1/routes/mode", &payload);
     if (reply.status != 200) {
       err << "banyan: " << error_text(reply) << '\n';
       if (reply.status == 409 || reply.status == 503) {  // the write cut-over gave up; the state store failed
         if (const auto* o = reply.body.if_object(); o && o->contains("cutover")) print_cutover(o->at("cutover"), err);
         return exit_check_failed;
       }
-      return exit_bad_input;  // unknown route, bad mode or percent, no token
+      return exit_bad_input;  // unknown route, bad mode or percent, writes left on two owners, no token
     }
     const bool changed = reply.body.at("changed").as_bool();
     if (global.json()) {
       out << json::serialize(reply.body) << '\n';
     } else {
-      std::string now;
-      for (const auto& r : reply.body.at("routing").at("routes").as_array())
-        if (r.at("id").as_string() == options.route) now = describe_setting(to_route(r));
-      out << "route " << options.route << ": " << (changed ? was + " → " + now : "already " + now + ", nothing changed")
-          << '\n';
+      for (const auto& id : options.routes) {
+        std::string now;
+        for (const auto& r : reply.body.at("routing").at("routes").as_array())
+          if (r.at("id").as_string() == id) now = describe_setting(to_route(r));
+        out << "route " << id << ": " << (changed && was[id] != now ? was[id] + " → " + now : "already " + now)
+            << '\n';
+      }
+      if (!changed) out << "nothing changed\n";
       if (const auto* cutover = reply.body.as_object().if_contains("cutover")) print_cutover(*cutover, out);
     }
     return exit_ok;
@@ -169,15 +183,29 @@ void setup_routes(CLI::App& app, const global_options& global, int& result) {
   auto* route = app.add_subcommand("route", "Change one route");
   route->require_subcommand(1);
   auto opts = std::make_shared<route_set_options>();
-  auto* set = route->add_subcommand("set", "Set a route's mode (and canary percent); audited with the reason");
-  set->add_option("ROUTE", opts->route, "route id")->required();
-  set->add_option("MODE", opts->mode, "monolith, shadow, canary or service")
+  auto* set = route->add_subcommand(
+      "set", "Set the mode (and canary percent) of one or more routes in one change; audited with the reason");
+  // One positional list, split here: CLI11 cannot leave the last word of a list to another positional.
+  set->add_option("ROUTE... MODE", opts->words, "route ids, then monolith, shadow, canary or service")
       ->required()
-      ->check(CLI::IsMember({"monolith", "shadow", "canary", "service"}));
+      ->expected(2, -1);
   set->add_option("--percent", opts->percent, "canary share, 0-100 (required for canary)")->check(between(0, 100));
   set->add_option("--reason", opts->reason, "why, for the audit log");
-  set->footer("Example:\n  banyan route set product-detail canary --percent 5 --reason \"first users\"");
-  set->callback([opts, &global, &result] { result = run_route_set(*opts, global, std::cout, std::cerr); });
+  set->footer(
+      "Examples:\n  banyan route set product-detail canary --percent 5 --reason \"first users\"\n"
+      "  banyan route set product-create product-change service   (a dataset's writes move together)");
+  set->callback([opts, &global, &result] {
+    opts->mode = opts->words.back();
+    opts->routes.assign(opts->words.begin(), opts->words.end() - 1);
+    static const std::vector<std::string> modes{"monolith", "shadow", "canary", "service"};
+    if (std::find(modes.begin(), modes.end(), opts->mode) == modes.end()) {
+      std::cerr << "banyan: route set: the last word must be the mode (monolith, shadow, canary or service), not '"
+                << opts->mode << "'\n";
+      result = exit_bad_input;
+      return;
+    }
+    result = run_route_set(*opts, global, std::cout, std::cerr);
+  });
   setup_route_define(*route, global, result);
 }
 

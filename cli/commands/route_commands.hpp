@@ -10,11 +10,13 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace banyan::cli {
 
 struct route_set_options {
-  std::string route;
+  std::vector<std::string> words;   // as typed: ROUTE... MODE
+  std::vector<std::string> routes;  // moved in one change (one barrier, one audit entry)
   std::string mode;
   std::optional<double> percent;
   std::string reason;

@@ -74,7 +74,8 @@ _banyan() {
         set)
           if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--percent --reason --help" -- "$cur"))
           elif [ ${#words[@]} -eq 2 ]; then COMPREPLY=($(compgen -W "$(_banyan_routes)" -- "$cur"))
-          elif [ ${#words[@]} -eq 3 ]; then COMPREPLY=($(compgen -W "monolith shadow canary service" -- "$cur")); fi;;
+          # ROUTE... MODE: more routes, or the mode that ends the list.
+          else COMPREPLY=($(compgen -W "$(_banyan_routes) monolith shadow canary service" -- "$cur")); fi;;
       esac;;
     audit) COMPREPLY=($(compgen -W "--after --limit --help" -- "$cur"));;
     shadow)

@@ -3,20 +3,25 @@
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# Debian packages the build, the tests and the demo need.
-banyan_packages=(
-  g++ cmake ninja-build ccache pkg-config curl python3 python3-yaml python3-jsonschema
-  sqlite3   # docs/operations.md's backups, run by a test
+# Debian packages the demo needs: a compiler, the build tools and the libraries the four binaries link.
+demo_packages=(
+  g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libcli11-dev libyaml-cpp-dev catch2
+  libsqlite3-dev libcli11-dev libyaml-cpp-dev
+)
+# And what only the tests need, on top.
+test_packages=(
+  catch2 curl python3 python3-yaml python3-jsonschema
+  sqlite3   # docs/operations.md's backups, run by a test
   chromium  # renders the HTML shadow report in a test
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# ensure_packages PACKAGE...: installs those not installed yet.
 ensure_packages() {
   local missing=()
-  for p in "${banyan_packages[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -38,10 +43,13 @@ configure_and_build() {
   cmake --build "$dir" -j "${BANYAN_JOBS:-2}"
 }
 
-# build_targets BUILD_DIR TARGET...: only what is named (the demo needs no test binaries).
+# build_targets BUILD_DIR TARGET...: only what is named (the demo needs no test binaries). Without
+# Catch2 installed the tests are left out of the configuration; scripts/test.sh turns them back on.
 build_targets() {
   local dir=$1; shift
-  configure "$dir"
+  local tests=ON
+  dpkg-query -W -f='${Status}' catch2 2>/dev/null | grep -q "install ok installed" || tests=OFF
+  configure "$dir" -DBANYAN_BUILD_TESTS=$tests
   log "building $* in $dir"
   cmake --build "$dir" -j "${BANYAN_JOBS:-2}" --target "$@"
 }

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -78,9 +79,11 @@ struct running_proxy {
   std::unique_ptr<child_process> proc;
   std::string admin;
   // `extra`: more arguments (--config FILE).
-  explicit running_proxy(temp_dir& d, std::vector<std::string> extra = {}) : dir(d) {
+  explicit running_proxy(temp_dir& d, std::vector<std::string> extra = {},
+                         const std::string& monolith = "http://127.0.0.1:1")
+      : dir(d) {
     std::vector<std::string> argv{binary("banyan-proxy"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                                  "--monolith", "http://127.0.0.1:1", "--state-dir", dir.file("state"), "--access-log", "off"};
+                                  "--monolith", monolith, "--state-dir", dir.file("state"), "--access-log", "off"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc = std::make_unique<child_process>(argv, dir.file("proxy.log"));
     wait_for_listening(*proc);
@@ -179,6 +182,94 @@ TEST_CASE("banyan routes, route set, audit and plan diff against a real proxy", 
   CHECK(last.at("reason").as_string() == "first users");
   CHECK(last.at("action").as_string() == "route.mode");
   CHECK(run_banyan(proxy.args({"audit"}), dir).out.find("first users") != std::string::npos);
+}
+
+namespace {
+// An app none of ours: Python's own file server (no change feed, 404 on /internal/*, 501 on PUT).
+struct python_http_server {
+  std::unique_ptr<child_process> proc;
+  std::string url;
+  explicit python_http_server(const temp_dir& dir, const std::string& name) {
+    std::filesystem::create_directories(dir.file(name));
+    proc = std::make_unique<child_process>(std::vector<std::string>{"/usr/bin/python3", "-u", "-m", "http.server", "0",
+                                                                    "--bind", "127.0.0.1", "--directory", dir.file(name)},
+                                           dir.file(name + ".log"));
+    const auto line = proc->read_line(std::chrono::seconds(10));  // "Serving HTTP on 127.0.0.1 port N (…"
+    REQUIRE(line);
+    const auto at = line->find(" port ");
+    REQUIRE(at != std::string::npos);
+    url = "http://127.0.0.1:" + std::to_string(std::stoi(line->substr(at + 6)));
+  }
+  ~python_http_server() {
+    proc->signal(SIGTERM);
+    proc->wait(std::chrono::seconds(5));
+  }
+};
+}  // namespace
+
+// Issue 20: in front of an app with no feed, `route set item canary --percent 30` worked, and then
+// every change of that route failed ("item split → svc … not a URL: ''"), even going back.
+TEST_CASE("banyan route set: a canary of a write route over apps without a feed moves up, on and back", "[cli]") {
+  temp_dir dir;
+  python_http_server monolith(dir, "monolith"), svc(dir, "svc");
+  running_proxy proxy(dir, {}, monolith.url);
+  const auto put = run_banyan(proxy.args({"route", "add", "item", "--path", "/items/{id}", "--method", "GET", "--method",
+                                          "PUT", "--method", "DELETE", "--service", "svc", "--url", svc.url}),
+                              dir);
+  INFO(put.out << put.err);
+  REQUIRE(put.code == 0);
+  auto set = [&](std::vector<std::string> verb) {
+    verb.insert(verb.begin(), {"route", "set", "item"});
+    auto r = run_banyan(proxy.args(verb), dir);
+    UNSCOPED_INFO(r.out << r.err);
+    return r;
+  };
+  auto r = set({"canary", "--percent", "30"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("route item: shadow → canary 30%\n") == 0);
+  CHECK(r.out.find("route item: monolith → writes split 30/70 between svc and the monolith") != std::string::npos);
+  CHECK(r.out.find("writes moved: item monolith → svc") != std::string::npos);
+  CHECK(r.out.find("monolith publishes no change feed: nothing to sync") != std::string::npos);
+  r = set({"canary", "--percent", "60"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("route item: canary 30% → canary 60%") == 0);
+  CHECK(r.out.find("writes split 30/70 between svc and the monolith → writes split 60/40 between svc and the monolith") !=
+        std::string::npos);
+  r = set({"service"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("route item: canary 60% → service") == 0);
+  r = set({"canary", "--percent", "10"});
+  CHECK(r.code == 0);
+  r = set({"monolith", "--reason", "back"});  // never blocked by the barrier's own bookkeeping
+  CHECK(r.code == 0);
+  CHECK(r.out.find("route item: canary 10% → monolith") == 0);
+  CHECK(r.out.find("writes moved: item svc → monolith") != std::string::npos);
+  CHECK(r.err.empty());
+  // No feed on either side: a service's write routes may also move one at a time.
+  REQUIRE(run_banyan(proxy.args({"route", "add", "item-create", "--path", "/items", "--method", "POST", "--service",
+                                 "svc"}),
+                     dir)
+              .code == 0);
+  CHECK(run_banyan(proxy.args({"route", "set", "item-create", "service"}), dir).code == 0);
+  // Several routes in one change: one audit entry naming them all.
+  r = run_banyan(proxy.args({"route", "set", "item", "item-create", "shadow", "--reason", "together"}), dir);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("route item: monolith → shadow\nroute item-create: service → shadow\n") == 0);
+  const auto audit = boost::json::parse(run_banyan(proxy.args({"--output", "json", "audit"}), dir).out);
+  const auto& last = audit.at("entries").as_array().back();
+  CHECK(last.at("target").as_string() == "item,item-create");
+  CHECK(last.at("reason").as_string() == "together");
+  // Usage: the last word is the mode; a route named twice or unknown changes nothing.
+  CHECK(run_banyan(proxy.args({"route", "set", "item", "item-create"}), dir).code == 2);
+  CHECK(run_banyan(proxy.args({"route", "set", "item", "item", "service"}), dir).code == 2);
+  const auto unknown = run_banyan(proxy.args({"route", "set", "item", "nope", "service"}), dir);
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("no route with id 'nope'") != std::string::npos);
+  CHECK(boost::json::parse(run_banyan(proxy.args({"--output", "json", "routes"}), dir).out)
+            .at("routes")
+            .at(0)
+            .at("mode")
+            .as_string() == "shadow");
 }
 
 TEST_CASE("banyan route add, edit and remove define routes without curl, audited with the operator", "[cli]") {

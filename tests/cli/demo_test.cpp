@@ -1,6 +1,7 @@
 // `banyan demo` end to end, headless, as scripts/demo.sh runs it: the migration completes, every
 // step is in the audit log, the report is written, and no client request failed.
 #include "banyan/platform/sqlite.hpp"
+#include "support/process.hpp"
 #include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,12 +19,23 @@ namespace json = boost::json;
 
 TEST_CASE("banyan demo: the catalog's reads and writes move, every step audited, nothing lost", "[demo][slow]") {
   temp_dir dir;
-  const auto r = run_banyan({"demo", "--plan", std::string(BANYAN_SOURCE_DIR) + "/migrations/001-extract-catalog.yaml",
-                             "--keep-files", "--timeout", "400s"},
-                            dir);
+  // As a user who installed the binaries runs it: a bin folder outside the repository, run from
+  // another folder, no --plan (issue 20: it found its plan only from the repository).
+  const auto bin = dir.path() / "installed" / "bin";
+  const auto elsewhere = dir.path() / "elsewhere";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_directories(elsewhere);
+  for (const char* name : {"banyan", "banyan-proxy", "legacy-shop", "catalog-service"})
+    std::filesystem::copy_file(binary(name), bin / name);
+  REQUIRE(dir.path().string().rfind(BANYAN_SOURCE_DIR, 0) != 0);  // not inside the repository
+  const auto r = run_program({"/bin/sh", "-c",
+                              "cd '" + elsewhere.string() + "' && exec '" + (bin / "banyan").string() +
+                                  "' demo --keep-files --timeout 400s"},
+                             dir);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("migration complete: stage writes") != std::string::npos);
+  CHECK(r.out.find("migration complete: stage writes of 001-extract-catalog.yaml (built into banyan)") !=
+        std::string::npos);
   CHECK(r.out.find("failed client requests: 0\n") != std::string::npos);
   CHECK(r.out.find("data verify legacy-shop vs catalog-service: clean") != std::string::npos);
   // The story: the divergent build caught in shadow, the failing build rolled back, the writes moved.

@@ -152,6 +152,10 @@ std::string shop_twins::change_on_service(int product, const std::string& field,
 
 run_result run_banyan(std::vector<std::string> args, const temp_dir& dir) {
   args.insert(args.begin(), binary("banyan"));
+  return run_program(std::move(args), dir);
+}
+
+run_result run_program(std::vector<std::string> args, const temp_dir& dir) {
   child_process p(args, dir.file("stderr.txt"));
   std::string out;
   while (auto line = p.read_line(std::chrono::seconds(10))) out += *line + "\n";

@@ -84,5 +84,7 @@ struct run_result {
   std::string err;
 };
 run_result run_banyan(std::vector<std::string> args, const temp_dir& dir);
+// Any program (argv[0] a path) run to completion the same way; its stderr passes through dir.
+run_result run_program(std::vector<std::string> argv, const temp_dir& dir);
 
 }  // namespace banyan::test

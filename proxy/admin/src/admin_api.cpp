@@ -108,6 +108,7 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)), cutover_(ctx_.ro
   router_.add("GET", "/api/v1/cutover", [this](http::request&) { return http::json_response(200, cutover_json(cutover_.current())); });
   router_.add("PUT", "/api/v1/routes", [this](http::request& req) { return replace_routes(req); });
   router_.add("POST", "/api/v1/routes/{id}/mode", [this](http::request& req) { return set_mode(req); });
+  router_.add("POST", "/api/v1/routes/mode", [this](http::request& req) { return set_modes(req); });
   router_.add("GET", "/api/v1/plan", [this](http::request&) {
     const auto progress = ctx_.store.plan();
     if (!progress) return http::error_response(404, "no_plan", "no migration plan has been applied");

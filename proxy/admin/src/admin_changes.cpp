@@ -105,6 +105,7 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   const auto moves = current && current->table ? write_owner_changes(current->table.get(), *snap->table, &split)
                                                : std::vector<write_move>{};
   if (auto refusal = refuse_split_writes(split, *snap)) return std::move(*refusal);
+  if (auto refusal = refuse_divided_writes(moves, *snap)) return std::move(*refusal);
   const std::string audit_action = action, audit_target = target;
   audit_entry entry;
   entry.operator_name = operator_of(req);
@@ -164,6 +165,36 @@ std::optional<http::response> admin_api::refuse_split_writes(const std::vector<s
                        "' while " + feed_owner +
                        " publishes a change feed; writes move whole (mode service or monolith, through the "
                        "cut-over barrier), or give the canary only the reads (methods: [GET, HEAD])");
+  }
+  if (problems.empty()) return std::nullopt;
+  return invalid(problems);
+}
+
+std::optional<http::response> admin_api::refuse_divided_writes(const std::vector<write_move>& moves,
+                                                               const routing_snapshot& after) const {
+  std::vector<std::string> problems;
+  for (const auto& d : writes_divided_by_route(*after.table, moves)) {
+    const auto service_url = after.services.count(d.service) ? after.services.at(d.service) : std::string();
+    std::string why, feed_owner;
+    if (publishes_feed(ctx_.monolith_url, why)) feed_owner = "the monolith";
+    else if (!service_url.empty() && publishes_feed(service_url, why)) feed_owner = d.service;
+    if (feed_owner.empty()) continue;  // no data follows these writes: each route may move on its own
+    auto list = [](const std::vector<std::string>& ids) {
+      std::string s;
+      for (const auto& id : ids) s += (s.empty() ? "" : ", ") + id;
+      return s;
+    };
+    std::string all;
+    for (const auto& id : d.moved) all += (all.empty() ? "" : " ") + id;
+    for (const auto& id : d.left) all += " " + id;
+    auto owner_text = [](const std::string& o) { return o == "monolith" ? std::string("the monolith") : "'" + o + "'"; };
+    problems.push_back(
+        "'" + d.service + "' would have its writes on two owners: " + list(d.moved) + " to " + owner_text(d.moved_to) +
+        " while " + list(d.left) + (d.left.size() == 1 ? " stays" : " stay") + " with " + owner_text(d.left_with) +
+        ", and " + feed_owner +
+        " publishes a change feed (a client's update of a row it has just created could reach the owner that "
+        "has not applied it yet); move them in one change: banyan route set " + all + " " +
+        (d.moved_to == "monolith" ? "monolith" : "service"));
   }
   if (problems.empty()) return std::nullopt;
   return invalid(problems);
@@ -289,32 +320,57 @@ http::response admin_api::replace_routes(http::request& req) {
 http::response admin_api::set_mode(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
-  const std::string id(req.param("id"));
+  return set_modes(req, *body, {std::string(req.param("id"))});
+}
+
+http::response admin_api::set_modes(http::request& req) {
+  auto body = http::parse_json_object(req);
+  if (!body) return body.error();
+  std::vector<std::string> ids;
+  const auto* list = body->if_contains("routes");
+  if (list && list->is_array()) {
+    for (const auto& v : list->as_array()) {
+      if (!v.is_string() || v.as_string().empty()) return invalid({"routes must be an array of route ids"});
+      ids.emplace_back(v.as_string());
+    }
+  }
+  if (ids.empty()) return invalid({"routes must name at least one route id"});
+  return set_modes(req, *body, std::move(ids));
+}
+
+// Several routes to one mode (and canary share) in one change: one validation, one barrier, one
+// audit entry — so that a dataset's write routes move together.
+http::response admin_api::set_modes(http::request& req, const json::object& body, std::vector<std::string> ids) {
   std::lock_guard lock(change_mutex_);
   const auto current = ctx_.routing.load();
-  const route* existing = current && current->table ? current->table->find(id) : nullptr;
-  if (!existing) return http::error_response(404, "unknown_route", "no route with id '" + id + "'");
-  std::vector<route> routes = current->table->routes();
-  route& r = *std::find_if(routes.begin(), routes.end(), [&](const route& x) { return x.id == id; });
+  std::vector<route> routes = current && current->table ? current->table->routes() : std::vector<route>{};
   std::vector<std::string> problems;
-  json::object patch{{"id", id}, {"match", json::object{{"path", r.path}}}};
-  patch["mode"] = body->contains("mode") ? body->at("mode") : json::value(std::string(to_string(r.mode)));
-  if (body->contains("percent")) patch["percent"] = body->at("percent");
-  route parsed;
-  if (!route_from_json(patch, parsed, problems)) return invalid(problems);
-  // A canary needs its share, as in plans: without one it would keep whatever the route had
-  // (100 % coming from service mode).
-  if (parsed.mode == route_mode::canary && !body->contains("percent"))
-    return invalid({"a canary needs its share: give percent (0-100) for route '" + id + "'"});
-  // A percent means a canary share; on another mode it would contradict the mode.
-  if (body->contains("percent") && parsed.mode != route_mode::canary)
-    return invalid({"percent applies to canary only; route '" + id + "' would be " +
-                    std::string(to_string(parsed.mode))});
-  r.mode = parsed.mode;
-  if (body->contains("percent")) r.percent_bp = parsed.percent_bp;
-  else if (r.mode == route_mode::service) r.percent_bp = 10'000;
-  else if (r.mode != route_mode::canary) r.percent_bp = 0;
-  return apply(std::move(routes), current->services, req, "route.mode", id, reason_of(*body));
+  std::string target;
+  for (const auto& id : ids) {
+    if (std::count(ids.begin(), ids.end(), id) > 1) return invalid({"route '" + id + "' is named twice"});
+    const auto it = std::find_if(routes.begin(), routes.end(), [&](const route& x) { return x.id == id; });
+    if (it == routes.end()) return http::error_response(404, "unknown_route", "no route with id '" + id + "'");
+    route& r = *it;
+    json::object patch{{"id", id}, {"match", json::object{{"path", r.path}}}};
+    patch["mode"] = body.contains("mode") ? body.at("mode") : json::value(std::string(to_string(r.mode)));
+    if (body.contains("percent")) patch["percent"] = body.at("percent");
+    route parsed;
+    if (!route_from_json(patch, parsed, problems)) return invalid(problems);
+    // A canary needs its share, as in plans: without one it would keep whatever the route had
+    // (100 % coming from service mode).
+    if (parsed.mode == route_mode::canary && !body.contains("percent"))
+      return invalid({"a canary needs its share: give percent (0-100) for route '" + id + "'"});
+    // A percent means a canary share; on another mode it would contradict the mode.
+    if (body.contains("percent") && parsed.mode != route_mode::canary)
+      return invalid({"percent applies to canary only; route '" + id + "' would be " +
+                      std::string(to_string(parsed.mode))});
+    r.mode = parsed.mode;
+    if (body.contains("percent")) r.percent_bp = parsed.percent_bp;
+    else if (r.mode == route_mode::service) r.percent_bp = 10'000;
+    else if (r.mode != route_mode::canary) r.percent_bp = 0;
+    target += (target.empty() ? "" : ",") + id;
+  }
+  return apply(std::move(routes), current->services, req, "route.mode", target, reason_of(body));
 }
 
 }  // namespace banyan::proxy

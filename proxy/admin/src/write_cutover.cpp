@@ -28,8 +28,11 @@ json::object to_json(const cutover_result& r) {
     if (!p.note.empty()) o["waiting_for"] = p.note;
     pairs.push_back(std::move(o));
   }
+  json::array moves;
+  for (const auto& m : r.moves) moves.push_back(json::object{{"route", m.route}, {"from", m.from}, {"to", m.to}});
   return {{"switched", r.switched},       {"reason", r.reason},         {"held_ms", r.held_ms},
-          {"writes_held", r.writes_held}, {"pairs", std::move(pairs)}, {"finished_at", r.finished_at}};
+          {"writes_held", r.writes_held}, {"pairs", std::move(pairs)}, {"moves", std::move(moves)},
+          {"finished_at", r.finished_at}};
 }
 
 namespace {
@@ -127,22 +130,29 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   };
   std::map<std::pair<std::string, std::string>, leg> legs;
   std::vector<std::shared_ptr<route_stats>> held;
+  cutover_result result;
   for (const auto& m : moves) {
-    auto& l = legs[{m.from, m.to}];
-    if (l.report.routes.empty()) {
-      l.report.from = m.from;
-      l.report.to = m.to;
-      l.report.from_url = url_of(m.from, before);
-      l.report.to_url = url_of(m.to, after);
-      try {
-        l.source = std::make_unique<http::client>(l.report.from_url, probe_options());
-        l.target = std::make_unique<http::client>(l.report.to_url, probe_options());
-      } catch (const std::exception& e) {
-        l.setup_problem = e.what();
+    // A route whose writes a canary splits has two old (or new) owners: one leg per direction.
+    for (const auto& [from, to] : handover_pairs(m)) {
+      auto& l = legs[{from, to}];
+      if (l.report.routes.empty()) {
+        l.report.from = from;
+        l.report.to = to;
+        l.report.from_url = url_of(from, before);
+        l.report.to_url = url_of(to, after);
+        try {
+          l.source = std::make_unique<http::client>(l.report.from_url, probe_options());
+          l.target = std::make_unique<http::client>(l.report.to_url, probe_options());
+        } catch (const std::exception& e) {
+          l.setup_problem = (l.report.from_url.empty() ? "no URL for " + from
+                             : l.report.to_url.empty() ? "no URL for " + to
+                                                       : std::string(e.what()));
+        }
       }
+      l.report.routes.push_back(m.route_id);
+      l.seen.route_is_new = l.seen.route_is_new || m.new_route;
     }
-    l.report.routes.push_back(m.route_id);
-    l.seen.route_is_new = l.seen.route_is_new || m.new_route;
+    result.moves.push_back({m.route_id, describe(m.from), describe(m.to)});
     held.push_back(routing_.stats_for(m.route_id));
   }
 
@@ -162,7 +172,6 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   const auto until = start + settings_.hold_limit.count() + 1000;  // + the time persisting may take
   for (const auto& s : held) s->writes_held_until.store(until);
 
-  cutover_result result;
   barrier_verdict verdict;
   for (;;) {
     const auto elapsed = std::chrono::milliseconds(steady_ms() - start);

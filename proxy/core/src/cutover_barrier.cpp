@@ -1,5 +1,7 @@
 #include "banyan/proxy/cutover_barrier.hpp"
 
+#include "banyan/proxy/bucket.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -13,44 +15,90 @@ bool takes_writes(const route& r) {
          });
 }
 
-std::string write_owner(const route& r) {
+write_ownership write_ownership_of(const route& r) {
   switch (r.mode) {
     case route_mode::monolith:
     case route_mode::shadow:
-      return "monolith";
+      return {{"monolith"}, 0};
     case route_mode::service:
-      return r.service;
+      return {{r.service}, 10000};
     case route_mode::canary:
-      if (r.percent_bp == 0) return "monolith";
-      if (r.percent_bp >= 10000) return r.service;
-      return "";
+      if (r.percent_bp == 0) return {{"monolith"}, 0};
+      if (r.percent_bp >= bucket_count) return {{r.service}, 10000};
+      return {{"monolith", r.service}, r.percent_bp};
   }
-  return "monolith";
+  return {{"monolith"}, 0};
+}
+
+std::string describe(const write_ownership& w) {
+  if (!w.split()) return w.owners.empty() ? "monolith" : w.owners.front();
+  return "writes split " + percent_text(w.service_bp) + "/" + percent_text(bucket_count - w.service_bp) +
+         " between " + w.owners[1] + " and the monolith";
+}
+
+std::string write_owner(const route& r) {
+  const auto w = write_ownership_of(r);
+  return w.split() ? std::string() : w.owners.front();
+}
+
+std::vector<std::pair<std::string, std::string>> handover_pairs(const write_move& m) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& from : m.from.owners)
+    for (const auto& to : m.to.owners)
+      if (from != to) pairs.emplace_back(from, to);
+  return pairs;
 }
 
 std::vector<write_move> write_owner_changes(const route_table* before, const route_table& after,
                                             std::vector<std::string>* split) {
-  std::map<std::string, std::string> owner_before;
+  const write_ownership monolith{{"monolith"}, 0};
+  std::map<std::string, write_ownership> owner_before;
   if (before)
     for (const auto& r : before->routes())
-      if (takes_writes(r)) owner_before[r.id] = write_owner(r);
+      if (takes_writes(r)) owner_before[r.id] = write_ownership_of(r);
   std::vector<write_move> moves;
   for (const auto& r : after.routes()) {
     if (!takes_writes(r)) continue;
-    const std::string to = write_owner(r);
-    if (to.empty()) {
-      if (split) split->push_back(r.id);
-      continue;
-    }
+    const auto to = write_ownership_of(r);
+    if (to.split() && split) split->push_back(r.id);
     const auto it = owner_before.find(r.id);
-    const std::string from = it == owner_before.end() ? "monolith" : it->second;
+    const bool is_new = it == owner_before.end() && before;
+    const auto from = it == owner_before.end() ? monolith : it->second;
     if (it != owner_before.end()) owner_before.erase(it);
-    if (from != to) moves.push_back({r.id, from.empty() ? "split" : from, to, it == owner_before.end() && before});
+    if (from != to) moves.push_back({r.id, from, to, is_new});
   }
   // Routes gone from `after`: their writes return to the monolith.
   for (const auto& [id, from] : owner_before)
-    if (from != "monolith") moves.push_back({id, from.empty() ? "split" : from, "monolith"});
+    if (from != monolith) moves.push_back({id, from, monolith});
   return moves;
+}
+
+std::vector<divided_writes> writes_divided_by_route(const route_table& after, const std::vector<write_move>& moves) {
+  std::map<std::string, const write_move*> moving;
+  for (const auto& m : moves) moving[m.route_id] = &m;
+  std::vector<divided_writes> out;
+  std::map<std::string, std::size_t> index_of;  // service → its entry in `out`
+  for (const auto& r : after.routes()) {
+    const auto it = moving.find(r.id);
+    if (it == moving.end() || r.service.empty() || !takes_writes(r)) continue;
+    const auto& to = it->second->to;
+    if (to.split()) continue;  // a split is judged on its own (write_owner_changes' `split`)
+    divided_writes d{r.service, {}, {}, to.owners.front(), {}};
+    for (const auto& other : after.routes()) {
+      if (other.service != r.service || !takes_writes(other)) continue;
+      const auto owner = write_ownership_of(other);
+      if (owner == to) {
+        if (moving.count(other.id)) d.moved.push_back(other.id);
+      } else {
+        if (d.left.empty()) d.left_with = describe(owner);
+        d.left.push_back(other.id);
+      }
+    }
+    if (d.left.empty() || index_of.count(d.service + "→" + d.moved_to)) continue;
+    index_of[d.service + "→" + d.moved_to] = out.size();
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 std::string_view to_string(barrier_step s) noexcept {

@@ -32,13 +32,13 @@ TEST_CASE("barrier: only routes whose writes change owner move") {
   const auto moves = write_owner_changes(before.get(), *after);
   REQUIRE(moves.size() == 1);  // reads take no writes; orders stay with the monolith in shadow
   CHECK(moves[0].route_id == "writes");
-  CHECK(moves[0].from == "monolith");
-  CHECK(moves[0].to == "catalog");
+  CHECK(describe(moves[0].from) == "monolith");
+  CHECK(describe(moves[0].to) == "catalog");
   // And back: a rollback moves them to the monolith.
   const auto back = write_owner_changes(after.get(), *before);
   REQUIRE(back.size() == 1);
-  CHECK(back[0].from == "catalog");
-  CHECK(back[0].to == "monolith");
+  CHECK(describe(back[0].from) == "catalog");
+  CHECK(describe(back[0].to) == "monolith");
   CHECK(write_owner_changes(before.get(), *before).empty());
 }
 
@@ -47,21 +47,24 @@ TEST_CASE("barrier: routes added or removed count from the monolith") {
   const auto owned = table_of({catalog_route("writes", "/api/products", route_mode::service, {"POST"})});
   const auto added = write_owner_changes(none.get(), *owned);
   REQUIRE(added.size() == 1);
-  CHECK(added[0].from == "monolith");
+  CHECK(describe(added[0].from) == "monolith");
   const auto removed = write_owner_changes(owned.get(), *none);
   REQUIRE(removed.size() == 1);
-  CHECK(removed[0].from == "catalog");
-  CHECK(removed[0].to == "monolith");
+  CHECK(describe(removed[0].from) == "catalog");
+  CHECK(describe(removed[0].to) == "monolith");
   CHECK(write_owner_changes(nullptr, *none).empty());
 }
 
-TEST_CASE("barrier: a canary that splits writes is refused, at 0 % and 100 % it has one owner") {
+TEST_CASE("barrier: a canary splits writes between two owners, at 0 % and 100 % it has one") {
   const auto before = table_of({catalog_route("writes", "/api/products", route_mode::monolith, {"POST"})});
   std::vector<std::string> split;
-  const auto half = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 5000)});
-  CHECK(write_owner_changes(before.get(), *half, &split).empty());
-  REQUIRE(split.size() == 1);
+  const auto half = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 3000)});
+  const auto into = write_owner_changes(before.get(), *half, &split);
+  REQUIRE(split.size() == 1);  // listed for the admin API, which refuses it when data follows a feed
   CHECK(split[0] == "writes");
+  REQUIRE(into.size() == 1);  // and a move like any other: some users' writes now go to the service
+  CHECK(describe(into[0].to) == "writes split 30/70 between catalog and the monolith");
+  CHECK(handover_pairs(into[0]) == std::vector<std::pair<std::string, std::string>>{{"monolith", "catalog"}});
   split.clear();
   const auto all = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 10000)});
   CHECK(write_owner_changes(before.get(), *all, &split).size() == 1);
@@ -69,6 +72,68 @@ TEST_CASE("barrier: a canary that splits writes is refused, at 0 % and 100 % it 
   const auto zero = table_of({catalog_route("writes", "/api/products", route_mode::canary, {"POST"}, 0)});
   CHECK(write_owner_changes(before.get(), *zero, &split).empty());
   CHECK(split.empty());
+}
+
+// Issue 20: after `route set item canary --percent 30`, every change of the route failed with
+// "item split → svc … not a URL: ''": the split was taken for an owner with a URL.
+TEST_CASE("barrier: a split route moves on — raised, promoted, rolled back — with real owners on each leg") {
+  using pairs = std::vector<std::pair<std::string, std::string>>;
+  const auto at30 = table_of({catalog_route("item", "/items/{id}", route_mode::canary, {"GET", "PUT"}, 3000)});
+  const auto at60 = table_of({catalog_route("item", "/items/{id}", route_mode::canary, {"GET", "PUT"}, 6000)});
+  const auto svc = table_of({catalog_route("item", "/items/{id}", route_mode::service, {"GET", "PUT"})});
+  const auto mono = table_of({catalog_route("item", "/items/{id}", route_mode::monolith, {"GET", "PUT"})});
+
+  const auto raised = write_owner_changes(at30.get(), *at60);
+  REQUIRE(raised.size() == 1);
+  CHECK(describe(raised[0].from) == "writes split 30/70 between catalog and the monolith");
+  CHECK(describe(raised[0].to) == "writes split 60/40 between catalog and the monolith");
+  CHECK_FALSE(raised[0].new_route);
+  CHECK(handover_pairs(raised[0]) == pairs{{"monolith", "catalog"}, {"catalog", "monolith"}});
+
+  const auto promoted = write_owner_changes(at30.get(), *svc);
+  REQUIRE(promoted.size() == 1);
+  CHECK(handover_pairs(promoted[0]) == pairs{{"monolith", "catalog"}});
+
+  const auto back = write_owner_changes(at30.get(), *mono);
+  REQUIRE(back.size() == 1);
+  CHECK(handover_pairs(back[0]) == pairs{{"catalog", "monolith"}});
+  // Every leg names an owner that has a URL: never "split", never "".
+  for (const auto* m : {&raised[0], &promoted[0], &back[0]})
+    for (const auto& [from, to] : handover_pairs(*m)) {
+      CHECK((from == "monolith" || from == "catalog"));
+      CHECK((to == "monolith" || to == "catalog"));
+    }
+  // The same split on both sides moves nothing.
+  CHECK(write_owner_changes(at30.get(), *at30).empty());
+}
+
+TEST_CASE("barrier: a change that leaves one service's write routes on two owners is found") {
+  const auto before = table_of({catalog_route("create", "/api/products", route_mode::monolith, {"POST"}),
+                                catalog_route("change", "/api/products/{id}", route_mode::monolith, {"PUT", "DELETE"}),
+                                catalog_route("read", "/api/products/{id}", route_mode::monolith, {"GET"})});
+  const auto one = table_of({catalog_route("create", "/api/products", route_mode::service, {"POST"}),
+                             catalog_route("change", "/api/products/{id}", route_mode::monolith, {"PUT", "DELETE"}),
+                             catalog_route("read", "/api/products/{id}", route_mode::monolith, {"GET"})});
+  auto divided = writes_divided_by_route(*one, write_owner_changes(before.get(), *one));
+  REQUIRE(divided.size() == 1);
+  CHECK(divided[0].service == "catalog");
+  CHECK(divided[0].moved == std::vector<std::string>{"create"});
+  CHECK(divided[0].left == std::vector<std::string>{"change"});  // the read route takes no writes
+  CHECK(divided[0].moved_to == "catalog");
+  // Both in one change: one owner.
+  const auto both = table_of({catalog_route("create", "/api/products", route_mode::service, {"POST"}),
+                              catalog_route("change", "/api/products/{id}", route_mode::service, {"PUT", "DELETE"}),
+                              catalog_route("read", "/api/products/{id}", route_mode::monolith, {"GET"})});
+  CHECK(writes_divided_by_route(*both, write_owner_changes(before.get(), *both)).empty());
+  // Bringing the second route along heals a divided state; it is not refused for the first.
+  CHECK(writes_divided_by_route(*both, write_owner_changes(one.get(), *both)).empty());
+  // Back one at a time is divided too.
+  divided = writes_divided_by_route(*one, write_owner_changes(both.get(), *one));
+  REQUIRE(divided.size() == 1);
+  CHECK(divided[0].moved == std::vector<std::string>{"change"});
+  CHECK(divided[0].moved_to == "monolith");
+  // A change that moves none of them says nothing about a division already there.
+  CHECK(writes_divided_by_route(*one, {}).empty());
 }
 
 TEST_CASE("barrier: writes on a moving route are held, reads never") {

@@ -71,6 +71,8 @@ class admin_api {
  private:
   http::response replace_routes(http::request& req);
   http::response set_mode(http::request& req);
+  http::response set_modes(http::request& req);
+  http::response set_modes(http::request& req, const boost::json::object& body, std::vector<std::string> ids);
   http::response apply(std::vector<route> routes, std::map<std::string, std::string> services,
                        const http::request& req, std::string action, std::string target, std::string reason,
                        const plan_progress* progress = nullptr);
@@ -88,6 +90,10 @@ class admin_api {
   // publishes a change feed): the 422 refusing it, or nothing.
   std::optional<http::response> refuse_split_writes(const std::vector<std::string>& split,
                                                     const routing_snapshot& after) const;
+  // A change that moves some of a service's write routes and leaves others with the other owner,
+  // while its data follows a feed (writes_divided_by_route): the 422 refusing it, or nothing.
+  std::optional<http::response> refuse_divided_writes(const std::vector<write_move>& moves,
+                                                      const routing_snapshot& after) const;
   // Audits a barrier that gave up (the routing did not change) and answers 409 with its reason.
   http::response cutover_failed(const http::request& req, const std::string& action, const std::string& target,
                                 const routing_snapshot& live, const cutover_result& result);

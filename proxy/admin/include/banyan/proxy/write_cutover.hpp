@@ -35,6 +35,10 @@ struct cutover_result {
     std::string note;  // what the pair waited on last ("" once it could switch)
   };
   std::vector<pair> pairs;
+  struct move {  // one route, its ownership before and after in words (describe(write_ownership))
+    std::string route, from, to;
+  };
+  std::vector<move> moves;
   std::string finished_at;  // RFC 3339
 };
 boost::json::object to_json(const cutover_result& r);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <utility>
 
 namespace banyan::proxy {
 
@@ -23,20 +24,51 @@ bool is_write_method(std::string_view method) noexcept;
 // Whether a route matches any write method (a route with no method list matches them all).
 bool takes_writes(const route& r);
 
+// Who takes a route's writes: one owner ("monolith" or a service's name), or both while a canary
+// splits them by user. A split is an ownership like any other: a change into, out of or within
+// one moves writes between the two owners, and the barrier handles each direction as a leg.
+struct write_ownership {
+  std::vector<std::string> owners;  // one; or, split, "monolith" then the service
+  std::uint32_t service_bp = 0;     // split: the service's share of users, in basis points
+  bool split() const noexcept { return owners.size() > 1; }
+  bool operator==(const write_ownership&) const = default;
+};
+write_ownership write_ownership_of(const route& r);
+// "monolith", "catalog", or "writes split 30/70 between catalog and the monolith".
+std::string describe(const write_ownership& w);
+
 // Who takes a route's writes: "monolith", a service's name, or "" when a canary splits them.
 std::string write_owner(const route& r);
 
 struct write_move {
   std::string route_id;
-  std::string from, to;  // "monolith" or a service name
+  write_ownership from, to;
   bool new_route = false;  // not in `before`: its writes went by other routes, which cannot be held by its id
 };
-// The routes whose write owner differs between `before` and `after`, matched by route id (a route
-// only in one of them has the monolith as its owner in the other). Routes that take no writes are
-// never listed. With `split`, the routes whose writes a canary would divide between two owners in
-// `after`: a barrier cannot make that safe, so such a change is refused.
+// The old owner → new owner pairs a move hands writes over between: every owner in `from` to every
+// different owner in `to` (monolith → catalog; a split → catalog is monolith → catalog; a split
+// widened from 30 % to 60 % is monolith → catalog and catalog → monolith, as users move one way and
+// a write in flight may still land on the other side).
+std::vector<std::pair<std::string, std::string>> handover_pairs(const write_move& m);
+
+// The routes whose write ownership differs between `before` and `after`, matched by route id (a
+// route only in one of them has the monolith as its owner in the other). Routes that take no
+// writes are never listed. With `split`, the routes whose writes a canary divides between two
+// owners in `after`: the admin API refuses those when data follows a feed.
 std::vector<write_move> write_owner_changes(const route_table* before, const route_table& after,
                                             std::vector<std::string>* split = nullptr);
+
+// One service's write routes left on different owners by a change that moves some of them: a
+// dataset whose creates go to one owner and updates to the other. When its data follows a feed,
+// a client's update of the row it just created may reach an owner that has not applied it yet.
+struct divided_writes {
+  std::string service;
+  std::vector<std::string> moved;     // the routes the change moves, in route order
+  std::vector<std::string> left;      // the service's other write routes, with another owner
+  std::string moved_to;               // the owner the moved routes go to
+  std::string left_with;              // describe() of the first left route's owner
+};
+std::vector<divided_writes> writes_divided_by_route(const route_table& after, const std::vector<write_move>& moves);
 
 struct barrier_settings {
   std::chrono::milliseconds hold_limit{5000};  // longest a write waits; then nothing changes
