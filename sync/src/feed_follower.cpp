@@ -142,9 +142,10 @@ struct feed_follower::impl {
     return std::move(r->body);
   }
 
-  std::optional<feed_page> fetch_events(http::client& c, std::int64_t after, int limit, bool& malformed) {
+  std::optional<feed_page> fetch_events(http::client& c, std::int64_t after, int limit, bool& malformed,
+                                       std::int64_t wait_ms = 0) {
     malformed = false;
-    auto body = fetch(c, events_target(after, limit));
+    auto body = fetch(c, events_target(after, limit) + (wait_ms > 0 ? "&wait=" + std::to_string(wait_ms) : ""));
     if (!body) return std::nullopt;
     auto page = parse_feed_page(*body);
     if (!page) {
@@ -161,8 +162,9 @@ struct feed_follower::impl {
   // On the caller's thread, so that the status is the stored one as soon as start() returns.
   bool open() {
     try {
-      conn = std::make_unique<sqlite::connection>(db_path);
-      engine = std::make_unique<sync_engine>(*conn, sink, opt.source_url);
+      conn = std::make_unique<sqlite::connection>(db_path, opt.open);
+      engine = std::make_unique<sync_engine>(*conn, sink, opt.cursor_key.empty() ? opt.source_url : opt.cursor_key,
+                                             opt.storage);
     } catch (const std::exception& e) {
       halt(std::string("cannot open the sync state: ") + e.what());
       return false;
@@ -174,7 +176,8 @@ struct feed_follower::impl {
   void run() {
     http::client_options copt;
     copt.timeout = opt.request_timeout;
-    copt.user_agent = "banyan-sync";
+    // Named by its record: a publisher keeps each follower's position apart by it (pruning).
+    copt.user_agent = "banyan-sync (" + (opt.cursor_key.empty() ? opt.source_url : opt.cursor_key) + ")";
     http::client source(opt.source_url, copt);
     auto backoff = opt.backoff_min;
     std::int64_t head = engine->state().applied;
@@ -240,7 +243,10 @@ struct feed_follower::impl {
                        {"rows_per_second", rate}});
           }
         } else {
-          auto page = fetch_events(source, rec.applied, opt.page_limit, malformed);
+          // Caught up: wait at the source for the next event rather than here.
+          const bool waiting = opt.long_poll.count() > 0 && rec.applied >= head;
+          const auto asked = clock_type::now();
+          auto page = fetch_events(source, rec.applied, opt.page_limit, malformed, waiting ? opt.long_poll.count() : 0);
           if (malformed) return;
           if (!page) {
             if (!failed()) return;
@@ -280,7 +286,11 @@ struct feed_follower::impl {
           if (!was_following && engine->state().phase == sync_phase::following)
             log::info("sync caught up", {{"source", opt.source_url}, {"entity", current.entity}, {"applied", engine->state().applied}});
           backoff = opt.backoff_min;
-          if (engine->state().applied >= head && !sleep_for(opt.poll_interval)) return;
+          // With long polls the next request waits at the source; only a source that answered an
+          // empty page at once (it does not know `wait`) is polled at the interval.
+          const bool source_waits = opt.long_poll.count() > 0 &&
+                                    (!page->events.empty() || clock_type::now() - asked >= opt.long_poll / 2);
+          if (engine->state().applied >= head && !source_waits && !sleep_for(opt.poll_interval)) return;
           continue;
         }
         backoff = opt.backoff_min;

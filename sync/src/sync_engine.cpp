@@ -18,15 +18,18 @@ std::string_view to_string(sync_phase p) noexcept {
 
 namespace {
 
+// The columns of the record, after "CREATE TABLE <name> (".
+constexpr std::string_view record_columns =
+    " source TEXT PRIMARY KEY, phase TEXT NOT NULL, applied INTEGER NOT NULL,"
+    " backfill_position INTEGER NOT NULL, copy_cursor TEXT NOT NULL, rows_copied INTEGER NOT NULL,"
+    " rows_total INTEGER, catchup_target INTEGER NOT NULL, events_applied INTEGER NOT NULL,"
+    " events_ignored INTEGER NOT NULL, backfill_started_at TEXT NOT NULL, copied_at TEXT NOT NULL,"
+    " caught_up_at TEXT NOT NULL)";
+
 std::span<const sqlite::migration> migrations() {
+  static const std::string create = "CREATE TABLE sync_state (" + std::string(record_columns);
   static const std::array<sqlite::migration, 1> list{{
-      {1, "create sync_state",
-       "CREATE TABLE sync_state ("
-       " source TEXT PRIMARY KEY, phase TEXT NOT NULL, applied INTEGER NOT NULL,"
-       " backfill_position INTEGER NOT NULL, copy_cursor TEXT NOT NULL, rows_copied INTEGER NOT NULL,"
-       " rows_total INTEGER, catchup_target INTEGER NOT NULL, events_applied INTEGER NOT NULL,"
-       " events_ignored INTEGER NOT NULL, backfill_started_at TEXT NOT NULL, copied_at TEXT NOT NULL,"
-       " caught_up_at TEXT NOT NULL)"},
+      {1, "create sync_state", create},
   }};
   return list;
 }
@@ -72,12 +75,13 @@ void commit_together(sqlite::connection& db, sync_record& state, Change&& change
 
 }  // namespace
 
-sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string source)
-    : db_(c), sink_(sink), source_(std::move(source)) {
-  sqlite::migrate(c, "sync", migrations());
+sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string source, const state_storage& storage)
+    : db_(c), sink_(sink), table_(storage.table), source_(std::move(source)) {
+  if (storage.versioned) sqlite::migrate(c, "sync", migrations());
+  else c.exec("CREATE TABLE IF NOT EXISTS " + table_ + " (" + std::string(record_columns));
   auto st = c.prepare(
       "SELECT phase, applied, backfill_position, copy_cursor, rows_copied, rows_total, catchup_target,"
-      " events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at FROM sync_state WHERE source = ?");
+      " events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at FROM " + table_ + " WHERE source = ?");
   st.bind(1, source_);
   if (st.step()) {
     state_.exists = true;
@@ -98,7 +102,7 @@ sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string s
 
 void sync_engine::save(sqlite::connection& c) {
   c.prepare_cached(
-       "INSERT INTO sync_state(source, phase, applied, backfill_position, copy_cursor, rows_copied, rows_total,"
+       "INSERT INTO " + table_ + "(source, phase, applied, backfill_position, copy_cursor, rows_copied, rows_total,"
        " catchup_target, events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
        " ON CONFLICT(source) DO UPDATE SET phase = ?2, applied = ?3, backfill_position = ?4, copy_cursor = ?5,"

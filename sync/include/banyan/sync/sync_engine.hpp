@@ -42,10 +42,20 @@ struct page_result {
   std::string last_ignored;  // why the last ignored event was ignored
 };
 
+// Where the engine keeps its records in the database it writes: a service of ours has its own
+// versioned schema ("sync_state" under schema owner "sync"); banyan-sync, a guest in an app's
+// database, keeps one table of its own prefix and touches no table the app might have
+// (schema_migrations is Rails' own).
+struct state_storage {
+  std::string table = "sync_state";
+  bool versioned = true;  // false: CREATE TABLE IF NOT EXISTS, no schema_migrations row
+};
+
 class sync_engine {
  public:
-  // Creates the sync tables when missing (schema owner "sync") and loads the source's record.
-  sync_engine(sqlite::connection& c, entity_sink& sink, std::string source);
+  // Creates the sync tables when missing and loads the record of `source` (the key the record is
+  // kept under: the source's URL, or URL#aggregate where one source feeds several sinks).
+  sync_engine(sqlite::connection& c, entity_sink& sink, std::string source, const state_storage& storage = {});
 
   const sync_record& state() const noexcept { return state_; }
   const std::string& source() const noexcept { return source_; }
@@ -67,6 +77,7 @@ class sync_engine {
   void save(sqlite::connection& c);
   sqlite::connection& db_;
   entity_sink& sink_;
+  std::string table_;
   std::string source_;
   sync_record state_;
 };
