@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
       store.save(routing, entry);
     }
     proxy::routing_state state(config.circuit_breaker);
+    state.set_data_urls(config.data_urls);
     std::vector<proxy::route_error> errors;
     if (!state.install(routing.routes, routing.services, config.monolith, errors)) {
       for (const auto& e : errors) std::cerr << "banyan-proxy: " << (e.route_id.empty() ? "" : e.route_id + ": ") << e.message << '\n';

@@ -234,9 +234,9 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
       return http::error_response(404, "no_sync", "this banyan-sync follows no feed (follow: in its configuration)");
     std::vector<sync_status> each;
     for (const auto& f : d.followers) each.push_back(f->status());
-    json::object body = to_json(combine_statuses(each));
-    if (d.capture) body["foreign_writes"] = d.capture->foreign().count;
-    return http::json_response(200, std::move(body));
+    auto status = combine_statuses(each);
+    if (d.capture) status.foreign_writes = d.capture->foreign().count;
+    return http::json_response(200, to_json(status));
   });
   if (!m.capture) return;
 

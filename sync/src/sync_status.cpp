@@ -28,7 +28,8 @@ json::object to_json(const sync_status& s) {
           {"events_applied", s.events_applied},
           {"events_ignored", s.events_ignored},
           {"last_ignored", s.last_ignored},
-          {"backfill", std::move(backfill)}};
+          {"backfill", std::move(backfill)},
+          {"foreign_writes", s.foreign_writes ? json::value(*s.foreign_writes) : json::value(nullptr)}};
 }
 
 namespace {
@@ -70,6 +71,7 @@ expected<sync_status, std::string> parse_sync_status(std::string_view text) {
   r.integer("events_applied", s.events_applied);
   r.integer("events_ignored", s.events_ignored);
   r.text("last_ignored", s.last_ignored);
+  if (const auto* f = v.as_object().if_contains("foreign_writes"); f && f->is_int64()) s.foreign_writes = f->as_int64();
   if (!r.missing.empty()) return unexpected("sync status: no valid \"" + r.missing + "\"");
   if (s.state != "backfilling" && s.state != "following" && s.state != "stopped")
     return unexpected("sync status: unknown state \"" + s.state + "\"");

@@ -157,7 +157,7 @@ TEST_CASE("capture: concurrent writers in many transactions, some rolled back: o
   CHECK(keys.size() == 300);
 }
 
-TEST_CASE("apply: a feed into another schema through the map; nothing applied is captured again") {
+TEST_CASE("apply: a feed into another schema through the map, and nothing applied is captured again") {
   app_db source;
   auto source_cap = source.installed();
   auto app = source.app();

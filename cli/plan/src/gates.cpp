@@ -1,6 +1,7 @@
 #include "banyan/plan/gates.hpp"
 
 #include "banyan/evidence/evidence.hpp"
+#include "banyan/proxy/cutover_barrier.hpp"
 #include "banyan/sync/sync_status.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -84,6 +85,7 @@ std::map<std::string, route_evidence> read_evidence(const json::object& evidence
         f.source_reachable = s->source_reachable;
         f.rows_done = s->backfill.rows_done;
         f.rows_total = s->backfill.rows_total;
+        f.foreign_writes = s->foreign_writes;
       }
       e.sync = std::move(f);
     }
@@ -135,6 +137,28 @@ gate_result judge_sync_lag(const std::string& route_id, const route_evidence& e,
   return r;
 }
 
+// The foreign_writes gate for a route whose writes a service owns: the old owner's banyan-sync
+// counts the changes to its moved tables it did not apply, and at most `bound` may have happened.
+gate_result judge_foreign_writes(const std::string& route_id, const route_evidence& e, std::int64_t bound) {
+  gate_result r{"foreign_writes", route_id, gate_state::waiting, "—", "≤ " + std::to_string(bound), {}, {}};
+  if (!e.sync || !e.sync->probed) {
+    r.why = "no sync status from the old owner yet (the proxy samples it with its health checks)";
+  } else if (!e.sync->answered) {
+    r.why = "no sync status from " + e.sync->service + ": " + e.sync->problem;
+  } else if (!e.sync->foreign_writes) {
+    r.why = e.sync->service + " does not count foreign writes: its data needs banyan-sync (and the proxy's data: URL)";
+  } else {
+    const auto n = *e.sync->foreign_writes;
+    r.measured = std::to_string(n) + (n == 1 ? " change" : " changes");
+    r.value = static_cast<double>(n);
+    r.state = n <= bound ? gate_state::pass : gate_state::fail;
+    if (n > bound)
+      r.why = std::to_string(n) + " changes to the moved tables in " + e.sync->service +
+              "'s database were not made by banyan-sync (its /internal/fence lists the latest)";
+  }
+  return r;
+}
+
 }  // namespace
 
 stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
@@ -162,6 +186,8 @@ stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<st
     const bool shadow_copies = route.mode == proxy::route_mode::shadow ||
                                (route.mode == proxy::route_mode::service && route.shadow.reverse);
     if (g.sync_lag) add(judge_sync_lag(route.id, e, *g.sync_lag));  // data, whether or not traffic came
+    if (g.foreign_writes && route.mode == proxy::route_mode::service && proxy::takes_writes(route))
+      add(judge_foreign_writes(route.id, e, *g.foreign_writes));
     if (e.requests == 0) {
       gate_result r{"no_traffic", route.id, gate_state::waiting, "0 requests", std::string(to_string(g.no_traffic)), {}, 0.0};
       switch (g.no_traffic) {

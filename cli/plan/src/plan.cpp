@@ -256,7 +256,9 @@ class plan_reader {
   void read_gates(const YAML::Node& g, stage& s) {
     if (!r_.is_map(g, "gates")) return;
     s.gate.at = at(g);
-    r_.check_keys(g, {"min_requests", "min_duration", "parity", "error_rate", "p99_ratio", "sync_lag", "no_traffic"}, "gates");
+    r_.check_keys(g, {"min_requests", "min_duration", "parity", "error_rate", "p99_ratio", "sync_lag", "foreign_writes",
+                      "no_traffic"},
+                  "gates");
     std::string text;
     if (auto n = g["min_requests"]; n && r_.scalar(n, "min_requests", text)) {
       std::uint64_t v = 0;
@@ -311,6 +313,13 @@ class plan_reader {
       }
       s.gate.sync_lag = bound;
     }
+    if (auto n = g["foreign_writes"]; n && r_.scalar(n, "foreign_writes", text)) {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+        err(n, "foreign_writes must be a whole number of changes (0: none allowed), got '" + text + "'");
+      else s.gate.foreign_writes = v;
+    }
     if (auto n = g["no_traffic"]; n && r_.scalar(n, "no_traffic", text)) {
       if (text == "wait") s.gate.no_traffic = no_traffic_policy::wait;
       else if (text == "pass") s.gate.no_traffic = no_traffic_policy::pass;
@@ -327,10 +336,10 @@ class plan_reader {
     r_.check_keys(n, {"on_breach", "to"}, "rollback");
     r_.string_field(n, "to", p.rollback.to);
     read_list(n["on_breach"], "rollback.on_breach", p.rollback.on);
-    const std::vector<std::string_view> gate_names{"parity", "error_rate", "p99_ratio", "sync_lag"};
+    const std::vector<std::string_view> gate_names{"parity", "error_rate", "p99_ratio", "sync_lag", "foreign_writes"};
     for (std::size_t i = 0; i < p.rollback.on.size(); ++i)
       if (std::find(gate_names.begin(), gate_names.end(), p.rollback.on[i]) == gate_names.end())
-        err(n["on_breach"][i], "rollback.on_breach names gates: parity, error_rate, p99_ratio or sync_lag, not '" + p.rollback.on[i] + "'" +
+        err(n["on_breach"][i], "rollback.on_breach names gates: parity, error_rate, p99_ratio, sync_lag or foreign_writes, not '" + p.rollback.on[i] + "'" +
                             hint(p.rollback.on[i], gate_names));
     const auto stages = names_of(p.stages, &stage::name);
     if (!p.rollback.to.empty() && std::find(stages.begin(), stages.end(), p.rollback.to) == stages.end())

@@ -149,17 +149,20 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}, {"cutover", to_json(result)}});
 }
 
+std::string admin_api::feed_publisher(const std::string& service, const routing_snapshot& after) const {
+  std::string why;
+  if (const auto m = ctx_.routing.data_url("monolith", after); !m.empty() && publishes_feed(m, why)) return "the monolith";
+  if (const auto s = ctx_.routing.data_url(service, after); !s.empty() && publishes_feed(s, why)) return service;
+  return {};
+}
+
 std::optional<http::response> admin_api::refuse_split_writes(const std::vector<std::string>& split,
                                                              const routing_snapshot& after) const {
   std::vector<std::string> problems;
   for (const auto& id : split) {
     const route* r = after.table->find(id);
     if (!r) continue;
-    const auto service_url = after.services.count(r->service) ? after.services.at(r->service) : std::string();
-    std::string why;
-    std::string feed_owner;
-    if (publishes_feed(ctx_.monolith_url, why)) feed_owner = "the monolith";
-    else if (!service_url.empty() && publishes_feed(service_url, why)) feed_owner = r->service;
+    const auto feed_owner = feed_publisher(r->service, after);
     if (feed_owner.empty()) continue;  // no data follows these writes: a canary may split them
     problems.push_back("route '" + id + "': a canary would split its writes between the monolith and '" + r->service +
                        "' while " + feed_owner +
@@ -174,10 +177,7 @@ std::optional<http::response> admin_api::refuse_divided_writes(const std::vector
                                                                const routing_snapshot& after) const {
   std::vector<std::string> problems;
   for (const auto& d : writes_divided_by_route(*after.table, moves)) {
-    const auto service_url = after.services.count(d.service) ? after.services.at(d.service) : std::string();
-    std::string why, feed_owner;
-    if (publishes_feed(ctx_.monolith_url, why)) feed_owner = "the monolith";
-    else if (!service_url.empty() && publishes_feed(service_url, why)) feed_owner = d.service;
+    const auto feed_owner = feed_publisher(d.service, after);
     if (feed_owner.empty()) continue;  // no data follows these writes: each route may move on its own
     auto list = [](const std::vector<std::string>& ids) {
       std::string s;

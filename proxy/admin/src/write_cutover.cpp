@@ -26,6 +26,7 @@ json::object to_json(const cutover_result& r) {
                    {"target_applied", p.target_applied},   {"target_state", p.target_state}};
     if (p.source_head) o["source_head"] = *p.source_head;
     if (!p.note.empty()) o["waiting_for"] = p.note;
+    if (!p.fence_problem.empty()) o["fence_problem"] = p.fence_problem;
     pairs.push_back(std::move(o));
   }
   json::array moves;
@@ -99,11 +100,6 @@ void sample_target(http::client& c, const std::string& source_url, barrier_obser
   o.target_follows_source = same_listener(st->source, source_url);
 }
 
-std::string url_of(const std::string& owner, const routing_snapshot& snap) {
-  if (owner == "monolith") return snap.monolith ? snap.monolith->url : std::string();
-  const auto it = snap.services.find(owner);
-  return it == snap.services.end() ? std::string() : it->second;
-}
 
 }  // namespace
 
@@ -117,6 +113,28 @@ bool publishes_feed(const std::string& url, std::string& why) {
     why = e.what();
     return false;
   }
+}
+
+void write_cutover::fence(cutover_result::pair& p, const barrier_observation& seen) {
+  // Only data that follows a feed has a fence: an old owner without one publishes nothing to raise
+  // it on. Best effort: the routing has switched already; a fence that could not be set is logged
+  // and said in the result, and foreign writes then go uncounted there.
+  if (!seen.source_head || p.from_url.empty() || p.to_url.empty()) return;
+  try {
+    http::client from(p.from_url, probe_options()), to(p.to_url, probe_options());
+    const std::string body = "{\"since\":" + std::to_string(*seen.source_head) + ",\"owner\":\"" + p.to + "\"}";
+    http::header_list headers;
+    headers.add("Content-Type", "application/json");
+    const auto up = from.send("PUT", "/internal/fence", headers, body);
+    const auto down = to.send("DELETE", "/internal/fence");
+    // 404/405: not banyan-sync (an app publishing its own feed): it keeps no fence.
+    auto fenced = [](const auto& r) { return r && (r->status == 200 || r->status == 404 || r->status == 405); };
+    if (!fenced(up)) p.fence_problem = "the fence on " + p.from + " could not be raised";
+    if (!fenced(down)) p.fence_problem = "the fence on " + p.to + " could not be lowered";
+  } catch (const std::exception& e) {
+    p.fence_problem = std::string("fence: ") + e.what();
+  }
+  if (!p.fence_problem.empty()) log::warn("write cut-over: foreign writes are not watched", {{"why", p.fence_problem}});
 }
 
 cutover_result write_cutover::run(const std::vector<write_move>& moves, const routing_snapshot& before,
@@ -138,8 +156,8 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
       if (l.report.routes.empty()) {
         l.report.from = from;
         l.report.to = to;
-        l.report.from_url = url_of(from, before);
-        l.report.to_url = url_of(to, after);
+        l.report.from_url = routing_.data_url(from, before);
+        l.report.to_url = routing_.data_url(to, after);
         try {
           l.source = std::make_unique<http::client>(l.report.from_url, probe_options());
           l.target = std::make_unique<http::client>(l.report.to_url, probe_options());
@@ -223,6 +241,8 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
     if (!go_live(result, why)) {  // it commits: before the writes are released
       result.switched = false;
       result.reason = why;
+    } else {
+      for (auto& [key, l] : legs) fence(l.report, l.seen);
     }
   } else {
     result.reason = verdict.reason;

@@ -19,7 +19,7 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     return false;
   }
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
-                      "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes"},
+                      "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes", "data"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "monolith", out.monolith);
@@ -109,6 +109,14 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
       if (!r.key(kv.first, "services", service) || !r.scalar(kv.second, "a service URL", url)) continue;
       check_url(kv.second, url, "service '" + service + "'");
       out.services[service] = url;
+    }
+  }
+  if (auto data = root["data"]; data && r.is_map(data, "data")) {
+    for (const auto& kv : data) {
+      std::string url, owner;
+      if (!r.key(kv.first, "data", owner) || !r.scalar(kv.second, "a data URL", url)) continue;
+      check_url(kv.second, url, "data of '" + owner + "'");
+      out.data_urls[owner] = url;
     }
   }
   if (auto routes = root["routes"]) {

@@ -4,6 +4,7 @@
 
 #include "banyan/platform/http_client.hpp"
 #include "banyan/platform/log.hpp"
+#include "banyan/proxy/upstream_url.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +73,21 @@ health_checker::~health_checker() {
   if (thread_.joinable()) thread_.join();
 }
 
+upstream::sync_sample health_checker::sample_sync(const upstream& u) const {
+  const auto& data = state_.data_urls();
+  const auto it = data.find(u.name);
+  if (it == data.end()) return probe_sync(u.host, u.port, options_.timeout);
+  // Its data speaks elsewhere (banyan-sync on its database).
+  std::string host, why;
+  std::uint16_t port = 0;
+  if (split_upstream_url(it->second, host, port, why)) return probe_sync(host, port, options_.timeout);
+  upstream::sync_sample s;
+  s.probed = true;
+  s.sampled_ms = unix_ms();
+  s.problem = "data URL " + it->second + ": " + why;
+  return s;
+}
+
 void health_checker::run() {
   std::map<const upstream*, int> failures;
   std::unique_lock lock(mutex_);
@@ -95,14 +111,14 @@ void health_checker::run() {
                       {{"service", u->name}, {"url", u->url}, {"health_path", options_.path},
                        {"failed_checks", failures[u.get()]}});
         }
-        u->set_sync(probe_sync(u->host, u->port, options_.timeout));
+        u->set_sync(sample_sync(*u));
       }
       // Once a service owns a route's writes, the monolith follows that service's feed back:
       // its sync is what the route's sync_lag gate reads (admin_api's evidence).
       const bool reverse = std::any_of(snap->table->routes().begin(), snap->table->routes().end(),
                                        [](const route& r) { return takes_writes(r) && write_owner(r) != "monolith"; });
       if (reverse && snap->monolith)
-        snap->monolith->set_sync(probe_sync(snap->monolith->host, snap->monolith->port, options_.timeout));
+        snap->monolith->set_sync(sample_sync(*snap->monolith));
     }
     lock.lock();
     wake_.wait_for(lock, options_.interval, [this] { return stopping_; });

@@ -112,6 +112,13 @@ void resolve(const std::string& url, std::string& host, std::uint16_t& port) {
 }
 }  // namespace
 
+std::string routing_state::data_url(const std::string& owner, const routing_snapshot& snap) const {
+  if (const auto it = data_urls_.find(owner); it != data_urls_.end()) return it->second;
+  if (owner == "monolith") return snap.monolith ? snap.monolith->url : std::string();
+  const auto it = snap.services.find(owner);
+  return it == snap.services.end() ? std::string() : it->second;
+}
+
 std::shared_ptr<upstream> routing_state::upstream_for(const std::string& name, const std::string& url) {
   std::string host;
   std::uint16_t port = 0;

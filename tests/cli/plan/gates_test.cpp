@@ -271,3 +271,63 @@ TEST_CASE("gates: the evidence carries each route's service sync", "[gates][sync
   CHECK(s.age_ms == 800);
   CHECK(s.rows_total == 240);
 }
+
+TEST_CASE("gates: foreign_writes judges the old owner's count once a service owns the writes", "[gates][sync]") {
+  const std::string text = R"(plan: items-writes
+services:
+  items: http://127.0.0.1:8082
+routes:
+  - id: create
+    match: {methods: [POST], path: /api/items}
+    service: items
+  - id: read
+    match: {methods: [GET], path: /api/items}
+    service: items
+stages:
+  - name: writes
+    routes: {create: service, read: service}
+    gates: {foreign_writes: 0, no_traffic: pass}
+rollback: {on_breach: [foreign_writes], to: writes}
+)";
+  plan::plan p;
+  diagnostics d;
+  INFO(d.to_string());
+  REQUIRE(plan::parse_plan(text, "plan.yaml", p, d));
+  std::map<std::string, plan::route_evidence> evidence;
+  auto gate = [&]() -> plan::gate_result {
+    const auto ev = plan::evaluate_stage(p, p.stages.front(), evidence, 1min);
+    int count = 0;
+    plan::gate_result found;
+    for (const auto& g : ev.gates)
+      if (g.gate == "foreign_writes") {
+        ++count;
+        found = g;
+      }
+    CHECK(count == 1);  // the write route only: the read route takes no writes
+    return found;
+  };
+  CHECK(gate().state == plan::gate_state::waiting);  // no sample: waits, says so
+  plan::route_evidence e;
+  e.sync = following(0, 0);
+  e.sync->service = "monolith";
+  evidence["create"] = e;
+  auto g = gate();
+  CHECK(g.state == plan::gate_state::waiting);  // an app publishing its own feed counts none
+  CHECK(g.why == "monolith does not count foreign writes: its data needs banyan-sync (and the proxy's data: URL)");
+  e.sync->foreign_writes = 0;
+  evidence["create"] = e;
+  CHECK(gate().state == plan::gate_state::pass);
+  e.sync->foreign_writes = 3;
+  evidence["create"] = e;
+  g = gate();
+  CHECK(g.state == plan::gate_state::fail);
+  CHECK(g.measured == "3 changes");
+  CHECK(g.why.find("3 changes to the moved tables in monolith's database were not made by banyan-sync") == 0);
+  // Mistakes in the plan are named at their place.
+  plan::plan bad;
+  diagnostics bd;
+  auto wrong = text;
+  wrong.replace(wrong.find("foreign_writes: 0"), 17, "foreign_writes: -1");
+  CHECK_FALSE(plan::parse_plan(wrong, "plan.yaml", bad, bd));
+  CHECK(bd.to_string().find("plan.yaml:14:29: error: foreign_writes must be a whole number of changes") == 0);
+}

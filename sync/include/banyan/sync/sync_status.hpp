@@ -27,6 +27,9 @@ struct sync_status {
   std::int64_t events_applied = 0;
   std::int64_t events_ignored = 0;
   std::string last_ignored;  // why the last event of the entity was ignored
+  // banyan-sync on a database that publishes: changes to its mapped tables since the fence went up
+  // (its writes moved to another owner) that it did not apply itself. Absent: not known here.
+  std::optional<std::int64_t> foreign_writes;
   struct backfill_progress {
     std::string phase;  // copying | catching_up | done
     std::int64_t position = 0;  // the feed position taken before the copy

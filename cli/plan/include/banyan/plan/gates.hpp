@@ -28,6 +28,7 @@ struct sync_figures {
   bool source_reachable = true;
   std::int64_t rows_done = 0;
   std::optional<std::int64_t> rows_total;
+  std::optional<std::int64_t> foreign_writes;  // banyan-sync's count since its fence went up
 };
 
 // A sample older than this is not trusted: the gate waits for a fresh one.

@@ -56,6 +56,10 @@ struct gates {
     std::optional<std::chrono::milliseconds> age;
   };
   std::optional<sync_lag_bound> sync_lag;
+  // Once a service owns a route's writes: at most this many changes to the moved tables in the old
+  // owner's database that banyan-sync did not apply (a cron job, an admin console: writes the
+  // migration would lose). Judged on the old owner's banyan-sync (its /internal/sync).
+  std::optional<std::int64_t> foreign_writes;
   no_traffic_policy no_traffic = no_traffic_policy::wait;
   position at;
 };

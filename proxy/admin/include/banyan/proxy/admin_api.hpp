@@ -90,6 +90,9 @@ class admin_api {
   // publishes a change feed): the 422 refusing it, or nothing.
   std::optional<http::response> refuse_split_writes(const std::vector<std::string>& split,
                                                     const routing_snapshot& after) const;
+  // Who publishes a change feed for `service`'s data ("the monolith", the service's name), asked at
+  // their data URLs (routing_state::data_url); empty when neither does: no data follows its writes.
+  std::string feed_publisher(const std::string& service, const routing_snapshot& after) const;
   // A change that moves some of a service's write routes and leaves others with the other owner,
   // while its data follows a feed (writes_divided_by_route): the 422 refusing it, or nothing.
   std::optional<http::response> refuse_divided_writes(const std::vector<write_move>& moves,

@@ -33,6 +33,7 @@ struct cutover_result {
     std::int64_t target_applied = 0;          // the new owner's applied position, last sampled
     std::string target_state;
     std::string note;  // what the pair waited on last ("" once it could switch)
+    std::string fence_problem;  // the foreign-write fence could not be moved (the switch stands)
   };
   std::vector<pair> pairs;
   struct move {  // one route, its ownership before and after in words (describe(write_ownership))
@@ -71,6 +72,9 @@ class write_cutover {
   const barrier_settings& settings() const noexcept { return settings_; }
 
  private:
+  // After a switch: raises the foreign-write fence on the old owner's data (PUT /internal/fence, at
+  // the head it read) and lowers it on the new owner's, where they are banyan-sync.
+  void fence(cutover_result::pair& p, const barrier_observation& seen);
   routing_state& routing_;
   barrier_settings settings_;
   mutable std::mutex mutex_;  // guards what current() reads

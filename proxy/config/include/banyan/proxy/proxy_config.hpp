@@ -26,6 +26,9 @@ struct proxy_config {
   barrier_settings cutover;                     // the write cut-over barrier (cutover: {hold_limit})
   breaker_settings circuit_breaker;             // every upstream's breaker (circuit_breaker: {...})
   std::map<std::string, std::string> services;  // name → http://HOST:PORT
+  // Owner ("monolith" or a service) → where its feed and sync status are served when not by the
+  // app itself: banyan-sync attached to its database (data: {monolith: URL, items: URL}).
+  std::map<std::string, std::string> data_urls;
   std::vector<route> routes;                    // bootstrap routes, used while the state store has none
 };
 

@@ -38,6 +38,8 @@ class health_checker {
 
  private:
   void run();
+  // u's sync status, from its data URL when the config names one.
+  upstream::sync_sample sample_sync(const upstream& u) const;
   routing_state& state_;
   health_check_options options_;
   std::mutex mutex_;

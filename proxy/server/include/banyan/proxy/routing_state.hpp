@@ -222,6 +222,15 @@ class routing_state {
                                             const std::string& monolith_url, std::vector<route_error>& errors);
   // Makes a prepared snapshot the live one (numbering it).
   void commit(std::shared_ptr<routing_snapshot> snap);
+  // Where an owner's change feed and sync status are served when not by the app itself (the
+  // config's `data:`; banyan-sync attached to its database), by owner ("monolith" or a service's
+  // name). Set once, before anything reads it.
+  void set_data_urls(std::map<std::string, std::string> urls) { data_urls_ = std::move(urls); }
+  // The URL whose /internal/events and /internal/sync speak for `owner`'s data: its data URL, else
+  // the app's own URL in `snap`; empty when the owner is unknown.
+  std::string data_url(const std::string& owner, const routing_snapshot& snap) const;
+  const std::map<std::string, std::string>& data_urls() const noexcept { return data_urls_; }
+
   // prepare + commit.
   bool install(std::vector<route> routes, const std::map<std::string, std::string>& services,
                const std::string& monolith_url, std::vector<route_error>& errors);
@@ -233,6 +242,7 @@ class routing_state {
   mutable std::mutex mutex_;
 
   breaker_settings breakers_;
+  std::map<std::string, std::string> data_urls_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
   std::map<std::string, std::shared_ptr<route_stats>> stats_;
   std::uint64_t version_ = 0;
