@@ -1,0 +1,263 @@
+// banyan-sync as users run it: real processes on two SQLite databases with different schemas, the
+// apps' writes made on their own connections (as a Django or Rails app's would be), no code of ours
+// in either. Backfill, follow, kill -9 mid-copy and mid-stream, a column added and a table recreated
+// under it, echoes, foreign writes, check and uninstall.
+#include "banyan/platform/sqlite.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/servers.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <thread>
+
+using namespace banyan;
+using namespace banyan::test;
+namespace json = boost::json;
+
+namespace {
+
+// The "monolith": items(id, name, stock). The "service": products(pid, title, qty), its own names.
+void make_app_db(const std::string& path, int rows) {
+  sqlite::open_options as_the_app_made_it;
+  as_the_app_made_it.wal = false;
+  sqlite::connection c(path, as_the_app_made_it);
+  c.exec("CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL DEFAULT 0)");
+  sqlite::transaction tx(c);
+  for (int i = 1; i <= rows; ++i)
+    c.prepare("INSERT INTO items(name, stock) VALUES (?, ?)").bind_all("item " + std::to_string(i), std::int64_t{i}).run();
+  tx.commit();
+}
+void make_service_db(const std::string& path) {
+  sqlite::connection c(path);
+  c.exec("CREATE TABLE products (pid INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, qty INTEGER NOT NULL)");
+}
+
+std::string app_config(const temp_dir& dir, const std::string& db, const std::string& state, const std::string& follow = "") {
+  return "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir.file(db) + "\nstate_dir: " + dir.file(state) +
+         "\npublish: true\npage_limit: 50\n" + (follow.empty() ? "" : "follow: " + follow + "\n") +
+         "aggregates:\n  item:\n    table: items\n    key: id\n    fields: {id: id, name: name, stock: stock}\n";
+}
+std::string service_config(const temp_dir& dir, const std::string& follow) {
+  return "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir.file("svc.db") + "\nstate_dir: " + dir.file("svc-state") +
+         "\npublish: true\npage_limit: 50\nfollow: " + follow +
+         "\naggregates:\n  item:\n    table: products\n    key: pid\n    fields: {id: pid, name: title, stock: qty}\n";
+}
+
+struct sync_process {
+  std::unique_ptr<child_process> proc;
+  std::uint16_t port = 0;
+  std::string config;
+  sync_process(const temp_dir& dir, const std::string& name, const std::string& yaml) : config(dir.file(name + ".yaml")) {
+    std::ofstream(config) << yaml;
+    proc = std::make_unique<child_process>(std::vector<std::string>{binary("banyan-sync"), "--config", config},
+                                           dir.file(name + ".log"));
+    port = wait_for_listening(*proc);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  json::object sync() const { return json::parse(http_call(port, "GET", "/internal/sync").body).as_object(); }
+  std::int64_t head() const {
+    return json::parse(http_call(port, "GET", "/internal/events?after=0&limit=1").body).at("head").as_int64();
+  }
+};
+
+// name → stock, from either schema.
+std::map<std::string, std::int64_t> rows_of(const std::string& path, const char* sql) {
+  sqlite::connection c(path);
+  std::map<std::string, std::int64_t> out;
+  auto st = c.prepare(sql);
+  while (st.step()) out[std::to_string(st.get_int64(0)) + ":" + st.get_text(1)] = st.get_int64(2);
+  return out;
+}
+const char* const items_sql = "SELECT id, name, stock FROM items";
+const char* const products_sql = "SELECT pid, title, qty FROM products";
+
+bool caught_up(const sync_process& follower, const sync_process& source) {
+  const auto s = follower.sync();
+  return s.at("state").as_string() == "following" && s.at("applied").as_int64() >= source.head();
+}
+
+// App writers on their own connections: inserts, updates, deletes, one transaction in five rolled back.
+struct app_writers {
+  std::atomic<bool> stop{false};
+  std::atomic<int> committed{0};
+  std::vector<std::thread> threads;
+  app_writers(const std::string& db, int count) {
+    for (int w = 0; w < count; ++w)
+      threads.emplace_back([this, db, w] {
+        sqlite::connection c(db);
+        for (int i = 0; !stop; ++i) {
+          try {
+            sqlite::transaction tx(c);
+            c.prepare("INSERT INTO items(name, stock) VALUES (?, ?)").bind_all("w" + std::to_string(w) + "-" + std::to_string(i), std::int64_t{i}).run();
+            c.prepare("UPDATE items SET stock = stock + 1 WHERE id = ?").bind(1, std::int64_t{1 + (i * 7 + w) % 50}).run();
+            if (i % 9 == 4) c.prepare("DELETE FROM items WHERE id = ?").bind(1, std::int64_t{60 + i + w * 1000}).run();
+            if (i % 5 == 2) continue;  // rolled back
+            tx.commit();
+            ++committed;
+          } catch (const sqlite::error&) {  // busy past the timeout on a loaded machine: the app retries
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+      });
+  }
+  void finish() {
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+  ~app_writers() {
+    if (!stop) finish();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("banyan-sync check: the map against the live schema, exit 0 or 2 with FILE:LINE:COL", "[sync][process]") {
+  temp_dir dir;
+  make_app_db(dir.file("app.db"), 3);
+  std::ofstream(dir.file("ok.yaml")) << app_config(dir, "app.db", "state");
+  auto ok = run_program({binary("banyan-sync"), "check", "--config", dir.file("ok.yaml")}, dir);
+  INFO(ok.out << ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("item ← items (key id): id=id:integer name=name:text stock=stock:integer") != std::string::npos);
+  CHECK(ok.out.find("would install:\n  triggers banyan_sync_items_insert, _update, _delete on items") != std::string::npos);
+  CHECK(ok.out.find("note: the database's journal mode is delete") != std::string::npos);
+  // check installs nothing.
+  {
+    sqlite::connection c(dir.file("app.db"));
+    auto st = c.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'banyan_sync%'");
+    st.step();
+    CHECK(st.get_int64(0) == 0);
+  }
+  std::ofstream(dir.file("bad.yaml")) << "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir.file("app.db") +
+                                             "\nstate_dir: " + dir.file("s") +
+                                             "\npublish: true\naggregates:\n  item:\n    table: items\n    key: id\n"
+                                             "    fields: {id: id, name: title}\n";
+  auto bad = run_program({binary("banyan-sync"), "check", "--config", dir.file("bad.yaml")}, dir);
+  CHECK(bad.code == 2);
+  CHECK(bad.err == dir.file("bad.yaml") + ":9:22: error: table items has no column title (it has id, name, stock)\n");
+  // The same refusal when run: it never starts on a map the schema cannot honour.
+  auto run = run_program({binary("banyan-sync"), "--config", dir.file("bad.yaml")}, dir);
+  CHECK(run.code == 2);
+  CHECK(run.err.find(":9:22: error: table items has no column title") != std::string::npos);
+  std::ofstream(dir.file("nodb.yaml")) << "database: sqlite:" + dir.file("none.db") +
+                                              "\nstate_dir: s\npublish: true\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n";
+  auto nodb = run_program({binary("banyan-sync"), "check", "--config", dir.file("nodb.yaml")}, dir);
+  CHECK(nodb.code == 2);
+  CHECK(nodb.err == dir.file("nodb.yaml") + ":1:11: error: no database at " + dir.file("none.db") +
+                        " (banyan-sync attaches to an existing one)\n");
+  CHECK(run_program({binary("banyan-sync"), "check"}, dir).code == 2);
+}
+
+TEST_CASE("banyan-sync: copy and follow into another schema under concurrent app writes, through kill -9s",
+          "[sync][process][slow]") {
+  temp_dir dir;
+  make_app_db(dir.file("app.db"), 20000);
+  { sqlite::connection(dir.file("app.db")).exec("PRAGMA journal_mode=WAL"); }
+  make_service_db(dir.file("svc.db"));
+  sync_process source(dir, "app-sync", app_config(dir, "app.db", "app-state"));
+  app_writers writers(dir.file("app.db"), 3);
+  auto follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  // Killed mid-copy (50 rows a page: 60 pages), then mid-stream: nothing lost, nothing twice.
+  json::object seen;
+  REQUIRE(eventually(
+      [&] {
+        seen = follower->sync();
+        if (seen.at("backfill").at("rows_done").as_int64() <= 200) return false;
+        follower->proc->signal(SIGKILL);
+        return true;
+      },
+      std::chrono::seconds(20)));
+  CHECK(seen.at("state").as_string() == "backfilling");
+  follower->proc->wait(std::chrono::seconds(5));
+  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  REQUIRE(eventually([&] { return follower->sync().at("state").as_string() == "following"; }, std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  follower->proc->signal(SIGKILL);
+  follower->proc->wait(std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // writes go on while it is down
+  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  // A column added to the source mid-stream: capture goes on; the map does not name it.
+  { sqlite::connection(dir.file("app.db")).exec("ALTER TABLE items ADD COLUMN colour TEXT"); }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  writers.finish();
+  CHECK(writers.committed > 100);
+  REQUIRE(eventually([&] { return caught_up(*follower, source); }, std::chrono::seconds(30)));
+  const auto want = rows_of(dir.file("app.db"), items_sql);
+  CHECK(want.size() > 20000);
+  CHECK(rows_of(dir.file("svc.db"), products_sql) == want);
+  // Nothing applied was published back by the service: its feed has only its own writes (none).
+  CHECK(follower->head() == 0);
+  const auto metrics = http_call(follower->port, "GET", "/metrics").body;
+  CHECK(metrics.find("banyan_sync_following{") != std::string::npos);
+}
+
+TEST_CASE("banyan-sync: both directions, no echo, foreign writes behind the fence, a recreated table stops the feed",
+          "[sync][process]") {
+  temp_dir dir;
+  make_app_db(dir.file("app.db"), 10);
+  make_service_db(dir.file("svc.db"));
+  sync_process app_side(dir, "app-sync", app_config(dir, "app.db", "app-state"));
+  sync_process svc_side(dir, "svc-sync", service_config(dir, app_side.url()));
+  REQUIRE(eventually([&] { return caught_up(svc_side, app_side); }, std::chrono::seconds(20)));
+  // The monolith's side follows the service back (as once the service owns the writes).
+  const auto back_yaml = app_config(dir, "app.db", "app-state2", svc_side.url());
+  std::unique_ptr<sync_process> back;
+  app_side.proc->signal(SIGTERM);
+  REQUIRE(app_side.proc->wait(std::chrono::seconds(10)) == 0);
+  back = std::make_unique<sync_process>(dir, "app-sync2", back_yaml);
+  REQUIRE(eventually([&] { return caught_up(*back, svc_side); }, std::chrono::seconds(20)));
+  // (svc_side's source moved to a new port: it follows a feed that is gone; the test writes on the
+  // service now, as once it owns the writes.)
+  {
+    sqlite::connection svc(dir.file("svc.db"));
+    svc.exec("INSERT INTO products(title, qty) VALUES ('made in the service', 5); UPDATE products SET qty = 99 WHERE pid = 1");
+  }
+  REQUIRE(eventually([&] { return rows_of(dir.file("app.db"), items_sql) == rows_of(dir.file("svc.db"), products_sql); },
+                     std::chrono::seconds(10)));
+  // No echo: the monolith applied them, and publishes nothing new.
+  const auto head_before = back->head();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(back->head() == head_before);
+  // The fence: the proxy raises it on the old owner at a cut-over; a cron job's write is foreign.
+  REQUIRE(http_json(back->port, "PUT", "/internal/fence", R"({"since":)" + std::to_string(head_before) + R"(,"owner":"items"})")
+              .status == 200);
+  { sqlite::connection(dir.file("app.db")).exec("UPDATE items SET stock = -1 WHERE id = 2"); }
+  REQUIRE(eventually([&] { return back->sync().at("foreign_writes").as_int64() == 1; }));
+  const auto fence = json::parse(http_call(back->port, "GET", "/internal/fence").body);
+  CHECK(fence.at("latest").at(0).at("key").as_string() == "2");
+  REQUIRE(eventually([&] {
+    return http_call(back->port, "GET", "/metrics").body.find("banyan_sync_foreign_writes 1") != std::string::npos;
+  }));
+  CHECK(http_call(back->port, "DELETE", "/internal/fence").status == 200);
+  CHECK(back->sync().at("foreign_writes").as_int64() == 0);
+  CHECK(http_json(back->port, "PUT", "/internal/fence", R"({"owner":"items"})").status == 422);
+  // A migration recreates the table: its triggers are gone, and the feed says so rather than go on.
+  {
+    sqlite::connection c(dir.file("app.db"));
+    c.exec("BEGIN; CREATE TABLE items2 (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL DEFAULT 0);"
+           "INSERT INTO items2 SELECT * FROM items; DROP TABLE items; ALTER TABLE items2 RENAME TO items; COMMIT");
+  }
+  const auto events = http_call(back->port, "GET", "/internal/events?after=0");
+  CHECK(events.status == 503);
+  CHECK(events.body.find("banyan_sync_items_insert is gone") != std::string::npos);
+  CHECK(http_call(back->port, "GET", "/readyz").status == 503);
+  // uninstall (after stopping it) removes everything it put there.
+  back->proc->signal(SIGTERM);
+  REQUIRE(back->proc->wait(std::chrono::seconds(10)) == 0);
+  auto u = run_program({binary("banyan-sync"), "uninstall", "--config", back->config}, dir);
+  CHECK(u.code == 0);
+  CHECK(u.out.find("removed table banyan_sync_changelog") != std::string::npos);
+  CHECK(u.out.find("removed table banyan_sync_cursor") != std::string::npos);
+  sqlite::connection c(dir.file("app.db"));
+  auto st = c.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'banyan_sync%'");
+  st.step();
+  CHECK(st.get_int64(0) == 0);
+}
