@@ -2,23 +2,42 @@
 """A small HTTP app standing in for "your monolith" in docs/migrate-your-app.md.
 
 JSON over HTTP like most apps, and like most apps it has no health endpoint, no change feed, and a
-volatile field in every answer (served_at). Started twice, it also stands in for the service
-extracted from it: the same answers from another process.
+volatile field in every answer (served_at). Its items live in SQLite (--db; in memory without it),
+written the way apps write: its own connection, a transaction per request. Started twice, it also
+stands in for the service extracted from it: the same answers from another process.
 
-    inventory_app.py [--listen 127.0.0.1:0] [--name NAME]
+    inventory_app.py [--listen 127.0.0.1:0] [--name NAME] [--db FILE]
 
-Prints "listening on HOST:PORT" once bound, as Banyan's servers do. Standard library only.
+Prints "listening on HOST:PORT" once bound, as Banyan's servers do. Standard library only: nothing
+of Banyan's in it.
 """
 import argparse
 import datetime
 import json
 import re
 import socket
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ITEMS = {i: {"id": i, "name": "Item %d" % i, "stock": (i * 7) % 50, "price_cents": 100 * i + 99} for i in range(1, 41)}
+DB = None
 LOCK = threading.Lock()
+COLUMNS = "id, name, stock, price_cents"
+
+
+def open_db(path):
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA busy_timeout = 5000")
+    db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+               " stock INTEGER NOT NULL DEFAULT 0, price_cents INTEGER NOT NULL DEFAULT 0)")
+    if db.execute("SELECT count(*) FROM items").fetchone()[0] == 0:
+        db.executemany("INSERT INTO items (id, name, stock, price_cents) VALUES (?, ?, ?, ?)",
+                       [(i, "Item %d" % i, (i * 7) % 50, 100 * i + 99) for i in range(1, 41)])
+    return db
+
+
+def item_of(row):
+    return dict(zip(("id", "name", "stock", "price_cents"), row)) if row else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -41,42 +60,75 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def body(self):
+        length = int(self.headers.get("Content-Length", 0))
+        try:
+            doc = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
     def do_GET(self):
         path = self.path.split("?", 1)[0]
-        if path == "/api/items":
-            with LOCK:
-                return self.answer(200, {"items": list(ITEMS.values())})
-        m = re.fullmatch(r"/api/items/(\d+)", path)
-        if m:
-            with LOCK:
-                item = ITEMS.get(int(m.group(1)))
-            return self.answer(200, item) if item else self.answer(404, {"error": "no such item"})
-        if path == "/api/report":
-            with LOCK:
-                return self.answer(200, {"items": len(ITEMS), "stock": sum(i["stock"] for i in ITEMS.values())})
+        with LOCK:
+            if path == "/api/items":
+                rows = DB.execute("SELECT %s FROM items ORDER BY id" % COLUMNS).fetchall()
+                return self.answer(200, {"items": [item_of(r) for r in rows]})
+            m = re.fullmatch(r"/api/items/(\d+)", path)
+            if m:
+                item = item_of(DB.execute("SELECT %s FROM items WHERE id = ?" % COLUMNS, (int(m.group(1)),)).fetchone())
+                return self.answer(200, item) if item else self.answer(404, {"error": "no such item"})
+            if path == "/api/report":
+                n, stock = DB.execute("SELECT count(*), coalesce(sum(stock), 0) FROM items").fetchone()
+                return self.answer(200, {"items": n, "stock": stock})
         return self.answer(404, {"error": "not found"})
 
     do_HEAD = do_GET
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        if self.path != "/api/items" or "name" not in body:
+        body = self.body()
+        if self.path != "/api/items" or body is None or "name" not in body:
             return self.answer(400, {"error": "POST /api/items with a name"})
         with LOCK:
-            item = {"id": max(ITEMS) + 1, "name": body["name"], "stock": 0, "price_cents": int(body.get("price_cents", 0))}
-            ITEMS[item["id"]] = item
+            cur = DB.execute("INSERT INTO items (name, stock, price_cents) VALUES (?, ?, ?)",
+                             (body["name"], int(body.get("stock", 0)), int(body.get("price_cents", 0))))
+            item = item_of(DB.execute("SELECT %s FROM items WHERE id = ?" % COLUMNS, (cur.lastrowid,)).fetchone())
         return self.answer(201, item)
+
+    def do_PUT(self):
+        m = re.fullmatch(r"/api/items/(\d+)", self.path)
+        body = self.body()
+        if not m or body is None:
+            return self.answer(400, {"error": "PUT /api/items/ID with the fields to change"})
+        with LOCK:
+            item = item_of(DB.execute("SELECT %s FROM items WHERE id = ?" % COLUMNS, (int(m.group(1)),)).fetchone())
+            if not item:
+                return self.answer(404, {"error": "no such item"})
+            item.update({k: body[k] for k in ("name", "stock", "price_cents") if k in body})
+            DB.execute("UPDATE items SET name = ?, stock = ?, price_cents = ? WHERE id = ?",
+                       (item["name"], int(item["stock"]), int(item["price_cents"]), item["id"]))
+        return self.answer(200, item)
+
+    def do_DELETE(self):
+        m = re.fullmatch(r"/api/items/(\d+)", self.path)
+        if not m:
+            return self.answer(404, {"error": "not found"})
+        with LOCK:
+            gone = DB.execute("DELETE FROM items WHERE id = ?", (int(m.group(1)),)).rowcount
+        return self.answer(200, {"deleted": int(m.group(1))}) if gone else self.answer(404, {"error": "no such item"})
 
     def log_message(self, *args):
         pass
 
 
 def main():
+    global DB
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--listen", default="127.0.0.1:0")
     p.add_argument("--name", default="monolith")
+    p.add_argument("--db", default=":memory:")
     a = p.parse_args()
+    DB = open_db(a.db)
     host, port = a.listen.rsplit(":", 1)
     Handler.server_name = a.name
     server = ThreadingHTTPServer((host, int(port)), Handler)

@@ -2,7 +2,8 @@
 # Runs every ```sh block of docs/migrate-your-app.md, in order, in one shell, from the repository's
 # root, with the binaries of the build under test: the guide works as written, or this fails at
 # the command that does not. Before the last block (which stops the servers) it checks what the
-# guide claims: the item route is in service mode, and every move is in the audit log.
+# guide claims: the item route is in service mode, every move is in the audit log, the writes
+# moved three times through the barrier with nothing lost, and the foreign write was logged.
 #
 #   migrate_your_app_test.sh SOURCE_DIR BIN_DIR
 set -euo pipefail
@@ -18,6 +19,18 @@ block() { awk -v want="$1" '/^```sh$/ { n++; on = n == want; next } /^```$/ { on
   echo 'b --output json routes | python3 -c "import json,sys; r=json.load(sys.stdin)[\"routes\"]; assert [x[\"mode\"] for x in r if x[\"id\"]==\"item\"]==[\"service\"], r"'
   echo 'moves=$(b --output json audit | python3 -c "import json,sys; print(len([e for e in json.load(sys.stdin)[\"entries\"] if e[\"action\"] != \"routes.bootstrap\"]))")'
   echo 'test "$moves" -ge 5 || { echo "only $moves changes audited" >&2; exit 1; }'
+  # Section 5: the writes moved three times through the barrier, every write on both sides, the
+  # foreign write logged with its key.
+  cat <<'CHECKS'
+switched=$(b --output json audit | python3 -c '
+import json, sys
+after = lambda e: e["after"] if isinstance(e["after"], dict) else json.loads(e["after"] or "{}")
+print(sum(1 for e in json.load(sys.stdin)["entries"] if (after(e).get("cutover") or {}).get("switched")))')
+test "$switched" -eq 3 || { echo "$switched write cut-overs switched, not 3" >&2; exit 1; }
+curl -s "http://$app/api/items/7" | grep -q '"stock": 13' || { echo "the monolith lacks the last write" >&2; exit 1; }
+curl -s "http://$svc/api/items/7" | grep -q '"stock": 13' || { echo "the service lacks the last write" >&2; exit 1; }
+grep 'foreign write' "$work/app-sync.err" | grep -q '"key":"3"' || { echo "the foreign write was not logged" >&2; exit 1; }
+CHECKS
   block "$blocks"
   echo 'echo "guide: every command ran"'
 } > "$script"
