@@ -59,6 +59,7 @@ expected<feed_page, std::string> parse_feed_page(std::string_view text) {
   if (!read_int(*root, "next", page.next)) return fail{"feed page: no integer \"next\""};
   if (!read_int(*root, "head", page.head))
     return fail{"feed page: no integer \"head\" (the newest event id; the protocol needs it to measure lag)"};
+  if (std::int64_t p = 0; read_int(*root, "pruned_through", p)) page.pruned_through = p;
   std::size_t i = 0;
   for (const auto& item : events->as_array()) {
     const auto* o = as_object(item);

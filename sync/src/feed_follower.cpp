@@ -117,7 +117,9 @@ struct feed_follower::impl {
       m->reachable->set(0);
     }
   }
+  bool halted = false;  // the run loop's own: a stopped sync fetches nothing more
   void halt(const std::string& why) {
+    halted = true;
     {
       std::lock_guard lock(mutex);
       current.state = "stopped";
@@ -177,7 +179,7 @@ struct feed_follower::impl {
     http::client_options copt;
     copt.timeout = opt.request_timeout;
     // Named by its record: a publisher keeps each follower's position apart by it (pruning).
-    copt.user_agent = "banyan-sync (" + (opt.cursor_key.empty() ? opt.source_url : opt.cursor_key) + ")";
+    copt.user_agent = "banyan-sync (" + (opt.name.empty() ? opt.cursor_key.empty() ? opt.source_url : opt.cursor_key : opt.name) + ")";
     http::client source(opt.source_url, copt);
     auto backoff = opt.backoff_min;
     std::int64_t head = engine->state().applied;
@@ -192,7 +194,7 @@ struct feed_follower::impl {
       return go_on;
     };
 
-    while (!stop_requested()) {
+    while (!stop_requested() && !halted) {
       const sync_record& rec = engine->state();
       bool malformed = false;
       try {
@@ -253,6 +255,11 @@ struct feed_follower::impl {
             continue;
           }
           head = page->head;
+          if (page->pruned_through && *page->pruned_through > rec.applied)
+            // The source removed events this follower has not applied: waiting cannot bring them back.
+            return halt("the source no longer has the events after " + std::to_string(rec.applied) + " (it pruned through " +
+                        std::to_string(*page->pruned_through) +
+                        "); copy again: stop this follower, remove its sync record, start it");
           if (!page->events.empty()) {
             // The first event after the cursor is the oldest unapplied one.
             for (const auto& e : page->events)

@@ -272,6 +272,11 @@ void sqlite_capture::install(const data_map& map, bool refuse_foreign_writes) {
   broken_.clear();
 }
 
+void sqlite_capture::prepare_apply() {
+  auto c = pool_.acquire();
+  c->exec("CREATE TABLE IF NOT EXISTS banyan_sync_applying (marker INTEGER)");
+}
+
 std::vector<std::string> sqlite_capture::uninstall() {
   std::vector<std::string> removed;
   auto c = pool_.acquire();
@@ -360,9 +365,12 @@ expected<feed_page, std::string> sqlite_capture::events(std::int64_t after, int 
     auto st = c->prepare_cached("SELECT min(id) FROM banyan_sync_changelog");
     if (st->step() && !st->is_null(0)) oldest = st->get_int64(0);
   }
-  if (after < page.head && (oldest == 0 || after + 1 < oldest))
-    return unexpected("events up to " + std::to_string((oldest ? oldest : page.head + 1) - 1) +
-                      " were pruned; a follower at " + std::to_string(after) + " must copy again");
+  if (after < page.head && (oldest == 0 || after + 1 < oldest)) {
+    page.pruned_through = (oldest ? oldest : page.head + 1) - 1;
+    page.next = after;
+    tx.commit();
+    return page;
+  }
   auto st = c->prepare_cached("SELECT id, tbl, op, row, at FROM banyan_sync_changelog WHERE id > ? ORDER BY id LIMIT ?");
   st->bind_all(after, limit);
   while (st->step())

@@ -106,13 +106,19 @@ bool parse_sync_config(const std::string& text, const std::string& name, sync_co
     return false;
   }
   r.check_keys(root, {"listen", "database", "state_dir", "aggregates", "publish", "follow", "foreign_writes",
-                      "threads", "page_limit", "retain_events"},
+                      "threads", "page_limit", "retain_events", "follow_wait", "prune_interval"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "state_dir", out.state_dir);
   r.bool_field(root, "publish", out.publish);
   r.int_field(root, "threads", out.threads, 1, 64);
   r.int_field(root, "page_limit", out.page_limit, 1, 1000);
+  r.duration_field(root, "follow_wait", out.follow_wait);
+  r.duration_field(root, "prune_interval", out.prune_interval);
+  if (auto p = root["prune_interval"]; p && out.prune_interval < std::chrono::seconds(1))
+    r.error(p, "prune_interval must be at least 1s");
+  if (auto w = root["follow_wait"]; w && out.follow_wait > std::chrono::seconds(30))
+    r.error(w, "follow_wait must be from 0s (poll every 100 ms) to 30s");
   if (auto n = root["retain_events"]) {
     int v = 0;
     r.int_field(root, "retain_events", v, 1000, 1'000'000'000);

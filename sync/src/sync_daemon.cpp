@@ -114,14 +114,16 @@ struct sync_daemon::impl {
     }
   }
 
-  // Every second: foreign writes, capture health, the head's gauge; every ten: pruning.
+  // Every second: foreign writes, capture health, the head's gauge; every prune_interval: pruning.
   void keep() {
-    int tick = 0;
+    auto last_prune = clock_type::now();
     std::unique_lock lock(mutex);
     while (!changed.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       lock.unlock();
       try {
-        maintain(++tick % 10 == 0);
+        const bool prune_now = clock_type::now() - last_prune >= config.prune_interval;
+        if (prune_now) last_prune = clock_type::now();
+        maintain(prune_now);
       } catch (const std::exception& e) {
         log::warn("banyan-sync upkeep failed", {{"error", e.what()}});
       }
@@ -175,6 +177,7 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
   const auto report = capture->check(cfg.map);
   if (!report.problems.empty()) throw schema_mismatch(schema_diagnostics(cfg, report));
   notes_ = report.notes;
+  if (!cfg.follow.empty()) capture->prepare_apply();
   if (cfg.publish) {
     capture->install(cfg.map, cfg.refuse_foreign_writes);
     static_cast<sqlite_capture&>(*capture).use_map(cfg.map);
@@ -194,8 +197,9 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
       follower_options o;
       o.source_url = cfg.follow;
       o.page_limit = cfg.page_limit;
-      o.long_poll = std::chrono::milliseconds(1000);
+      o.long_poll = cfg.follow_wait;
       o.cursor_key = cfg.follow + "#" + a.name;
+      o.name = cfg.database + "#" + a.name;
       o.storage = {"banyan_sync_cursor", false};
       o.open = app_database_options();
       m.followers.push_back(std::make_unique<feed_follower>(cfg.sqlite_path, *m.sinks.back(), o, &metrics_));
@@ -255,7 +259,7 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
       d.readers[*ua] = {after, clock_type::now()};
     }
     auto page = d.capture->events(after, static_cast<int>(limit));
-    if (page && page->events.empty() && wait_ms > 0) {
+    if (page && page->events.empty() && !page->pruned_through && wait_ms > 0) {
       // Hold the request until the head passes `after` (or the wait ends). One HTTP thread is kept
       // for everyone else: past that, a follower is answered at once and polls.
       std::unique_lock lock(d.mutex);
@@ -271,8 +275,10 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
         page = d.capture->events(after, static_cast<int>(limit));
       }
     }
-    if (!page) return http::error_response(410, "feed_pruned", page.error());
-    return http::json_response(200, feed_page_json(page->events, after, page->head));
+    if (!page) return http::error_response(503, "capture_unreadable", page.error());
+    auto body = feed_page_json(page->events, after, page->head);
+    if (page->pruned_through) body["pruned_through"] = *page->pruned_through;
+    return http::json_response(200, std::move(body));
   });
   router_.add("GET", "/internal/snapshot/{aggregate}", [this](http::request& req) {
     auto& d = *impl_;

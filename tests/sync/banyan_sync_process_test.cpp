@@ -63,7 +63,12 @@ struct sync_process {
     port = wait_for_listening(*proc);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  json::object sync() const { return json::parse(http_call(port, "GET", "/internal/sync").body).as_object(); }
+  json::object sync() const {
+    const auto r = http_call(port, "GET", "/internal/sync");
+    INFO("GET /internal/sync: " << r.status << " " << r.body);
+    REQUIRE(r.status == 200);
+    return json::parse(r.body).as_object();
+  }
   std::int64_t head() const {
     return json::parse(http_call(port, "GET", "/internal/events?after=0&limit=1").body).at("head").as_int64();
   }
@@ -416,4 +421,47 @@ TEST_CASE("banyan-sync under banyan-proxy: the writes of an app with no feed mov
   INFO(verify.out << verify.err);
   CHECK(verify.code == 0);
   CHECK(app_side->sync().at("foreign_writes").as_int64() == 0);
+}
+
+// Found by the lag benchmark: two followers of one publisher (the same aggregate, two databases)
+// were one reader to its pruning, which removed what the slower had not read yet; and the follower
+// then retried the 410 forever instead of saying what to do.
+TEST_CASE("banyan-sync pruning: each follower's position is kept apart, and one pruned past stops and says why",
+          "[sync][process]") {
+  temp_dir dir;
+  make_app_db(dir.file("app.db"), 0);
+  make_service_db(dir.file("svc.db"));
+  make_app_db(dir.file("other.db"), 0);
+  sync_process source(dir, "app-sync",
+                      app_config(dir, "app.db", "app-state") + "prune_interval: 1s\nretain_events: 1000\n");
+  sync_process fast(dir, "svc-sync", service_config(dir, source.url()));
+  auto slow = std::make_unique<sync_process>(dir, "other-sync",
+                                             app_config(dir, "other.db", "other-state", source.url()) + "follow_wait: 0s\n");
+  auto write = [&](int rows) {
+    sqlite::connection c(dir.file("app.db"));
+    for (int i = 0; i < rows; ++i) c.prepare("INSERT INTO items(name, stock) VALUES ('x', ?)").bind(1, std::int64_t{i}).run();
+  };
+  write(1500);
+  REQUIRE(eventually([&] { return caught_up(fast, source) && caught_up(*slow, source); }, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two prunes
+  write(10);
+  REQUIRE(eventually([&] { return caught_up(fast, source) && caught_up(*slow, source); }, std::chrono::seconds(20)));
+  CHECK(slow->sync().at("state").as_string() == "following");
+  // The slow one goes away; past the bound (1000 kept) its events go whether it read them or not.
+  slow->proc->signal(SIGKILL);
+  slow->proc->wait(std::chrono::seconds(5));
+  write(2500);
+  REQUIRE(eventually([&] {
+    return json::parse(http_call(source.port, "GET", "/internal/events?after=1510&limit=1").body)
+        .as_object()
+        .contains("pruned_through");
+  }, std::chrono::seconds(10)));
+  CHECK(source.head() == 4010);  // the head is still read at position 0, as the barrier does
+  slow = std::make_unique<sync_process>(dir, "other-sync",
+                                        app_config(dir, "other.db", "other-state", source.url()) + "follow_wait: 0s\n");
+  REQUIRE(eventually([&] { return slow->sync().at("state").as_string() == "stopped"; }));
+  const auto why = std::string(slow->sync().at("why").as_string());
+  CHECK(why.find("the source no longer has the events after 1510 (it pruned through ") == 0);
+  CHECK(why.find("copy again") != std::string::npos);
+  CHECK(caught_up(fast, source));
 }

@@ -43,13 +43,16 @@ class change_capture {
   virtual schema_report check(data_map& map) = 0;
   // Installs (or upgrades to this map) the capture, idempotently, in one transaction.
   virtual void install(const data_map& map, bool refuse_foreign_writes) = 0;
+  // Makes the database ready for the applier (its marker), whether or not capture is installed: a
+  // follow-only banyan-sync installs no triggers.
+  virtual void prepare_apply() = 0;
   // Removes everything install() created; says what.
   virtual std::vector<std::string> uninstall() = 0;
   // Empty while capture is intact; otherwise why not (a table recreated without its triggers):
   // changes may have been missed, and the feed must not go on as if none were.
   virtual std::string broken() = 0;
-  // Up to `limit` events after `after`, and the head, read in one snapshot. An error when `after`
-  // is below what was pruned (the follower must copy again) or the store cannot be read.
+  // Up to `limit` events after `after`, and the head, read in one snapshot. Below what was pruned:
+  // no events and `pruned_through` (the follower must copy again; the head is still there).
   virtual expected<feed_page, std::string> events(std::int64_t after, int limit) = 0;
   // The newest captured change's id: every change committed before the call is at or below it.
   virtual std::int64_t head() = 0;

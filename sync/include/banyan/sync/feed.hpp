@@ -37,6 +37,10 @@ struct feed_page {
   std::vector<feed_event> events;
   std::int64_t next = 0;
   std::int64_t head = 0;
+  // A publisher that prunes (banyan-sync) answers a position below what it still has with no
+  // events and the last id it removed: the head can still be read there (the barrier, a backfill's
+  // first step), and a follower at that position knows it must copy again.
+  std::optional<std::int64_t> pruned_through;
 };
 
 struct snapshot_row {

@@ -35,6 +35,10 @@ struct follower_options {
   // The key of the sync record; empty: the source URL. Several sinks following one source (one per
   // aggregate) need one each.
   std::string cursor_key;
+  // Who this follower is, to the source (its User-Agent): a publisher keeps each follower's
+  // position apart by it when it prunes. Empty: the cursor key. Two followers of one source into
+  // two databases need two names.
+  std::string name;
   state_storage storage;
   sqlite::open_options open;  // how the follower's own connection opens the database
 };

@@ -33,6 +33,7 @@ class sqlite_capture final : public change_capture {
 
   schema_report check(data_map& map) override;
   void install(const data_map& map, bool refuse_foreign_writes) override;
+  void prepare_apply() override;
   std::vector<std::string> uninstall() override;
   std::string broken() override;
   expected<feed_page, std::string> events(std::int64_t after, int limit) override;

@@ -25,9 +25,13 @@ struct sync_config {
   bool refuse_foreign_writes = false;
   int threads = 4;  // HTTP threads; each waiting follower holds one for up to `wait`
   int page_limit = 500;
+  // How long a follower's request waits at the source for the next event once caught up (the
+  // source holds it); 0: ask every 100 ms instead, as a source that cannot hold requests needs.
+  std::chrono::milliseconds follow_wait{1000};
   // Changelog rows kept after every known follower has read them, and at most (then the oldest go
   // whether read or not, and a follower still behind them must copy again).
   std::int64_t retain_events = 1'000'000;
+  std::chrono::milliseconds prune_interval{10'000};  // how often read changelog rows are removed
   map_position database_at, follow_at;
 };
 

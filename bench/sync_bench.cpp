@@ -1,0 +1,263 @@
+// banyan-sync's costs, each against a reference measured in the same run (docs/performance.md):
+//
+//   sync_bench capture [--rows N]
+//     the capture triggers' cost on the app's own writes (single-row transactions with and without
+//     them, WAL, synchronous=NORMAL), and reading the captured changes as feed pages against a plain
+//     SELECT of the same changed rows;
+//   sync_bench lag BIN_DIR [--rate N] [--seconds S]
+//     write-to-visible lag: an app writing at a steady rate into its database, banyan-sync
+//     publishing it, and two banyan-sync followers applying it into two other databases — one that
+//     waits at the source for the next event (follow_wait: 1s), one that polls every 100 ms
+//     (follow_wait: 0s) — in the same run. A row is visible when the follower's database has it.
+//
+// Only loopback ports the kernel picks, temporary files, bounded in time.
+#include "banyan/platform/child_process.hpp"
+#include "banyan/platform/sqlite.hpp"
+#include "banyan/sync/sqlite_capture.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace banyan;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::string temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "banyan-sync-bench.XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp");
+  return pattern;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+void make_items(const std::string& path) {
+  sqlite::connection c(path);  // WAL, synchronous=NORMAL: as a tuned app would run
+  c.exec("CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stock INTEGER NOT NULL,"
+         " price_cents INTEGER NOT NULL)");
+}
+
+sync::data_map items_map(const char* table = "items") {
+  sync::aggregate_map a;
+  a.name = "item";
+  a.table = table;
+  a.key = {"id"};
+  a.fields = {{"id", "id", sync::field_type::automatic, {}},
+              {"name", "name", sync::field_type::automatic, {}},
+              {"stock", "stock", sync::field_type::automatic, {}},
+              {"price_cents", "price_cents", sync::field_type::automatic, {}}};
+  sync::data_map m;
+  m.aggregates.push_back(a);
+  return m;
+}
+
+// Per-write latency (µs) of `rows` single-row transactions: an insert, then an update of it.
+std::vector<double> app_writes(const std::string& path, int rows) {
+  sqlite::connection c(path);
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(rows) * 2);
+  for (int i = 0; i < rows; ++i) {
+    auto t0 = clock_type::now();
+    c.prepare_cached("INSERT INTO items(name, stock, price_cents) VALUES (?, ?, ?)")
+        ->bind_all("item", std::int64_t{i}, std::int64_t{100 + i})
+        .run();
+    const auto id = c.last_insert_rowid();
+    auto t1 = clock_type::now();
+    c.prepare_cached("UPDATE items SET stock = stock + 1 WHERE id = ?")->bind(1, id).run();
+    auto t2 = clock_type::now();
+    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+  }
+  return us;
+}
+
+int capture(int rows) {
+  const auto dir = temp_dir();
+  const auto plain = dir + "/plain.db", captured = dir + "/captured.db";
+  make_items(plain);
+  make_items(captured);
+  auto map = items_map();
+  {
+    sync::sqlite_capture cap(captured, 1);
+    if (!cap.check(map).problems.empty()) return 1;
+    cap.install(map, false);
+  }
+  // Interleaved rounds, so that the machine's noise falls on both alike.
+  std::vector<double> without, with;
+  for (int round = 0; round < 4; ++round) {
+    auto a = app_writes(plain, rows / 4);
+    auto b = app_writes(captured, rows / 4);
+    without.insert(without.end(), a.begin(), a.end());
+    with.insert(with.end(), b.begin(), b.end());
+  }
+  std::printf("app writes (single-row transactions, %d inserts + %d updates each side)\n", rows, rows);
+  std::printf("  without capture: p50 %.1f us, p99 %.1f us\n", percentile(without, 0.5), percentile(without, 0.99));
+  std::printf("  with triggers:   p50 %.1f us, p99 %.1f us  (ratio p50 %.2f, p99 %.2f)\n", percentile(with, 0.5),
+              percentile(with, 0.99), percentile(with, 0.5) / percentile(without, 0.5),
+              percentile(with, 0.99) / percentile(without, 0.99));
+
+  // Reading: the changelog as feed pages (JSON image → typed payload) against a plain SELECT of
+  // the same rows from the table, 1000 a page.
+  sync::sqlite_capture cap(captured, 1);
+  cap.use_map(map);
+  const auto head = cap.head();
+  double feed_s = 0, select_s = 0;
+  std::int64_t events = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto t0 = clock_type::now();
+    for (std::int64_t after = 0; after < head;) {
+      auto page = cap.events(after, 1000);
+      if (!page || page->events.empty()) break;
+      events += static_cast<std::int64_t>(page->events.size());
+      after = page->events.back().id;
+    }
+    auto t1 = clock_type::now();
+    sqlite::connection c(captured);
+    std::int64_t seen = 0;
+    for (std::int64_t after = 0;;) {
+      auto st = c.prepare_cached("SELECT id, name, stock, price_cents FROM items WHERE id > ? ORDER BY id LIMIT 1000");
+      st->bind(1, after);
+      std::int64_t n = 0;
+      while (st->step()) {
+        after = st->get_int64(0);
+        (void)st->get_text(1);
+        ++n;
+      }
+      seen += n;
+      if (n < 1000) break;
+    }
+    // The table has half as many rows as the changelog (each row: an insert and an update):
+    // select them twice over for the same number of rows read.
+    auto t2 = clock_type::now();
+    feed_s += std::chrono::duration<double>(t1 - t0).count();
+    select_s += 2 * std::chrono::duration<double>(t2 - t1).count();
+    (void)seen;
+  }
+  const double feed_rate = static_cast<double>(events) / feed_s, select_rate = static_cast<double>(events) / select_s;
+  std::printf("reading %lld changes as feed pages of 1000: %.0f rows/s; a plain SELECT of as many rows: %.0f rows/s "
+              "(ratio %.2f)\n",
+              static_cast<long long>(head), feed_rate, select_rate, feed_rate / select_rate);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+struct server {
+  std::unique_ptr<child_process> proc;
+  std::string url;
+  server(const std::string& bin, const std::string& config, const std::string& log) {
+    proc = std::make_unique<child_process>(std::vector<std::string>{bin + "/banyan-sync", "--config", config}, log);
+    const auto port = listening_port(*proc, std::chrono::seconds(20));
+    if (!port) throw std::runtime_error("banyan-sync did not start: see " + log);
+    url = "http://127.0.0.1:" + std::to_string(*port);
+  }
+  ~server() {
+    proc->signal(SIGTERM);
+    proc->wait(std::chrono::seconds(10));
+  }
+};
+
+int lag(const std::string& bin, int rate, int seconds) {
+  const auto dir = temp_dir();
+  make_items(dir + "/app.db");
+  make_items(dir + "/wait.db");
+  make_items(dir + "/poll.db");
+  auto yaml = [&](const std::string& db, const std::string& extra) {
+    const std::string path = dir + "/" + db + ".yaml";
+    std::ofstream(path) << "listen: 127.0.0.1:0\ndatabase: sqlite:" << dir << "/" << db << ".db\nstate_dir: " << dir
+                        << "/" << db << "-state\n"
+                        << extra
+                        << "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
+                           "price_cents: price_cents}}\n";
+    return path;
+  };
+  server publisher(bin, yaml("app", "publish: true\n"), dir + "/app.log");
+  server waiting(bin, yaml("wait", "follow: " + publisher.url + "\nfollow_wait: 1s\n"), dir + "/wait.log");
+  server polling(bin, yaml("poll", "follow: " + publisher.url + "\nfollow_wait: 0s\n"), dir + "/poll.log");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // both followers caught up on the empty feed
+
+  const int total = rate * seconds;
+  std::vector<clock_type::time_point> written(static_cast<std::size_t>(total) + 1);
+  std::vector<clock_type::time_point> seen_wait(written.size()), seen_poll(written.size());
+  std::atomic<std::int64_t> last_written{0};
+  std::atomic<bool> done{false};
+  auto watch = [&](const std::string& db, std::vector<clock_type::time_point>& seen) {
+    sqlite::connection c(db);
+    std::int64_t visible = 0;
+    while (!done || visible < last_written) {
+      auto st = c.prepare_cached("SELECT max(id) FROM items");
+      std::int64_t now_max = st->step() && !st->is_null(0) ? st->get_int64(0) : 0;
+      const auto t = clock_type::now();
+      for (auto i = visible + 1; i <= now_max && i <= total; ++i) seen[static_cast<std::size_t>(i)] = t;
+      visible = std::max(visible, now_max);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      if (done && clock_type::now() - written[static_cast<std::size_t>(last_written.load())] > std::chrono::seconds(5)) break;
+    }
+  };
+  std::thread w1(watch, dir + "/wait.db", std::ref(seen_wait)), w2(watch, dir + "/poll.db", std::ref(seen_poll));
+  {
+    sqlite::connection app(dir + "/app.db");
+    const auto start = clock_type::now();
+    const auto step = std::chrono::nanoseconds(1'000'000'000LL / rate);
+    for (int i = 1; i <= total; ++i) {
+      std::this_thread::sleep_until(start + step * i);
+      app.prepare_cached("INSERT INTO items(name, stock, price_cents) VALUES ('x', ?, 0)")->bind(1, std::int64_t{i}).run();
+      written[static_cast<std::size_t>(i)] = clock_type::now();
+      last_written = app.last_insert_rowid();
+    }
+  }
+  done = true;
+  w1.join();
+  w2.join();
+  auto lags = [&](const std::vector<clock_type::time_point>& seen) {
+    std::vector<double> ms;
+    for (int i = 1; i <= total; ++i)
+      if (seen[static_cast<std::size_t>(i)] != clock_type::time_point{})
+        ms.push_back(std::chrono::duration<double, std::milli>(seen[static_cast<std::size_t>(i)] - written[static_cast<std::size_t>(i)]).count());
+    return ms;
+  };
+  const auto a = lags(seen_wait), b = lags(seen_poll);
+  std::printf("write-to-visible lag at %d writes/s for %d s (%d rows), app → banyan-sync → banyan-sync → database\n",
+              rate, seconds, total);
+  std::printf("  waiting at the source (follow_wait 1s): %zu rows seen, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", a.size(),
+              percentile(a, 0.5), percentile(a, 0.99), percentile(a, 1.0));
+  std::printf("  polling every 100 ms (follow_wait 0s):  %zu rows seen, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", b.size(),
+              percentile(b, 0.5), percentile(b, 0.99), percentile(b, 1.0));
+  std::printf("  ratio p99 (waiting / polling): %.2f\n", percentile(a, 0.99) / percentile(b, 0.99));
+  const bool whole = a.size() == static_cast<std::size_t>(total) && b.size() == static_cast<std::size_t>(total);
+  if (whole) std::filesystem::remove_all(dir);
+  else std::printf("  rows missing: the logs are in %s\n", dir.c_str());
+  return whole ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto option = [&](const char* name, int fallback) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == name) return std::atoi(args[i + 1].c_str());
+    return fallback;
+  };
+  try {
+    if (!args.empty() && args[0] == "capture") return capture(option("--rows", 20000));
+    if (args.size() >= 2 && args[0] == "lag") return lag(args[1], option("--rate", 1000), option("--seconds", 10));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sync_bench: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n");
+  return 2;
+}
