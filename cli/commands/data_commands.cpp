@@ -127,6 +127,49 @@ struct row_report {
   std::vector<verify::field_difference> fields;
 };
 
+// What banyan-sync's fence at `url` says: changes to its moved tables it did not apply since the
+// writes left that database (docs/banyan-sync.md).
+struct fence_reading {
+  std::string url;
+  bool up = false;
+  std::int64_t foreign = 0;
+  std::string owner;
+  json::array latest;
+  side_failure failure;
+};
+
+fence_reading read_fence(const std::string& url) {
+  fence_reading f;
+  f.url = url;
+  try {
+    http::client c(url);
+    auto r = c.get("/internal/fence", accept_json());
+    if (!r) {
+      f.failure = unreachable(r.error());
+      return f;
+    }
+    if (r->status != 200) {
+      f.failure = {int{exit_bad_input}, url + "/internal/fence answered " + std::to_string(r->status) +
+                                            ": --fence names a banyan-sync that publishes a database's changes"};
+      return f;
+    }
+    boost::system::error_code ec;
+    const auto doc = json::parse(r->body, ec);
+    if (ec || !doc.is_object()) {
+      f.failure = {int{exit_bad_input}, url + "/internal/fence: not a JSON object"};
+      return f;
+    }
+    const auto& o = doc.as_object();
+    f.up = o.contains("up") && o.at("up").is_bool() && o.at("up").as_bool();
+    if (const auto* n = o.if_contains("foreign_writes"); n && n->is_int64()) f.foreign = n->as_int64();
+    if (const auto* w = o.if_contains("owner"); w && w->is_string()) f.owner = std::string(w->as_string());
+    if (const auto* l = o.if_contains("latest"); l && l->is_array()) f.latest = l->as_array();
+  } catch (const std::exception& e) {
+    f.failure = {int{exit_bad_input}, std::string("--fence: ") + e.what()};
+  }
+  return f;
+}
+
 }  // namespace
 
 int run_data_verify(const data_verify_options& o, const global_options& global, std::ostream& out, std::ostream& err) {
@@ -212,7 +255,17 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::size_t missing_to = 0, missing_from = 0, differs = 0;
   for (const auto& r : reports) (r.kind == "missing_on_to" ? missing_to : r.kind == "missing_on_from" ? missing_from : differs)++;
-  const bool equal = reports.empty();
+  std::vector<fence_reading> fences;
+  std::int64_t foreign = 0;
+  for (const auto& url : o.fences) {
+    fences.push_back(read_fence(url));
+    if (fences.back().failure.code != exit_ok) {
+      err << "banyan: data verify: " << fences.back().failure.message << '\n';
+      return fences.back().failure.code;
+    }
+    foreign += fences.back().foreign;
+  }
+  const bool equal = reports.empty() && foreign == 0;
 
   if (global.json()) {
     json::array rows;
@@ -232,6 +285,13 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
                      {"settled_on_recheck", settled},
                      {"unconfirmed", unconfirmed},
                      {"ignored_fields", json::value_from(o.ignore)},
+                     {"foreign_writes", [&] {
+                        json::array list;
+                        for (const auto& f : fences)
+                          list.push_back(json::object{{"url", f.url}, {"fence_up", f.up}, {"owner", f.owner},
+                                                      {"count", f.foreign}, {"latest", f.latest}});
+                        return list;
+                      }()},
                      {"seconds", seconds},
                      {"rows", std::move(rows)}};
     out << json::serialize(doc) << '\n';
@@ -263,7 +323,22 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
         out << "  note: " << side->url << " listed " << side->listed_twice.size()
             << " rows twice while paging (writes during the read shift offset paging)\n";
     if (unconfirmed) out << "  note: " << unconfirmed << " differences beyond the first " << confirm_limit << " were not re-read\n";
-    out << (equal ? "verify: " + o.entity + " agree\n" : "verify: " + o.entity + " differ\n");
+    for (const auto& f : fences) {
+      if (!f.up) {
+        out << "  " << f.url << ": no fence up (its database owns its writes): no foreign writes to count\n";
+        continue;
+      }
+      out << "  foreign writes at " << f.url << " since its writes moved to " << f.owner << ": " << f.foreign << '\n';
+      for (const auto& e : f.latest) {
+        const auto& ev = e.as_object();
+        out << "    " << (ev.contains("type") ? json::serialize(ev.at("type")) : "") << " key "
+            << (ev.contains("key") ? json::serialize(ev.at("key")) : "") << " at "
+            << (ev.contains("at") ? json::serialize(ev.at("at")) : "") << '\n';
+      }
+    }
+    out << (equal                 ? "verify: " + o.entity + " agree\n"
+            : reports.empty()     ? "verify: " + o.entity + " agree, but writes bypassed the migration (foreign writes)\n"
+                                  : "verify: " + o.entity + " differ\n");
   }
   return equal ? exit_ok : exit_check_failed;
 }
@@ -281,9 +356,13 @@ void setup_data(CLI::App& app, const global_options& global, int& result) {
   v->add_option("--path", opts->path, "the listing's path; rows are read at PATH/KEY")->capture_default_str();
   v->add_option("--page-size", opts->page_size, "rows asked for per page (1-1000)")->capture_default_str();
   v->add_option("--items", opts->items_field, "the listing's array of rows")->capture_default_str();
+  v->add_option("--fence", opts->fences,
+                "a banyan-sync whose foreign writes count as a difference (the old owner's, once its writes moved); "
+                "repeatable");
   v->footer(
       "Each side must answer GET PATH?page=N&page_size=M with {\"ITEMS\": [rows…]} (a short page ends the\n"
       "listing) and GET PATH/KEY with one row or 404.\n"
+      "With --fence URL, changes banyan-sync at URL did not apply since its writes moved (foreign writes) count too.\n"
       "Exit codes: 0 the sides agree, 1 they differ, 2 bad input, 3 a side cannot be reached.\n"
       "Example:\n  banyan data verify --from http://127.0.0.1:8081 --to http://127.0.0.1:8082 --entity products --ignore updated_at");
   v->callback([opts, &global, &result] {

@@ -20,6 +20,7 @@ struct data_verify_options {
   int page_size = 100;
   std::string items_field = "items";
   int max_listed = 20;  // differing rows printed in text output (all of them in JSON)
+  std::vector<std::string> fences;  // banyan-sync URLs whose foreign writes count as a difference
 };
 
 void setup_data(CLI::App& app, const global_options& global, int& result);

@@ -431,19 +431,27 @@ expected<snapshot_page, std::string> sqlite_capture::snapshot(const aggregate_ma
 
 std::int64_t sqlite_capture::prune(std::int64_t upto, std::int64_t keep) {
   auto c = pool_.acquire();
-  sqlite::transaction tx(*c);
-  std::int64_t head = 0;
+  std::int64_t head_now = 0;
   {
-    auto st = c->prepare("SELECT seq FROM sqlite_sequence WHERE name = 'banyan_sync_changelog'");
-    head = st.step() ? st.get_int64(0) : 0;
+    auto st = c->prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'banyan_sync_changelog'");
+    head_now = st->step() ? st->get_int64(0) : 0;
   }
-  const auto bound = std::max(upto, head - keep);
-  auto st = c->prepare("DELETE FROM banyan_sync_changelog WHERE id <= ?");
-  st.bind(1, bound);
-  st.run();
-  const auto removed = static_cast<std::int64_t>(c->changes());
-  tx.commit();
-  return removed;
+  const auto bound = std::max(upto, head_now - keep);
+  // In batches, each its own short transaction: the app's writers wait for SQLite's one write lock,
+  // and a million rows removed at once would hold it for seconds.
+  std::int64_t removed = 0;
+  for (;;) {
+    sqlite::transaction tx(*c);
+    auto st = c->prepare_cached(
+        "DELETE FROM banyan_sync_changelog WHERE id IN (SELECT id FROM banyan_sync_changelog WHERE id <= ? ORDER BY id "
+        "LIMIT 2000)");
+    st->bind(1, bound);
+    st->run();
+    const auto n = static_cast<std::int64_t>(c->changes());
+    tx.commit();
+    removed += n;
+    if (n < 2000) return removed;
+  }
 }
 
 fence_state sqlite_capture::fence() {

@@ -30,6 +30,14 @@ test "$switched" -eq 3 || { echo "$switched write cut-overs switched, not 3" >&2
 curl -s "http://$app/api/items/7" | grep -q '"stock": 13' || { echo "the monolith lacks the last write" >&2; exit 1; }
 curl -s "http://$svc/api/items/7" | grep -q '"stock": 13' || { echo "the service lacks the last write" >&2; exit 1; }
 grep 'foreign write' "$work/app-sync.err" | grep -q '"key":"3"' || { echo "the foreign write was not logged" >&2; exit 1; }
+sqlite3 "$work/app.db" "UPDATE items SET stock = 1 WHERE id = 4"
+sleep 1.5
+if b data verify --from "http://$app" --to "http://$svc" --entity items --ignore served_at,served_by \
+     --fence "http://$app_sync" > "$work/verify.out"; then
+  echo "data verify --fence missed a foreign write" >&2; exit 1
+fi
+grep -q "foreign writes at http://$app_sync since its writes moved to items: 1" "$work/verify.out" ||
+  { cat "$work/verify.out" >&2; exit 1; }
 CHECKS
   block "$blocks"
   echo 'echo "guide: every command ran"'

@@ -162,15 +162,16 @@ TEST_CASE("banyan-sync check: the map against the live schema, exit 0 or 2 with 
   CHECK(run_program({binary("banyan-sync"), "check"}, dir).code == 2);
 }
 
-TEST_CASE("banyan-sync: copy and follow into another schema under concurrent app writes, through kill -9s",
+TEST_CASE("banyan-sync: copy and follow into another schema under concurrent app writes, through kill -9s of both",
           "[sync][process][slow]") {
   temp_dir dir;
   make_app_db(dir.file("app.db"), 20000);
   { sqlite::connection(dir.file("app.db")).exec("PRAGMA journal_mode=WAL"); }
   make_service_db(dir.file("svc.db"));
-  sync_process source(dir, "app-sync", app_config(dir, "app.db", "app-state"));
+  auto source = std::make_unique<sync_process>(dir, "app-sync", app_config(dir, "app.db", "app-state"));
+  const auto source_url = source->url();
   app_writers writers(dir.file("app.db"), 3);
-  auto follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  auto follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source_url));
   // Killed mid-copy (50 rows a page: 60 pages), then mid-stream: nothing lost, nothing twice.
   json::object seen;
   REQUIRE(eventually(
@@ -183,19 +184,29 @@ TEST_CASE("banyan-sync: copy and follow into another schema under concurrent app
       std::chrono::seconds(20)));
   CHECK(seen.at("state").as_string() == "backfilling");
   follower->proc->wait(std::chrono::seconds(5));
-  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source_url));
   REQUIRE(eventually([&] { return follower->sync().at("state").as_string() == "following"; }, std::chrono::seconds(30)));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   follower->proc->signal(SIGKILL);
   follower->proc->wait(std::chrono::seconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // writes go on while it is down
-  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source.url()));
+  follower = std::make_unique<sync_process>(dir, "svc-sync", service_config(dir, source_url));
   // A column added to the source mid-stream: capture goes on; the map does not name it.
   { sqlite::connection(dir.file("app.db")).exec("ALTER TABLE items ADD COLUMN colour TEXT"); }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The publisher killed -9 mid-stream, started again on its address: capture never stopped (it is
+  // in the app's transactions), and the follower waits and resumes.
+  const auto source_port = source->port;
+  source->proc->signal(SIGKILL);
+  source->proc->wait(std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto again = app_config(dir, "app.db", "app-state");
+  again.replace(again.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(source_port));
+  source = std::make_unique<sync_process>(dir, "app-sync", again);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   writers.finish();
   CHECK(writers.committed > 100);
-  REQUIRE(eventually([&] { return caught_up(*follower, source); }, std::chrono::seconds(30)));
+  REQUIRE(eventually([&] { return caught_up(*follower, *source); }, std::chrono::seconds(30)));
   const auto want = rows_of(dir.file("app.db"), items_sql);
   CHECK(want.size() > 20000);
   CHECK(rows_of(dir.file("svc.db"), products_sql) == want);
