@@ -218,6 +218,7 @@ schema_report sqlite_capture::check(data_map& map) {
 }
 
 void sqlite_capture::install(const data_map& map, bool refuse_foreign_writes) {
+  map_ = map;  // what events are read with from now on
   auto c = pool_.acquire();
   sqlite::transaction tx(*c);
   c->exec(

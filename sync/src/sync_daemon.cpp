@@ -180,7 +180,6 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
   if (!cfg.follow.empty()) capture->prepare_apply();
   if (cfg.publish) {
     capture->install(cfg.map, cfg.refuse_foreign_writes);
-    static_cast<sqlite_capture&>(*capture).use_map(cfg.map);
     m.capture = std::move(capture);
     (void)m.capture->broken();  // the schema as installed: the baseline for the trigger check
   }

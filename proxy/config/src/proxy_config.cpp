@@ -116,6 +116,10 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
       std::string url, owner;
       if (!r.key(kv.first, "data", owner) || !r.scalar(kv.second, "a data URL", url)) continue;
       check_url(kv.second, url, "data of '" + owner + "'");
+      if (owner != "monolith" && root["services"] && !out.services.contains(owner))
+        r.warning(kv.first, "data names '" + owner +
+                                "', which is neither the monolith nor one of this file's services (fine if a plan "
+                                "adds it; a typo leaves its data URL unused)");
       out.data_urls[owner] = url;
     }
   }

@@ -129,3 +129,25 @@ routes:
   CHECK(diags_of(yaml) ==
         "proxy.yaml:6:5: error: route 'b' ties with route 'a' on /api/products/{} (same pattern, overlapping methods)\n");
 }
+
+TEST_CASE("data: where owners' feeds and sync status are served when not by the app", "[config]") {
+  proxy_config c;
+  banyan::diagnostics d;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\nservices: {items: http://127.0.0.1:2}\n"
+                             "data:\n  monolith: http://127.0.0.1:3\n  items: http://127.0.0.1:4\n",
+                             "proxy.yaml", c, d));
+  CHECK(c.data_urls.at("monolith") == "http://127.0.0.1:3");
+  CHECK(c.data_urls.at("items") == "http://127.0.0.1:4");
+  CHECK(d.to_string().empty());
+  CHECK(diags_of("monolith: http://127.0.0.1:1\ndata: {monolith: localhost}\n") ==
+        "proxy.yaml:2:18: error: data of 'monolith': upstream URL must be http://HOST:PORT, got 'localhost'\n");
+  // A name neither the monolith nor a service of the file: a warning, since a plan may add it.
+  proxy_config w;
+  banyan::diagnostics wd;
+  CHECK(parse_proxy_config("monolith: http://127.0.0.1:1\nservices: {items: http://127.0.0.1:2}\n"
+                           "data: {itmes: http://127.0.0.1:4}\n",
+                           "proxy.yaml", w, wd));
+  CHECK(wd.to_string() ==
+        "proxy.yaml:3:8: warning: data names 'itmes', which is neither the monolith nor one of this file's services "
+        "(fine if a plan adds it; a typo leaves its data URL unused)\n");
+}

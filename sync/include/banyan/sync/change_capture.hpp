@@ -41,7 +41,8 @@ class change_capture {
   virtual ~change_capture() = default;
   // Checks the map against the live schema; resolves every `automatic` field type from its column.
   virtual schema_report check(data_map& map) = 0;
-  // Installs (or upgrades to this map) the capture, idempotently, in one transaction.
+  // Installs (or upgrades to this map) the capture, idempotently, in one transaction; events are
+  // read with this map from then on.
   virtual void install(const data_map& map, bool refuse_foreign_writes) = 0;
   // Makes the database ready for the applier (its marker), whether or not capture is installed: a
   // follow-only banyan-sync installs no triggers.

@@ -44,7 +44,7 @@ class sqlite_capture final : public change_capture {
   void set_fence(const fence_state& f) override;
   foreign_writes foreign() override;
 
-  // For a single process that already holds the map (banyan-sync run): what to read events with.
+  // Reads events with `map` without installing anything (capture installed earlier, by another run).
   void use_map(const data_map& map);
 
  private:
