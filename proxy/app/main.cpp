@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
       std::cerr << diags.to_string();
       return 2;
     }
+    std::cerr << diags.to_string();  // warnings: the configuration is used, but said once
   }
   if (!listen.empty()) config.listen = listen;
   if (!monolith.empty()) config.monolith = monolith;
