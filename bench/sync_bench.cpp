@@ -9,9 +9,15 @@
 //     publishing it, and two banyan-sync followers applying it into two other databases — one that
 //     waits at the source for the next event (follow_wait: 1s), one that polls every 100 ms
 //     (follow_wait: 0s) — in the same run. A row is visible when the follower's database has it.
+//   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]
+//     the write cut-over barrier's hold with banyan-sync on both sides: the guide's two Python apps
+//     (docs/examples), banyan-sync on each following the other, banyan-proxy in front; a writer
+//     changing items through the proxy at a steady rate while the writes move M times (there and
+//     back); each barrier's hold, and the write latency while steady and in the second after a move.
 //
 // Only loopback ports the kernel picks, temporary files, bounded in time.
 #include "banyan/platform/child_process.hpp"
+#include "banyan/platform/http_client.hpp"
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/sync/sqlite_capture.hpp"
 
@@ -242,6 +248,143 @@ int lag(const std::string& bin, int rate, int seconds) {
   return whole ? 0 : 1;
 }
 
+struct process {
+  std::unique_ptr<child_process> proc;
+  std::string url;
+  process(std::vector<std::string> argv, const std::string& log, int lines = 1) {
+    proc = std::make_unique<child_process>(std::move(argv), log);
+    std::string last;
+    for (int i = 0; i < lines; ++i) {
+      auto line = proc->read_line(std::chrono::seconds(20));
+      if (!line || line->find("listening on ") == std::string::npos) throw std::runtime_error("did not start: see " + log);
+      if (i == 0) url = "http://" + line->substr(line->rfind(' ') + 1);
+      last = *line;
+    }
+    admin = "http://" + last.substr(last.rfind(' ') + 1);
+  }
+  std::string admin;
+  ~process() {
+    proc->signal(SIGTERM);
+    proc->wait(std::chrono::seconds(10));
+  }
+};
+
+// The run itself; its processes stop when it returns (so that its folder can be removed after).
+bool cutover_run(const std::string& dir, const std::string& bin, const std::string& source, int rate, int moves) {
+  process app({"/usr/bin/python3", source + "/docs/examples/inventory_app.py", "--listen", "127.0.0.1:0", "--db",
+               dir + "/app.db"},
+              dir + "/app.log");
+  process svc({"/usr/bin/python3", source + "/docs/examples/items_service.py", "--listen", "127.0.0.1:0", "--db",
+               dir + "/svc.db"},
+              dir + "/svc.log");
+  auto write_yaml = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir + "/" + name + ".yaml") << body;
+    return dir + "/" + name + ".yaml";
+  };
+  const std::string items = "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
+                            "price_cents: price_cents}}\n";
+  auto app_sync = std::make_unique<process>(
+      std::vector<std::string>{bin + "/banyan-sync", "--config",
+                               write_yaml("app-sync", "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir + "/app.db\nstate_dir: " +
+                                                          dir + "/app-sync\npublish: true\n" + items)},
+      dir + "/app-sync.log");
+  const auto app_sync_url = app_sync->url;
+  process svc_sync({bin + "/banyan-sync", "--config",
+                    write_yaml("svc-sync", "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir + "/svc.db\nstate_dir: " + dir +
+                                               "/svc-sync\npublish: true\nfollow: " + app_sync_url +
+                                               "\naggregates:\n  item: {table: products, key: pid, fields: {id: pid, "
+                                               "name: title, stock: qty, price_cents: price_cents}}\n")},
+                   dir + "/svc-sync.log");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  app_sync.reset();  // again on its address, following the service back
+  app_sync = std::make_unique<process>(
+      std::vector<std::string>{bin + "/banyan-sync", "--config",
+                               write_yaml("app-sync", "listen: " + app_sync_url.substr(7) + "\ndatabase: sqlite:" + dir +
+                                                          "/app.db\nstate_dir: " + dir + "/app-sync\npublish: true\nfollow: " +
+                                                          svc_sync.url + "\n" + items)},
+      dir + "/app-sync.log");
+  process proxy({bin + "/banyan-proxy", "--config",
+                 write_yaml("proxy", "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: " + app.url +
+                                         "\nstate_dir: " + dir + "/state\naccess_log: off\nhealth_checks: {path: \"\"}\n"
+                                         "data:\n  monolith: " + app_sync_url + "\n  items: " + svc_sync.url + "\n")},
+                dir + "/proxy.log", 2);
+  std::string token;
+  std::ifstream(dir + "/state/admin.token") >> token;
+  http::client admin(proxy.admin);
+  http::header_list h;
+  h.add("Authorization", "Bearer " + token);
+  h.add("Content-Type", "application/json");
+  auto routes = admin.send("PUT", "/api/v1/routes", h,
+                           R"({"services":{"items":")" + svc.url + R"("},"routes":[
+      {"id":"item-create","match":{"methods":["POST"],"path":"/api/items"},"service":"items","mode":"monolith"},
+      {"id":"item-change","match":{"methods":["PUT","DELETE"],"path":"/api/items/{id}"},"service":"items","mode":"monolith"}]})");
+  if (!routes || routes->status != 200) throw std::runtime_error("routes not accepted");
+
+  struct sample {
+    clock_type::time_point at;
+    double ms;
+    bool ok;
+  };
+  std::vector<sample> writes;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    http::client c(proxy.url);
+    http::header_list j;
+    j.add("Content-Type", "application/json");
+    const auto start = clock_type::now();
+    const auto step = std::chrono::nanoseconds(1'000'000'000LL / rate);
+    for (long i = 0; !stop; ++i) {
+      std::this_thread::sleep_until(start + step * i);
+      const auto t0 = clock_type::now();
+      auto r = c.send("PUT", "/api/items/" + std::to_string(1 + i % 40), j, R"({"stock":)" + std::to_string(i % 1000) + "}");
+      writes.push_back({t0, std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(), r && r->status == 200});
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<double> holds;
+  std::vector<clock_type::time_point> moved_at;
+  for (int m = 0; m < moves; ++m) {
+    const std::string mode = m % 2 == 0 ? "service" : "monolith";
+    moved_at.push_back(clock_type::now());
+    auto r = admin.send("POST", "/api/v1/routes/mode", h, R"({"routes":["item-create","item-change"],"mode":")" + mode + R"("})");
+    if (!r || r->status != 200) {
+      std::fprintf(stderr, "move %d: %s\n", m, r ? r->body.c_str() : "no answer");
+      continue;
+    }
+    const auto at = r->body.find("\"held_ms\":");
+    if (at != std::string::npos) holds.push_back(std::atof(r->body.c_str() + at + 10));
+    if (std::getenv("SYNC_BENCH_VERBOSE")) std::printf("%s\n", r->body.substr(r->body.find("\"cutover\"")).c_str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  stop = true;
+  writer.join();
+  std::vector<double> steady, after_move;
+  std::size_t failed = 0;
+  for (const auto& s : writes) {
+    failed += s.ok ? 0 : 1;
+    bool near = false;
+    for (const auto& t : moved_at) near = near || (s.at >= t && s.at < t + std::chrono::seconds(1));
+    (near ? after_move : steady).push_back(s.ms);
+  }
+  std::printf("write cut-over with banyan-sync on both sides: %d moves, %d writes/s through the proxy, %zu writes, %zu failed\n",
+              moves, rate, writes.size(), failed);
+  std::printf("  barrier hold: p50 %.0f ms, max %.0f ms (%zu switched)\n", percentile(holds, 0.5), percentile(holds, 1.0),
+              holds.size());
+  std::printf("  write latency steady: p50 %.1f ms, p99 %.1f ms; in the second after a move: p50 %.1f ms, p99 %.1f ms, "
+              "max %.1f ms (p99 ratio %.2f)\n",
+              percentile(steady, 0.5), percentile(steady, 0.99), percentile(after_move, 0.5), percentile(after_move, 0.99),
+              percentile(after_move, 1.0), percentile(after_move, 0.99) / percentile(steady, 0.99));
+  return failed == 0 && holds.size() == static_cast<std::size_t>(moves);
+}
+
+int cutover(const std::string& bin, const std::string& source, int rate, int moves) {
+  const auto dir = temp_dir();
+  const bool ok = cutover_run(dir, bin, source, rate, moves);
+  if (ok) std::filesystem::remove_all(dir);
+  else std::printf("  logs in %s\n", dir.c_str());
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,10 +397,13 @@ int main(int argc, char** argv) {
   try {
     if (!args.empty() && args[0] == "capture") return capture(option("--rows", 20000));
     if (args.size() >= 2 && args[0] == "lag") return lag(args[1], option("--rate", 1000), option("--seconds", 10));
+    if (args.size() >= 3 && args[0] == "cutover") return cutover(args[1], args[2], option("--rate", 400), option("--moves", 10));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sync_bench: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n");
+  std::fprintf(stderr,
+               "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n"
+               "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]\n");
   return 2;
 }
