@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace banyan::proxy {
 
@@ -77,7 +78,7 @@ std::vector<divided_writes> writes_divided_by_route(const route_table& after, co
   std::map<std::string, const write_move*> moving;
   for (const auto& m : moves) moving[m.route_id] = &m;
   std::vector<divided_writes> out;
-  std::map<std::string, std::size_t> index_of;  // service → its entry in `out`
+  std::set<std::pair<std::string, std::string>> reported;  // (service, moved_to): one entry each
   for (const auto& r : after.routes()) {
     const auto it = moving.find(r.id);
     if (it == moving.end() || r.service.empty() || !takes_writes(r)) continue;
@@ -94,8 +95,7 @@ std::vector<divided_writes> writes_divided_by_route(const route_table& after, co
         d.left.push_back(other.id);
       }
     }
-    if (d.left.empty() || index_of.count(d.service + "→" + d.moved_to)) continue;
-    index_of[d.service + "→" + d.moved_to] = out.size();
+    if (d.left.empty() || !reported.emplace(d.service, d.moved_to).second) continue;
     out.push_back(std::move(d));
   }
   return out;
