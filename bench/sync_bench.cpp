@@ -9,6 +9,9 @@
 //     publishing it, and two banyan-sync followers applying it into two other databases — one that
 //     waits at the source for the next event (follow_wait: 1s), one that polls every 100 ms
 //     (follow_wait: 0s) — in the same run. A row is visible when the follower's database has it.
+//   sync_bench copy BIN_DIR [--rows N]
+//     a backfill of N rows by a banyan-sync follower from a banyan-sync publisher, against
+//     `sqlite3 app.db .dump | sqlite3 copy.db` of the same table;
 //   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]
 //     the write cut-over barrier's hold with banyan-sync on both sides: the guide's two Python apps
 //     (docs/examples), banyan-sync on each following the other, banyan-proxy in front; a writer
@@ -269,6 +272,54 @@ struct process {
   }
 };
 
+int copy(const std::string& bin, int rows) {
+  const auto dir = temp_dir();
+  make_items(dir + "/app.db");
+  make_items(dir + "/copy.db");
+  {
+    sqlite::connection c(dir + "/app.db");
+    sqlite::transaction tx(c);
+    for (int i = 1; i <= rows; ++i)
+      c.prepare_cached("INSERT INTO items(name, stock, price_cents) VALUES (?, ?, ?)")
+          ->bind_all("item " + std::to_string(i), std::int64_t{i % 50}, std::int64_t{100 + i})
+          .run();
+    tx.commit();
+  }
+  auto yaml = [&](const std::string& db, const std::string& extra) {
+    const std::string path = dir + "/" + db + ".yaml";
+    std::ofstream(path) << "listen: 127.0.0.1:0\ndatabase: sqlite:" << dir << "/" << db << ".db\nstate_dir: " << dir
+                        << "/" << db << "-state\npage_limit: 1000\n"
+                        << extra
+                        << "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
+                           "price_cents: price_cents}}\n";
+    return path;
+  };
+  double copy_s = 0;
+  {
+    server publisher(bin, yaml("app", "publish: true\n"), dir + "/app.log");
+    const auto t0 = clock_type::now();
+    server follower(bin, yaml("copy", "follow: " + publisher.url + "\n"), dir + "/copy.log");
+    sqlite::connection c(dir + "/copy.db");
+    for (;;) {
+      auto st = c.prepare_cached("SELECT count(*) FROM items");
+      if (st->step() && st->get_int64(0) >= rows) break;
+      if (clock_type::now() - t0 > std::chrono::minutes(5)) throw std::runtime_error("the copy did not finish in 5 minutes");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    copy_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  }
+  const auto t1 = clock_type::now();
+  const std::string cmd = "sqlite3 '" + dir + "/app.db' '.dump items' | sed 's/CREATE TABLE items/CREATE TABLE dumped/; "
+                          "s/INSERT INTO items/INSERT INTO dumped/' | sqlite3 '" + dir + "/dump.db'";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("the dump failed: " + cmd);
+  const double dump_s = std::chrono::duration<double>(clock_type::now() - t1).count();
+  std::printf("copy %d rows: banyan-sync backfill (pages of 1000 over HTTP, startup included) %.2f s, %.0f rows/s; "
+              "sqlite3 .dump | sqlite3 %.2f s, %.0f rows/s (ratio of rates %.2f)\n",
+              rows, copy_s, rows / copy_s, dump_s, rows / dump_s, dump_s / copy_s);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 // The run itself; its processes stop when it returns (so that its folder can be removed after).
 bool cutover_run(const std::string& dir, const std::string& bin, const std::string& source, int rate, int moves) {
   process app({"/usr/bin/python3", source + "/docs/examples/inventory_app.py", "--listen", "127.0.0.1:0", "--db",
@@ -397,6 +448,7 @@ int main(int argc, char** argv) {
   try {
     if (!args.empty() && args[0] == "capture") return capture(option("--rows", 20000));
     if (args.size() >= 2 && args[0] == "lag") return lag(args[1], option("--rate", 1000), option("--seconds", 10));
+    if (args.size() >= 2 && args[0] == "copy") return copy(args[1], option("--rows", 100000));
     if (args.size() >= 3 && args[0] == "cutover") return cutover(args[1], args[2], option("--rate", 400), option("--moves", 10));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sync_bench: %s\n", e.what());
@@ -404,6 +456,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n"
+               "       sync_bench copy BIN_DIR [--rows N]\n"
                "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]\n");
   return 2;
 }
