@@ -163,6 +163,17 @@ int capture(int rows) {
   return 0;
 }
 
+// banyan-sync's configuration for DIR/DB.db's items table (the same schema on every side here).
+std::string items_yaml(const std::string& dir, const std::string& db, const std::string& extra) {
+  const std::string path = dir + "/" + db + ".yaml";
+  std::ofstream(path) << "listen: 127.0.0.1:0\ndatabase: sqlite:" << dir << "/" << db << ".db\nstate_dir: " << dir << "/"
+                      << db << "-state\n"
+                      << extra
+                      << "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
+                         "price_cents: price_cents}}\n";
+  return path;
+}
+
 struct server {
   std::unique_ptr<child_process> proc;
   std::string url;
@@ -183,15 +194,7 @@ int lag(const std::string& bin, int rate, int seconds) {
   make_items(dir + "/app.db");
   make_items(dir + "/wait.db");
   make_items(dir + "/poll.db");
-  auto yaml = [&](const std::string& db, const std::string& extra) {
-    const std::string path = dir + "/" + db + ".yaml";
-    std::ofstream(path) << "listen: 127.0.0.1:0\ndatabase: sqlite:" << dir << "/" << db << ".db\nstate_dir: " << dir
-                        << "/" << db << "-state\n"
-                        << extra
-                        << "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
-                           "price_cents: price_cents}}\n";
-    return path;
-  };
+  auto yaml = [&](const std::string& db, const std::string& extra) { return items_yaml(dir, db, extra); };
   server publisher(bin, yaml("app", "publish: true\n"), dir + "/app.log");
   server waiting(bin, yaml("wait", "follow: " + publisher.url + "\nfollow_wait: 1s\n"), dir + "/wait.log");
   server polling(bin, yaml("poll", "follow: " + publisher.url + "\nfollow_wait: 0s\n"), dir + "/poll.log");
@@ -286,13 +289,7 @@ int copy(const std::string& bin, int rows) {
     tx.commit();
   }
   auto yaml = [&](const std::string& db, const std::string& extra) {
-    const std::string path = dir + "/" + db + ".yaml";
-    std::ofstream(path) << "listen: 127.0.0.1:0\ndatabase: sqlite:" << dir << "/" << db << ".db\nstate_dir: " << dir
-                        << "/" << db << "-state\npage_limit: 1000\n"
-                        << extra
-                        << "aggregates:\n  item: {table: items, key: id, fields: {id: id, name: name, stock: stock, "
-                           "price_cents: price_cents}}\n";
-    return path;
+    return items_yaml(dir, db, "page_limit: 1000\n" + extra);
   };
   double copy_s = 0;
   {

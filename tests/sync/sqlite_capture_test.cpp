@@ -30,6 +30,17 @@ aggregate_map items_map() {
   return a;
 }
 
+// An item's event as a feed carries it.
+feed_event item_event(std::int64_t id, const std::string& op, std::string key, std::string_view payload) {
+  feed_event e;
+  e.id = id;
+  e.type = "item." + op;
+  e.aggregate = "item";
+  e.key = std::move(key);
+  e.payload = json::parse(payload);
+  return e;
+}
+
 // An aggregate of one column, its key.
 aggregate_map keyed_by(const char* name, const char* table, const char* column) {
   aggregate_map a;
@@ -210,12 +221,7 @@ TEST_CASE("apply: a feed into another schema through the map, and nothing applie
   REQUIRE(cur.step());
   CHECK(cur.get_int64(0) == 4);
   // An event whose payload the column cannot take stops the sync, saying which.
-  feed_event bad;
-  bad.id = 5;
-  bad.type = "item.updated";
-  bad.aggregate = "item";
-  bad.key = "1";
-  bad.payload = boost::json::parse(R"({"id":1,"name":"x","stock":"many"})");
+  const auto bad = item_event(5, "updated", "1", R"({"id":1,"name":"x","stock":"many"})");
   const auto stopped = engine.apply_page({{bad}, 5, 5, std::nullopt});
   CHECK(stopped.stopped);
   CHECK(stopped.why == "event 5 (item.updated 1) cannot be applied: stock: \"many\" is not an integer");
@@ -230,12 +236,7 @@ TEST_CASE("apply: a database that only follows needs no capture, only the applie
   cap.prepare_apply();
   sqlite::connection c(db.path, app_database_options());
   map_sink sink(db.map.aggregates[0]);
-  feed_event e;
-  e.id = 1;
-  e.type = "item.created";
-  e.aggregate = "item";
-  e.key = "5";
-  e.payload = json::parse(R"({"id":5,"name":"followed","stock":1})");
+  const auto e = item_event(1, "created", "5", R"({"id":5,"name":"followed","stock":1})");
   CHECK(sink.apply_event(c, e, sync_phase::following).what == apply_outcome::kind::applied);
   auto st = c.prepare("SELECT name FROM items WHERE id = 5");
   REQUIRE(st.step());
@@ -277,12 +278,7 @@ TEST_CASE("fence: writes the applier did not make are counted, or refused by the
                     Catch::Contains("the writes of items belong to another owner now"));
   sqlite::connection c(db.path, app_database_options());
   map_sink sink(db.map.aggregates[0]);
-  feed_event e;
-  e.id = 1;
-  e.type = "item.updated";
-  e.aggregate = "item";
-  e.key = "1";
-  e.payload = boost::json::parse(R"({"id":1,"name":"from the new owner","stock":5})");
+  const auto e = item_event(1, "updated", "1", R"({"id":1,"name":"from the new owner","stock":5})");
   CHECK(sink.apply_event(c, e, sync_phase::following).what == apply_outcome::kind::applied);
   cap->set_fence({});
   CHECK_NOTHROW(app.exec("UPDATE items SET stock = 2 WHERE id = 1"));
