@@ -142,6 +142,20 @@ void bind_json(sqlite::statement& st, int i, const json::value& v) {
   else st.bind(i, json::serialize(v));
 }
 
+// The triggers banyan-sync has in the database now.
+std::set<std::string> banyan_triggers(sqlite::connection& c) {
+  std::set<std::string> out;
+  auto st = c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'banyan\\_sync\\_%' ESCAPE '\\'");
+  while (st.step()) out.insert(st.get_text(0));
+  return out;
+}
+
+std::string trigger_gone(const std::string& table, const char* op) {
+  return "the capture trigger " + trigger_name(table, op) + " is gone (was " + table +
+         " recreated by a migration?): its changes since are not in the feed. Stop the followers, run banyan-sync "
+         "uninstall, start banyan-sync again and copy the followers again";
+}
+
 bool table_exists(sqlite::connection& c, std::string_view name) {
   auto st = c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
   st.bind(1, name);
@@ -227,16 +241,25 @@ void sqlite_capture::install(const data_map& map, bool refuse_foreign_writes) {
       " at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));"
       "CREATE TABLE IF NOT EXISTS banyan_sync_applying (marker INTEGER);"
       "CREATE TABLE IF NOT EXISTS banyan_sync_fence (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL,"
-      " owner TEXT NOT NULL, refuse INTEGER NOT NULL, at TEXT NOT NULL);");
+      " owner TEXT NOT NULL, refuse INTEGER NOT NULL, at TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS banyan_sync_captured (tbl TEXT PRIMARY KEY, since TEXT NOT NULL);");
+  // A table captured before whose triggers are gone lost changes while nobody watched (a migration
+  // recreated it while banyan-sync was stopped): installing again would carry on as if nothing
+  // had been missed. Refused with the way back; a table newly mapped starts its capture here.
+  {
+    const auto present = banyan_triggers(*c);
+    auto captured = c->prepare("SELECT tbl FROM banyan_sync_captured");
+    while (captured.step()) {
+      const auto table = captured.get_text(0);
+      if (!map.by_table(table)) continue;
+      for (const char* op : trigger_ops)
+        if (!present.count(trigger_name(table, op))) throw std::runtime_error(trigger_gone(table, op));
+    }
+  }
   // A row id taken by the changelog is never reused, even once pruned: sqlite_sequence keeps it.
   // Dropping triggers of tables no longer mapped, and re-creating the mapped ones from this map,
   // in this one transaction: capture never has a gap between an old and a new definition.
-  std::vector<std::string> old;
-  {
-    auto st = c->prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'banyan\\_sync\\_%' ESCAPE '\\'");
-    while (st.step()) old.push_back(st.get_text(0));
-  }
-  for (const auto& name : old) c->exec("DROP TRIGGER IF EXISTS " + name);
+  for (const auto& name : banyan_triggers(*c)) c->exec("DROP TRIGGER IF EXISTS " + name);
   const std::string not_applying = "NOT EXISTS (SELECT 1 FROM banyan_sync_applying)";
   for (const auto& a : map.aggregates) {
     const auto cols = image_columns(a);
@@ -255,6 +278,9 @@ void sqlite_capture::install(const data_map& map, bool refuse_foreign_writes) {
     c->exec("CREATE TRIGGER " + trigger_name(a.table, "delete") + " AFTER DELETE ON " + a.table + " WHEN " +
             not_applying + " BEGIN " + log + "VALUES ('" + a.table + "', 'deleted', " + image_sql(cols, "OLD") +
             "); END");
+    c->prepare("INSERT INTO banyan_sync_captured(tbl, since) VALUES (?, ?) ON CONFLICT(tbl) DO NOTHING")
+        .bind_all(a.table, now_rfc3339())
+        .run();
     if (refuse_foreign_writes) {
       // Vitess' denied tables: once the fence is up and refusing, the database itself says no to
       // a write the applier did not make (RAISE's text must be a literal).
@@ -308,18 +334,11 @@ std::string sqlite_capture::broken() {
   std::lock_guard lock(health_mutex_);
   if (version == checked_schema_version_) return broken_;
   // The schema changed (a migration ran): every mapped table must still carry its three triggers.
-  std::set<std::string> present;
-  {
-    auto st = c->prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'banyan\\_sync\\_%' ESCAPE '\\'");
-    while (st.step()) present.insert(st.get_text(0));
-  }
+  const auto present = banyan_triggers(*c);
   std::string why;
   for (const auto& a : map_.aggregates)
     for (const char* op : trigger_ops)
-      if (!present.count(trigger_name(a.table, op)) && why.empty())
-        why = "the capture trigger " + trigger_name(a.table, op) + " is gone (was " + a.table +
-              " recreated by a migration?): changes to it since are not in the feed. Stop the followers, run "
-              "banyan-sync uninstall, start banyan-sync again and copy the followers again";
+      if (!present.count(trigger_name(a.table, op)) && why.empty()) why = trigger_gone(a.table, op);
   // Once broken, it stays broken until installed again: a trigger put back by hand does not bring
   // back the changes made while it was missing.
   if (broken_.empty()) broken_ = why;

@@ -266,9 +266,14 @@ TEST_CASE("banyan-sync: both directions, no echo, foreign writes behind the fenc
   CHECK(events.status == 503);
   CHECK(events.body.find("banyan_sync_items_insert is gone") != std::string::npos);
   CHECK(http_call(back->port, "GET", "/readyz").status == 503);
-  // uninstall (after stopping it) removes everything it put there.
+  // Restarted, it does not carry on as if nothing had been missed: it refuses to start, saying why.
   back->proc->signal(SIGTERM);
   REQUIRE(back->proc->wait(std::chrono::seconds(10)) == 0);
+  auto restart = run_program({binary("banyan-sync"), "--config", back->config}, dir);
+  CHECK(restart.code == 1);
+  CHECK(restart.err.find("banyan_sync_items_insert is gone") != std::string::npos);
+  CHECK(restart.err.find("banyan-sync uninstall") != std::string::npos);
+  // uninstall removes everything it put there.
   auto u = run_program({binary("banyan-sync"), "uninstall", "--config", back->config}, dir);
   CHECK(u.code == 0);
   CHECK(u.out.find("removed table banyan_sync_changelog") != std::string::npos);

@@ -253,7 +253,11 @@ TEST_CASE("capture: a table recreated by a migration is found, and the feed does
       " COMMIT");
   const auto why = cap->broken();
   CHECK(why.find("banyan_sync_items_insert is gone") != std::string::npos);
-  // A trigger put back by hand does not bring back what was missed: still broken until installed.
+  // Installing again — a restart of banyan-sync — would carry on as if nothing had been missed: it
+  // is refused with the way back, and only after uninstall does capture start afresh.
+  CHECK_THROWS_WITH(cap->install(db.map, false), Catch::Contains("banyan_sync_items_insert is gone"));
+  CHECK_FALSE(cap->broken().empty());
+  cap->uninstall();
   cap->install(db.map, false);
   CHECK(cap->broken().empty());
   db.app().exec("INSERT INTO items(name) VALUES ('after the reinstall')");
@@ -345,7 +349,7 @@ TEST_CASE("uninstall: everything banyan_sync_* goes, the app's tables and rows s
   auto cap = db.installed(true);
   db.app().exec("INSERT INTO items(name) VALUES ('kept')");
   const auto removed = cap->uninstall();
-  CHECK(removed.size() == 6 + 6 + 3);  // 3 capture + 3 refusal triggers a table; changelog, applying, fence
+  CHECK(removed.size() == 6 + 6 + 4);  // 3 capture + 3 refusal triggers a table; changelog, applying, fence, captured
   auto c = db.app();
   auto st = c.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'banyan_sync%'");
   st.step();
