@@ -227,7 +227,7 @@ schema_report sqlite_capture::check(data_map& map) {
                               " (capture " + std::to_string(image_columns(a).size()) + " columns)");
   }
   report.installs.push_back(std::string("tables ") + std::string(changelog_table) + ", " + std::string(applying_table) +
-                            ", " + std::string(fence_table) + ", banyan_sync_cursor");
+                            ", " + std::string(fence_table) + ", banyan_sync_captured, banyan_sync_cursor");
   return report;
 }
 
