@@ -96,8 +96,8 @@ void read_aggregate(yaml_reader& r, const YAML::Node& name, const YAML::Node& bo
 
 }  // namespace
 
-bool parse_sync_config(const std::string& text, const std::string& name, sync_config& out, diagnostics& diags) {
-  out.file = name;
+namespace {
+bool read_config(const std::string& text, const std::string& name, sync_config& out, diagnostics& diags) {
   YAML::Node root;
   if (!load_yaml(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
@@ -161,6 +161,17 @@ bool parse_sync_config(const std::string& text, const std::string& name, sync_co
   if (!out.publish && out.follow.empty())
     diags.error(name, 1, 1, "nothing to do: set publish: true, follow: URL, or both");
   return !diags.has_errors();
+}
+}  // namespace
+
+bool parse_sync_config(const std::string& text, const std::string& name, sync_config& out, diagnostics& diags) {
+  out.file = name;
+  try {
+    return read_config(text, name, out, diags);
+  } catch (const YAML::Exception& e) {  // a shape no check foresaw: still a diagnostic, never a crash
+    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
+    return false;
+  }
 }
 
 bool read_sync_config(const std::string& path, sync_config& out, diagnostics& diags) {
