@@ -182,11 +182,24 @@ schema_report sqlite_capture::check(data_map& map) {
       report.notes.push_back("the database's journal mode is " + st.get_text(0) +
                              ": WAL lets banyan-sync read while the app writes (PRAGMA journal_mode=WAL, once)");
   }
+  // Tables captured before (by an earlier run) whose triggers are gone: starting would be refused.
+  std::set<std::string> captured;
+  if (table_exists(*c, "banyan_sync_captured")) {
+    auto st = c->prepare("SELECT tbl FROM banyan_sync_captured");
+    while (st.step()) captured.insert(st.get_text(0));
+  }
+  const auto present = banyan_triggers(*c);
   for (auto& a : map.aggregates) {
     if (!table_exists(*c, a.table)) {
       report.problems.push_back({a.table_at, "table " + a.table + " does not exist in " + path_});
       continue;
     }
+    if (captured.count(a.table))
+      for (const char* op : trigger_ops)
+        if (!present.count(trigger_name(a.table, op))) {
+          report.problems.push_back({a.table_at, trigger_gone(a.table, op)});
+          break;
+        }
     const auto info = columns_of(*c, a.table);
     bool has_pk = std::any_of(info.begin(), info.end(), [](const column_info& ci) { return ci.pk > 0; });
     if (!has_pk)

@@ -256,6 +256,10 @@ TEST_CASE("capture: a table recreated by a migration is found, and the feed does
   // Installing again — a restart of banyan-sync — would carry on as if nothing had been missed: it
   // is refused with the way back, and only after uninstall does capture start afresh.
   CHECK_THROWS_WITH(cap->install(db.map, false), Catch::Contains("banyan_sync_items_insert is gone"));
+  auto map = db.map;
+  const auto report = cap->check(map);  // and check says so, at the aggregate's table
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems[0].message.find("banyan_sync_items_insert is gone") != std::string::npos);
   CHECK_FALSE(cap->broken().empty());
   cap->uninstall();
   cap->install(db.map, false);
