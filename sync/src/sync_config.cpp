@@ -166,12 +166,7 @@ bool read_config(const std::string& text, const std::string& name, sync_config& 
 
 bool parse_sync_config(const std::string& text, const std::string& name, sync_config& out, diagnostics& diags) {
   out.file = name;
-  try {
-    return read_config(text, name, out, diags);
-  } catch (const YAML::Exception& e) {  // a shape no check foresaw: still a diagnostic, never a crash
-    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
-    return false;
-  }
+  return read_guarded(name, diags, [&] { return read_config(text, name, out, diags); });
 }
 
 bool read_sync_config(const std::string& path, sync_config& out, diagnostics& diags) {

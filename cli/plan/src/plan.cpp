@@ -416,11 +416,10 @@ class plan_reader {
 bool parse_plan(const std::string& text, const std::string& name, plan& out, diagnostics& diags) {
   YAML::Node root;
   if (!load_yaml(text, name, root, diags)) return false;
-  try {
+  read_guarded(name, diags, [&] {
     plan_reader(name, diags).read(root, out);
-  } catch (const YAML::Exception& e) {  // a shape no check above foresaw: still a diagnostic, never a crash
-    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
-  }
+    return true;
+  });
   return !diags.has_errors();
 }
 

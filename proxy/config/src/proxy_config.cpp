@@ -159,12 +159,7 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
 }  // namespace
 
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
-  try {
-    return read_proxy_config(text, name, out, diags);
-  } catch (const YAML::Exception& e) {  // a shape no check foresaw: still a diagnostic, never a crash
-    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
-    return false;
-  }
+  return read_guarded(name, diags, [&] { return read_proxy_config(text, name, out, diags); });
 }
 
 bool load_proxy_config(const std::string& path, proxy_config& out, diagnostics& diags) {

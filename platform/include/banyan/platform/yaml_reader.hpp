@@ -39,6 +39,18 @@ class yaml_reader {
   diagnostics& diags_;
 };
 
+// Runs `read` (which returns whether the file was accepted); a YAML shape no check foresaw, where
+// yaml-cpp throws, becomes a diagnostic at its place and false — never a crash (found by fuzzing).
+template <class Read>
+bool read_guarded(const std::string& name, diagnostics& diags, Read&& read) {
+  try {
+    return read();
+  } catch (const YAML::Exception& e) {
+    diags.error(name, e.mark.line + 1, e.mark.column + 1, "cannot read this YAML: " + e.msg);
+    return false;
+  }
+}
+
 // The whole file as text; "cannot read the file" at 1:1 when it cannot be read.
 bool read_text_file(const std::string& path, std::string& out, diagnostics& diags);
 // Parses YAML text; a syntax error becomes a diagnostic and false.
