@@ -102,6 +102,13 @@ bool read_text_file(const std::string& path, std::string& out, diagnostics& diag
   return true;
 }
 
+bool load_yaml_mapping(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags) {
+  if (!load_yaml(text, name, out, diags)) return false;
+  if (out.IsMap()) return true;
+  diags.error(name, 1, 1, "the configuration must be a YAML mapping");
+  return false;
+}
+
 bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags) {
   try {
     out = YAML::Load(text);

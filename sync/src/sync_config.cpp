@@ -94,17 +94,10 @@ void read_aggregate(yaml_reader& r, const YAML::Node& name, const YAML::Node& bo
   out.map.aggregates.push_back(std::move(a));
 }
 
-}  // namespace
-
-namespace {
 bool read_config(const std::string& text, const std::string& name, sync_config& out, diagnostics& diags) {
   YAML::Node root;
-  if (!load_yaml(text, name, root, diags)) return false;
+  if (!load_yaml_mapping(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
-  if (!root.IsMap()) {
-    diags.error(name, 1, 1, "the configuration must be a YAML mapping");
-    return false;
-  }
   r.check_keys(root, {"listen", "database", "state_dir", "aggregates", "publish", "follow", "foreign_writes",
                       "threads", "page_limit", "retain_events", "follow_wait", "prune_interval"},
                "the configuration");

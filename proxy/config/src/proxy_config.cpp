@@ -12,12 +12,8 @@ namespace banyan::proxy {
 namespace {
 bool read_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
   YAML::Node root;
-  if (!load_yaml(text, name, root, diags)) return false;
+  if (!load_yaml_mapping(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
-  if (!root.IsMap()) {
-    diags.error(name, 1, 1, "the configuration must be a YAML mapping");
-    return false;
-  }
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
                       "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes", "data"},
                "the configuration");

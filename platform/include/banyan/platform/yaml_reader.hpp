@@ -55,5 +55,7 @@ bool read_guarded(const std::string& name, diagnostics& diags, Read&& read) {
 bool read_text_file(const std::string& path, std::string& out, diagnostics& diags);
 // Parses YAML text; a syntax error becomes a diagnostic and false.
 bool load_yaml(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags);
+// The same for a file whose top level must be a mapping ("the configuration must be a YAML mapping").
+bool load_yaml_mapping(const std::string& text, const std::string& name, YAML::Node& out, diagnostics& diags);
 
 }  // namespace banyan
