@@ -9,7 +9,7 @@
 set(banyan_transport_libraries banyan_asio banyan_http_server banyan_http_client banyan_sync_follower
     banyan_sync_daemon banyan_proxy_server banyan_proxy_config banyan_proxy_admin)
 set(banyan_pure_libraries banyan_platform_headers banyan_platform banyan_yaml banyan_proxy_core banyan_shadow
-    banyan_proxy_model banyan_evidence banyan_sync banyan_sync_db banyan_sync_config banyan_plan banyan_report_render
+    banyan_proxy_model banyan_evidence banyan_sync banyan_sync_db banyan_sync_pg banyan_postgres banyan_sync_config banyan_plan banyan_report_render
     banyan_verify legacy_shop)
 
 # banyan_direct_links(TARGET OUT): the targets TARGET links, private and public, generator

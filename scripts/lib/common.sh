@@ -14,6 +14,8 @@ test_packages=(
   catch2 curl python3 python3-yaml python3-jsonschema
   sqlite3   # docs/operations.md's backups, run by a test
   chromium  # renders the HTML shadow report in a test
+  libpq-dev postgresql  # banyan-sync's PostgreSQL engine, and the servers its tests start
+  python3-psycopg2      # the guide's example app on PostgreSQL
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -32,7 +34,17 @@ ensure_packages() {
   fi
   log "installing ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
+  # Nothing installed here is meant to run as a service (PostgreSQL's package would start a cluster
+  # on port 5432): while installing, services may not start. The tests start their own servers.
+  local no_start=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+    no_start=1
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ -n "$no_start" ] && "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+  return 0
 }
 
 # configure_and_build BUILD_DIR [cmake args...]: incremental after the first run.
@@ -44,11 +56,14 @@ configure_and_build() {
 }
 
 # build_targets BUILD_DIR TARGET...: only what is named (the demo needs no test binaries). Without
-# Catch2 installed the tests are left out of the configuration; scripts/test.sh turns them back on.
+# Catch2 and libpq installed the tests are left out of the configuration; scripts/test.sh turns them
+# back on.
 build_targets() {
   local dir=$1; shift
   local tests=ON
-  dpkg-query -W -f='${Status}' catch2 2>/dev/null | grep -q "install ok installed" || tests=OFF
+  for p in catch2 libpq-dev; do
+    dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q "install ok installed" || tests=OFF
+  done
   configure "$dir" -DBANYAN_BUILD_TESTS=$tests
   log "building $* in $dir"
   cmake --build "$dir" -j "${BANYAN_JOBS:-2}" --target "$@"

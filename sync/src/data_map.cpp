@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -103,6 +104,13 @@ bool integral_text(std::string_view s, std::int64_t& out) {
 }
 
 }  // namespace
+
+std::vector<std::string> image_columns(const aggregate_map& a) {
+  std::vector<std::string> cols = a.key;
+  for (const auto& f : a.fields)
+    if (std::find(cols.begin(), cols.end(), f.column) == cols.end()) cols.push_back(f.column);
+  return cols;
+}
 
 expected<json::object, std::string> payload_of_row(const aggregate_map& a, const json::object& row) {
   json::object payload;

@@ -14,8 +14,8 @@ namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
 
 struct feed_follower::impl {
-  std::string db_path;
-  entity_sink& sink;
+  store_factory open_store;
+  std::string aggregate;
   follower_options opt;
   metrics::registry* metrics;
 
@@ -35,10 +35,10 @@ struct feed_follower::impl {
   };
   std::optional<series> m;
 
-  impl(std::string path, entity_sink& s, follower_options o, metrics::registry* reg)
-      : db_path(std::move(path)), sink(s), opt(std::move(o)), metrics(reg) {
+  impl(store_factory f, std::string agg, follower_options o, metrics::registry* reg)
+      : open_store(std::move(f)), aggregate(std::move(agg)), opt(std::move(o)), metrics(reg) {
     current.source = opt.source_url;
-    current.entity = std::string(sink.aggregate());
+    current.entity = aggregate;
     current.state = "backfilling";
     current.backfill.phase = "copying";
     if (metrics) {
@@ -158,15 +158,14 @@ struct feed_follower::impl {
     return std::move(*page);
   }
 
-  std::unique_ptr<sqlite::connection> conn;
+  std::unique_ptr<apply_store> store;
   std::unique_ptr<sync_engine> engine;
 
   // On the caller's thread, so that the status is the stored one as soon as start() returns.
   bool open() {
     try {
-      conn = std::make_unique<sqlite::connection>(db_path, opt.open);
-      engine = std::make_unique<sync_engine>(*conn, sink, opt.cursor_key.empty() ? opt.source_url : opt.cursor_key,
-                                             opt.storage);
+      store = open_store();
+      engine = std::make_unique<sync_engine>(*store, opt.cursor_key.empty() ? opt.source_url : opt.cursor_key);
     } catch (const std::exception& e) {
       halt(std::string("cannot open the sync state: ") + e.what());
       return false;
@@ -213,7 +212,7 @@ struct feed_follower::impl {
           engine->begin_backfill(page->head);
           log::info("backfill started", {{"source", opt.source_url}, {"entity", current.entity}, {"position", page->head}});
         } else if (rec.phase == sync_phase::copying) {
-          auto body = fetch(source, snapshot_target(sink.aggregate(), rec.copy_cursor, opt.page_limit));
+          auto body = fetch(source, snapshot_target(aggregate, rec.copy_cursor, opt.page_limit));
           if (!body) {
             if (!failed()) return;
             continue;
@@ -259,6 +258,12 @@ struct feed_follower::impl {
             // The source removed events this follower has not applied: waiting cannot bring them back.
             return halt("the source no longer has the events after " + std::to_string(rec.applied) + " (it pruned through " +
                         std::to_string(*page->pruned_through) +
+                        "); copy again: stop this follower, remove its sync record, start it");
+          if (head < rec.applied && !page->pruned_through)
+            // The source's changelog was made anew (uninstalled, its state directory emptied): its ids
+            // name other changes now. Waiting would sit silently below a position that will be reused.
+            return halt("the source's feed starts over: its head is " + std::to_string(head) +
+                        ", below the position applied here (" + std::to_string(rec.applied) +
                         "); copy again: stop this follower, remove its sync record, start it");
           if (!page->events.empty()) {
             // The first event after the cursor is the oldest unapplied one.
@@ -314,8 +319,39 @@ struct feed_follower::impl {
   }
 };
 
+namespace {
+
+// A SQLite database file opened for the follower, with the sink that knows its tables.
+class sqlite_file_store final : public apply_store {
+ public:
+  sqlite_file_store(const std::string& path, entity_sink& sink, const follower_options& o)
+      : conn_(path, o.open), store_(conn_, sink, o.storage) {}
+  std::string_view aggregate() const override { return store_.aggregate(); }
+  sync_record load(const std::string& source) override { return store_.load(source); }
+  void begin() override { store_.begin(); }
+  void commit() override { store_.commit(); }
+  void rollback() override { store_.rollback(); }
+  apply_outcome apply_row(const snapshot_row& row, sync_phase phase) override { return store_.apply_row(row, phase); }
+  apply_outcome apply_event(const feed_event& e, sync_phase phase) override { return store_.apply_event(e, phase); }
+  void save(const std::string& source, const sync_record& r) override { store_.save(source, r); }
+
+ private:
+  sqlite::connection conn_;
+  sqlite_store store_;
+};
+
+}  // namespace
+
 feed_follower::feed_follower(std::string db_path, entity_sink& sink, follower_options options, metrics::registry* metrics)
-    : impl_(std::make_unique<impl>(std::move(db_path), sink, std::move(options), metrics)) {}
+    : impl_(std::make_unique<impl>(
+          [path = std::move(db_path), &sink, options]() -> std::unique_ptr<apply_store> {
+            return std::make_unique<sqlite_file_store>(path, sink, options);
+          },
+          std::string(sink.aggregate()), options, metrics)) {}
+
+feed_follower::feed_follower(store_factory open_store, std::string aggregate, follower_options options,
+                             metrics::registry* metrics)
+    : impl_(std::make_unique<impl>(std::move(open_store), std::move(aggregate), std::move(options), metrics)) {}
 
 feed_follower::~feed_follower() { stop(); }
 

@@ -2,6 +2,7 @@
 
 #include "banyan/platform/yaml_reader.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace banyan::sync {
@@ -99,7 +100,7 @@ bool read_config(const std::string& text, const std::string& name, sync_config& 
   if (!load_yaml_mapping(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
   r.check_keys(root, {"listen", "database", "state_dir", "aggregates", "publish", "follow", "foreign_writes",
-                      "threads", "page_limit", "retain_events", "follow_wait", "prune_interval"},
+                      "threads", "page_limit", "retain_events", "follow_wait", "prune_interval", "slot"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "state_dir", out.state_dir);
@@ -123,14 +124,25 @@ bool read_config(const std::string& text, const std::string& name, sync_config& 
       if (out.database.rfind("sqlite:", 0) == 0) {
         out.sqlite_path = out.database.substr(7);
         if (out.sqlite_path.empty()) r.error(d, "database: sqlite: needs the file's path (sqlite:/path/app.db)");
-      } else if (out.database.rfind("postgresql:", 0) == 0 || out.database.rfind("postgres:", 0) == 0) {
-        r.error(d, "database: PostgreSQL is not supported by this release yet; sqlite:PATH is");
+      } else if (out.database.rfind("postgresql://", 0) == 0 || out.database.rfind("postgres://", 0) == 0) {
+        out.postgres_url = out.database;  // libpq reads the URL itself, and says what is wrong with it
       } else {
-        r.error(d, "database must be sqlite:PATH (e.g. sqlite:/var/lib/app/app.db)");
+        r.error(d, "database must be sqlite:PATH or a postgresql:// URL (sqlite:/var/lib/app/app.db, "
+                   "postgresql://app@/shop?host=/run/postgresql)");
       }
     }
   } else {
-    diags.error(name, 1, 1, "database is required (sqlite:PATH)");
+    diags.error(name, 1, 1, "database is required (sqlite:PATH or postgresql://…)");
+  }
+  if (auto sl = root["slot"]) {
+    if (r.scalar(sl, "slot", out.slot)) {
+      const bool valid = !out.slot.empty() && out.slot.size() <= 63 &&
+                         std::all_of(out.slot.begin(), out.slot.end(), [](char ch) {
+                           return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+                         });
+      if (!valid) r.error(sl, "slot must be 1 to 63 lower-case letters, digits and underscores (a replication slot's name)");
+      else if (out.postgres_url.empty() && !out.database.empty()) r.error(sl, "slot is for a PostgreSQL database only");
+    }
   }
   if (out.state_dir.empty()) diags.error(name, 1, 1, "state_dir is required (banyan-sync's own log and lock)");
   if (auto f = root["follow"]) {

@@ -4,6 +4,8 @@
 #include "banyan/platform/log.hpp"
 #include "banyan/sync/feed_follower.hpp"
 #include "banyan/sync/map_sink.hpp"
+#include "banyan/sync/pg_apply_store.hpp"
+#include "banyan/sync/pg_capture.hpp"
 #include "banyan/sync/sqlite_capture.hpp"
 
 #include <boost/json/array.hpp>
@@ -28,6 +30,15 @@ std::string schema_diagnostics(const sync_config& config, const schema_report& r
 }
 
 std::unique_ptr<change_capture> open_capture(const sync_config& config, std::size_t connections) {
+  if (!config.postgres_url.empty()) {
+    pg_capture_options o;
+    o.conninfo = config.postgres_url;
+    o.state_dir = config.state_dir;
+    o.slot = config.slot;
+    o.connections = connections;
+    o.database_at = config.database_at;
+    return std::make_unique<pg_capture>(o);
+  }
   return std::make_unique<sqlite_capture>(config.sqlite_path, connections);
 }
 
@@ -88,7 +99,9 @@ struct sync_daemon::impl {
   mutable std::map<std::string, std::pair<std::int64_t, clock_type::time_point>> readers;
   std::atomic<std::int64_t> foreign_seen{0};  // the handlers' fence changes and the keeper's log
 
-  metrics::gauge *head_gauge = nullptr, *capture_intact = nullptr, *foreign_gauge = nullptr, *waiting_gauge = nullptr;
+  metrics::gauge *head_gauge = nullptr, *capture_intact = nullptr, *foreign_gauge = nullptr, *waiting_gauge = nullptr,
+                *retained_wal = nullptr, *capture_connected = nullptr;
+  std::string last_capture_warning;  // logged once until it changes
   metrics::counter* pruned = nullptr;
 
   // Watches the changelog's head while anyone waits for it: one cheap read every 2 ms, so a waiting
@@ -101,7 +114,7 @@ struct sync_daemon::impl {
       lock.unlock();
       std::int64_t h = 0;
       try {
-        h = capture->head();
+        h = capture->logged_head();
       } catch (const std::exception& e) {
         log::warn("cannot read the changelog's head", {{"error", e.what()}});
       }
@@ -131,11 +144,32 @@ struct sync_daemon::impl {
     }
   }
 
+  // The capture's state: its head, whether it is intact and reading, and (PostgreSQL) the slot.
+  json::object capture_json() const {
+    const auto r = capture->report();
+    json::object body{{"engine", r.engine}, {"head", capture->logged_head()}, {"connected", r.connected},
+                      {"intact", capture->broken().empty()}};
+    if (const auto why = capture->broken(); !why.empty()) body["why"] = why;
+    if (!r.slot.empty()) body["slot"] = r.slot;
+    if (!r.confirmed.empty()) body["confirmed"] = r.confirmed;
+    if (r.retained_wal_bytes) body["retained_wal_bytes"] = *r.retained_wal_bytes;
+    if (r.safe_wal_bytes) body["safe_wal_bytes"] = *r.safe_wal_bytes;
+    if (!r.warning.empty()) body["warning"] = r.warning;
+    return body;
+  }
+
   void maintain(bool prune_now) {
     if (!capture) return;
     const auto why = capture->broken();
     capture_intact->set(why.empty() ? 1 : 0);
-    head_gauge->set(static_cast<double>(capture->head()));
+    head_gauge->set(static_cast<double>(capture->logged_head()));
+    const auto rep = capture->report();
+    capture_connected->set(rep.connected ? 1 : 0);
+    if (rep.retained_wal_bytes) retained_wal->set(static_cast<double>(*rep.retained_wal_bytes));
+    if (rep.warning != last_capture_warning) {
+      if (!rep.warning.empty()) log::warn("capture: " + rep.warning, {{"slot", rep.slot}});
+      last_capture_warning = rep.warning;
+    }
     const auto f = capture->foreign();
     foreign_gauge->set(static_cast<double>(f.count));
     if (f.count > foreign_seen) {
@@ -151,7 +185,7 @@ struct sync_daemon::impl {
     if (prune_now) {
       // Up to where every follower seen in the last ten minutes has read; never past the fence
       // (foreign writes stay listed until the fence comes down).
-      std::int64_t upto = capture->head();
+      std::int64_t upto = capture->logged_head();
       {
         std::lock_guard l(mutex);
         const auto recent = clock_type::now() - std::chrono::minutes(10);
@@ -188,11 +222,13 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
   m.foreign_gauge = &metrics_.get_gauge("banyan_sync_foreign_writes", "Changes to mapped tables since the fence went up, not made by banyan-sync");
   m.waiting_gauge = &metrics_.get_gauge("banyan_sync_long_polls_waiting", "Followers waiting for the next event");
   m.pruned = &metrics_.get_counter("banyan_sync_changelog_pruned_total", "Changelog rows removed once read");
+  m.retained_wal = &metrics_.get_gauge("banyan_sync_slot_retained_wal_bytes",
+                                       "WAL the PostgreSQL server keeps for banyan-sync's replication slot");
+  m.capture_connected = &metrics_.get_gauge("banyan_sync_capture_connected", "1 while the capture reads the database's log");
   m.capture_intact->set(m.capture ? 1 : 0);
 
   if (!cfg.follow.empty()) {
     for (const auto& a : cfg.map.aggregates) {
-      m.sinks.push_back(std::make_unique<map_sink>(a));
       follower_options o;
       o.source_url = cfg.follow;
       o.page_limit = cfg.page_limit;
@@ -201,7 +237,14 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
       o.name = cfg.database + "#" + a.name;
       o.storage = {"banyan_sync_cursor", false};
       o.open = app_database_options();
-      m.followers.push_back(std::make_unique<feed_follower>(cfg.sqlite_path, *m.sinks.back(), o, &metrics_));
+      if (!cfg.postgres_url.empty()) {
+        m.followers.push_back(std::make_unique<feed_follower>(
+            [url = cfg.postgres_url, a]() -> std::unique_ptr<apply_store> { return std::make_unique<pg_apply_store>(url, a); },
+            a.name, o, &metrics_));
+      } else {
+        m.sinks.push_back(std::make_unique<map_sink>(a));
+        m.followers.push_back(std::make_unique<feed_follower>(cfg.sqlite_path, *m.sinks.back(), o, &metrics_));
+      }
     }
   }
 
@@ -239,7 +282,9 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
     for (const auto& f : d.followers) each.push_back(f->status());
     auto status = combine_statuses(each);
     if (d.capture) status.foreign_writes = d.capture->foreign().count;
-    return http::json_response(200, to_json(status));
+    auto body = to_json(status);
+    if (d.capture) body["capture"] = d.capture_json();
+    return http::json_response(200, std::move(body));
   });
   if (!m.capture) return;
 
@@ -295,6 +340,8 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
     if (page->total) body["total"] = *page->total;
     return http::json_response(200, std::move(body));
   });
+  router_.add("GET", "/internal/capture",
+              [this](http::request&) { return http::json_response(200, impl_->capture_json()); });
   router_.add("GET", "/internal/fence", [this](http::request&) {
     auto& d = *impl_;
     const auto f = d.capture->fence();
@@ -342,6 +389,7 @@ void sync_daemon::start() {
   auto& m = *impl_;
   for (auto& f : m.followers) f->start();
   if (m.capture) {
+    m.capture->start();
     m.watcher = std::thread([this] { impl_->watch(); });
     m.keeper = std::thread([this] { impl_->keep(); });
   }
@@ -357,6 +405,7 @@ void sync_daemon::stop() {
   if (m.watcher.joinable()) m.watcher.join();
   if (m.keeper.joinable()) m.keeper.join();
   for (auto& f : m.followers) f->stop();
+  if (m.capture) m.capture->stop();
 }
 
 }  // namespace banyan::sync

@@ -3,8 +3,6 @@
 #include "banyan/platform/clock.hpp"
 #include "banyan/sync/event_order.hpp"
 
-#include <array>
-
 namespace banyan::sync {
 
 std::string_view to_string(sync_phase p) noexcept {
@@ -16,103 +14,52 @@ std::string_view to_string(sync_phase p) noexcept {
   return "copying";
 }
 
-namespace {
-
-// The columns of the record, after "CREATE TABLE <name> (".
-constexpr std::string_view record_columns =
-    " source TEXT PRIMARY KEY, phase TEXT NOT NULL, applied INTEGER NOT NULL,"
-    " backfill_position INTEGER NOT NULL, copy_cursor TEXT NOT NULL, rows_copied INTEGER NOT NULL,"
-    " rows_total INTEGER, catchup_target INTEGER NOT NULL, events_applied INTEGER NOT NULL,"
-    " events_ignored INTEGER NOT NULL, backfill_started_at TEXT NOT NULL, copied_at TEXT NOT NULL,"
-    " caught_up_at TEXT NOT NULL)";
-
-std::span<const sqlite::migration> migrations() {
-  static const std::string create = "CREATE TABLE sync_state (" + std::string(record_columns);
-  static const std::array<sqlite::migration, 1> list{{
-      {1, "create sync_state", create},
-  }};
-  return list;
-}
-
-sync_phase phase_of(std::string_view text) {
+sync_phase parse_phase(std::string_view text) noexcept {
   if (text == "following") return sync_phase::following;
   if (text == "catching_up") return sync_phase::catching_up;
   return sync_phase::copying;
 }
 
-// Runs `apply` inside a savepoint: a failed or throwing apply leaves nothing behind.
-template <class F>
-apply_outcome in_savepoint(sqlite::connection& c, F&& apply) {
-  c.exec("SAVEPOINT sync_item");
-  apply_outcome out;
-  try {
-    out = apply();
-  } catch (const std::exception& e) {
-    out = apply_outcome::failed(e.what());
-  }
-  if (out.what == apply_outcome::kind::failed) c.exec("ROLLBACK TO sync_item");
-  c.exec("RELEASE sync_item");
-  return out;
-}
+namespace {
 
 // Runs `change` in one transaction. It returns whether to commit (having saved the record last);
 // when it says no or throws, nothing is written and the record in memory is put back as it was.
 template <class Change>
-void commit_together(sqlite::connection& db, sync_record& state, Change&& change) {
+void in_transaction(apply_store& store, sync_record& state, Change&& change) {
   const sync_record before = state;
+  store.begin();
   try {
-    sqlite::transaction tx(db);
     if (!change()) {
       state = before;
+      store.rollback();
       return;
     }
-    tx.commit();
+    store.commit();
   } catch (...) {
     state = before;
+    try {
+      store.rollback();
+    } catch (...) {  // the connection is gone; so is the transaction
+    }
     throw;
   }
 }
 
 }  // namespace
 
-sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string source, const state_storage& storage)
-    : db_(c), sink_(sink), table_(storage.table), source_(std::move(source)) {
-  if (storage.versioned) sqlite::migrate(c, "sync", migrations());
-  else c.exec("CREATE TABLE IF NOT EXISTS " + table_ + " (" + std::string(record_columns));
-  auto st = c.prepare(
-      "SELECT phase, applied, backfill_position, copy_cursor, rows_copied, rows_total, catchup_target,"
-      " events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at FROM " + table_ + " WHERE source = ?");
-  st.bind(1, source_);
-  if (st.step()) {
-    state_.exists = true;
-    state_.phase = phase_of(st.get_text(0));
-    state_.applied = st.get_int64(1);
-    state_.backfill_position = st.get_int64(2);
-    state_.copy_cursor = st.get_text(3);
-    state_.rows_copied = st.get_int64(4);
-    if (!st.is_null(5)) state_.rows_total = st.get_int64(5);
-    state_.catchup_target = st.get_int64(6);
-    state_.events_applied = st.get_int64(7);
-    state_.events_ignored = st.get_int64(8);
-    state_.backfill_started_at = st.get_text(9);
-    state_.copied_at = st.get_text(10);
-    state_.caught_up_at = st.get_text(11);
-  }
+template <class Change>
+void sync_engine::commit_together(Change&& change) {
+  in_transaction(store_, state_, std::forward<Change>(change));
 }
 
-void sync_engine::save(sqlite::connection& c) {
-  c.prepare_cached(
-       "INSERT INTO " + table_ + "(source, phase, applied, backfill_position, copy_cursor, rows_copied, rows_total,"
-       " catchup_target, events_applied, events_ignored, backfill_started_at, copied_at, caught_up_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-       " ON CONFLICT(source) DO UPDATE SET phase = ?2, applied = ?3, backfill_position = ?4, copy_cursor = ?5,"
-       " rows_copied = ?6, rows_total = ?7, catchup_target = ?8, events_applied = ?9, events_ignored = ?10,"
-       " backfill_started_at = ?11, copied_at = ?12, caught_up_at = ?13")
-      ->bind_all(source_, std::string(to_string(state_.phase)), state_.applied, state_.backfill_position,
-                state_.copy_cursor, state_.rows_copied, state_.rows_total, state_.catchup_target,
-                state_.events_applied, state_.events_ignored, state_.backfill_started_at, state_.copied_at,
-                state_.caught_up_at)
-      .run();
+
+sync_engine::sync_engine(apply_store& store, std::string source) : store_(store), source_(std::move(source)) {
+  state_ = store_.load(source_);
+}
+
+sync_engine::sync_engine(sqlite::connection& c, entity_sink& sink, std::string source, const state_storage& storage)
+    : owned_(std::make_unique<sqlite_store>(c, sink, storage)), store_(*owned_), source_(std::move(source)) {
+  state_ = store_.load(source_);
 }
 
 void sync_engine::begin_backfill(std::int64_t head) {
@@ -122,9 +69,9 @@ void sync_engine::begin_backfill(std::int64_t head) {
   next.applied = head;
   next.backfill_position = head;
   next.backfill_started_at = now_rfc3339();
-  commit_together(db_, state_, [&] {
+  commit_together([&] {
     state_ = next;
-    save(db_);
+    store_.save(source_, state_);
     return true;
   });
 }
@@ -136,9 +83,9 @@ void sync_engine::begin_following(std::int64_t position) {
   next.applied = position;
   next.backfill_position = position;
   next.backfill_started_at = next.copied_at = next.caught_up_at = now_rfc3339();
-  commit_together(db_, state_, [&] {
+  commit_together([&] {
     state_ = next;
-    save(db_);
+    store_.save(source_, state_);
     return true;
   });
 }
@@ -150,9 +97,9 @@ page_result sync_engine::copy_page(const snapshot_page& page, std::int64_t head_
     out.why = "no backfill in progress";
     return out;
   }
-  commit_together(db_, state_, [&] {
+  commit_together([&] {
     for (const auto& row : page.rows) {
-      auto r = in_savepoint(db_, [&] { return sink_.apply_row(db_, row, sync_phase::copying); });
+      auto r = store_.apply_row(row, sync_phase::copying);
       if (r.what == apply_outcome::kind::failed) {
         // Nothing of this page commits: the copy resumes at this page once the cause is fixed.
         out.stopped = true;
@@ -179,7 +126,7 @@ page_result sync_engine::copy_page(const snapshot_page& page, std::int64_t head_
         state_.caught_up_at = state_.copied_at;
       }
     }
-    save(db_);
+    store_.save(source_, state_);
     return true;
   });
   return out;
@@ -199,14 +146,14 @@ page_result sync_engine::apply_page(const feed_page& page) {
     out.why = order.why;
     return out;
   }
-  commit_together(db_, state_, [&] {
+  commit_together([&] {
     for (std::size_t i = order.first; i < order.first + order.count; ++i) {
       const auto& e = page.events[i];
       apply_outcome r;
-      if (e.aggregate != sink_.aggregate()) {
+      if (e.aggregate != store_.aggregate()) {
         r = apply_outcome::ignored("another aggregate (" + e.aggregate + ")");
       } else {
-        r = in_savepoint(db_, [&] { return sink_.apply_event(db_, e, state_.phase); });
+        r = store_.apply_event(e, state_.phase);
       }
       if (r.what == apply_outcome::kind::failed) {
         out.stopped = true;
@@ -216,7 +163,7 @@ page_result sync_engine::apply_page(const feed_page& page) {
       if (r.what == apply_outcome::kind::ignored) {
         ++out.ignored;
         ++state_.events_ignored;
-        if (e.aggregate == sink_.aggregate()) out.last_ignored = "event " + std::to_string(e.id) + ": " + r.why;
+        if (e.aggregate == store_.aggregate()) out.last_ignored = "event " + std::to_string(e.id) + ": " + r.why;
       } else {
         ++out.applied;
         ++state_.events_applied;
@@ -231,7 +178,7 @@ page_result sync_engine::apply_page(const feed_page& page) {
       state_.phase = sync_phase::following;
       state_.caught_up_at = now_rfc3339();
     }
-    save(db_);
+    store_.save(source_, state_);
     return true;
   });
   return out;

@@ -40,6 +40,22 @@ TEST_CASE("sync config: a whole configuration reads") {
   CHECK(c.map.aggregates[1].key == std::vector<std::string>{"region", "sku"});
 }
 
+TEST_CASE("sync config: a PostgreSQL database by its URL, with a slot of its own") {
+  sync_config c;
+  diagnostics d;
+  REQUIRE(parse_sync_config("database: postgresql://app@/shop?host=/run/postgresql\nstate_dir: s\npublish: true\n"
+                            "slot: shop_feed\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n",
+                            "sync.yaml", c, d));
+  CHECK(c.postgres_url == "postgresql://app@/shop?host=/run/postgresql");
+  CHECK(c.sqlite_path.empty());
+  CHECK(c.slot == "shop_feed");
+  sync_config defaults;
+  REQUIRE(parse_sync_config("database: postgres://app@/shop\nstate_dir: s\npublish: true\n"
+                            "aggregates: {a: {table: t, key: id, fields: {id: id}}}\n",
+                            "sync.yaml", defaults, d));
+  CHECK(defaults.slot == "banyan_sync");
+}
+
 TEST_CASE("sync config: mistakes are named at their place") {
   CHECK(problems_of(head + "aggregates:\n  item:\n    table: items\n    key: id\n    fields: {id: id}\n    colour: red\n") ==
         "sync.yaml:9:5: error: unknown key 'colour' in aggregate item\n");
@@ -50,7 +66,12 @@ TEST_CASE("sync config: mistakes are named at their place") {
   CHECK(problems_of(head + "aggregates:\n  item:\n    table: items\n    key: id\n    fields: {id: {column: id, type: money}}\n") ==
         "sync.yaml:8:37: error: unknown type 'money' (integer, real, text, bool, json or timestamp)\n");
   CHECK(problems_of("database: mysql://x\nstate_dir: s\npublish: true\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n") ==
-        "sync.yaml:1:11: error: database must be sqlite:PATH (e.g. sqlite:/var/lib/app/app.db)\n");
+        "sync.yaml:1:11: error: database must be sqlite:PATH or a postgresql:// URL (sqlite:/var/lib/app/app.db, "
+        "postgresql://app@/shop?host=/run/postgresql)\n");
+  CHECK(problems_of("database: sqlite:/x\nstate_dir: s\npublish: true\nslot: s\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n") ==
+        "sync.yaml:4:7: error: slot is for a PostgreSQL database only\n");
+  CHECK(problems_of("database: postgresql://u@/db\nstate_dir: s\npublish: true\nslot: Bad-Name\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n") ==
+        "sync.yaml:4:7: error: slot must be 1 to 63 lower-case letters, digits and underscores (a replication slot's name)\n");
   CHECK(problems_of("database: sqlite:/x\nstate_dir: s\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n") ==
         "sync.yaml:1:1: error: nothing to do: set publish: true, follow: URL, or both\n");
   CHECK(problems_of(head + "follow: ftp://x\naggregates: {a: {table: t, key: id, fields: {id: id}}}\n") ==

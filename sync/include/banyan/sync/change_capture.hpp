@@ -2,13 +2,14 @@
 // What banyan-sync asks of the database it attaches to, whatever the engine: check the map against
 // the live schema, install and remove its capture, read the captured changes as the feed and the
 // mapped tables as snapshots, and say whether capture is still intact. SQLite (triggers writing a
-// changelog) is sqlite_capture.hpp; a second engine is a second implementation of this, not a
-// second path through banyan-sync.
+// changelog) is sqlite_capture.hpp; PostgreSQL (logical decoding into a changelog of banyan-sync's
+// own) is pg_capture.hpp: a second implementation of this, not a second path through banyan-sync.
 #include "banyan/platform/expected.hpp"
 #include "banyan/sync/data_map.hpp"
 #include "banyan/sync/feed.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +37,26 @@ struct fence_state {
   std::string at;           // RFC 3339
 };
 
+// How the capture is doing, for /internal/capture and the metrics: what an engine that reads a log
+// (PostgreSQL's WAL through a slot) has to say. SQLite's triggers have nothing to report here.
+struct capture_report {
+  std::string engine;            // "sqlite", "postgresql"
+  std::string slot;              // the replication slot, when there is one
+  std::string confirmed;         // the position confirmed to the server (an LSN), when there is one
+  std::optional<std::int64_t> retained_wal_bytes;  // WAL the server keeps for us
+  std::optional<std::int64_t> safe_wal_bytes;      // before max_slot_wal_keep_size drops the slot
+  bool connected = true;         // reading the log now
+  std::string warning;           // worth a log line and an operator's look (WAL piling up)
+};
+
 class change_capture {
  public:
   virtual ~change_capture() = default;
+  // An engine that reads a log runs its reader between these (after install()); SQLite's triggers
+  // need nothing running.
+  virtual void start() {}
+  virtual void stop() {}
+  virtual capture_report report() { return {"sqlite", {}, {}, {}, {}, true, {}}; }
   // Checks the map against the live schema; resolves every `automatic` field type from its column.
   virtual schema_report check(data_map& map) = 0;
   // Installs (or upgrades to this map) the capture, idempotently, in one transaction; events are
@@ -57,6 +75,10 @@ class change_capture {
   virtual expected<feed_page, std::string> events(std::int64_t after, int limit) = 0;
   // The newest captured change's id: every change committed before the call is at or below it.
   virtual std::int64_t head() = 0;
+  // The newest change in the changelog now, without waiting for changes still on their way into it
+  // (the long polls' watcher asks every few milliseconds). The same as head() where capture is
+  // synchronous with the app's commit (SQLite).
+  virtual std::int64_t logged_head() { return head(); }
   // Up to `limit` rows of the aggregate's table in key order after the cursor (empty: from the start).
   virtual expected<snapshot_page, std::string> snapshot(const aggregate_map& a, std::string_view after, int limit) = 0;
   // Changelog rows every follower has passed (ids up to `upto`) are removed, at most `keep` rows

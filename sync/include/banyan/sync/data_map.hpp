@@ -65,6 +65,9 @@ struct column_value {
   bool operator==(const column_value&) const = default;
 };
 
+// The columns a table's captured image carries: the key columns, then every mapped column.
+std::vector<std::string> image_columns(const aggregate_map& a);
+
 // A captured row image: column name → value, as the capture stored it (a JSON object of columns).
 // Payload: field name → JSON, typed by the map. Columns the map does not name are left out (a
 // column added to the table is not published until the map names it).

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,6 +49,11 @@ class feed_follower {
   // Opens its own connection to the database at `db_path` (the service's, so changes and cursor
   // share its transactions). Metrics, when given, get the banyan_sync_* series.
   feed_follower(std::string db_path, entity_sink& sink, follower_options options,
+                metrics::registry* metrics = nullptr);
+  // Any store (banyan-sync's PostgreSQL applier): `open_store` is called once, on start(), and
+  // what it returns is used by the follower's thread alone. `storage` and `open` are not used.
+  using store_factory = std::function<std::unique_ptr<apply_store>()>;
+  feed_follower(store_factory open_store, std::string aggregate, follower_options options,
                 metrics::registry* metrics = nullptr);
   ~feed_follower();
   feed_follower(const feed_follower&) = delete;

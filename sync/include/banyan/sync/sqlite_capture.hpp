@@ -11,6 +11,7 @@
 // Everything it creates is named banyan_sync_*; uninstall() drops exactly that.
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/sync/change_capture.hpp"
+#include "banyan/sync/sqlite_changelog.hpp"
 
 #include <memory>
 #include <mutex>
@@ -48,10 +49,9 @@ class sqlite_capture final : public change_capture {
   void use_map(const data_map& map);
 
  private:
-  feed_event event_of(std::int64_t id, const std::string& table, const std::string& op, const std::string& row,
-                      const std::string& at) const;
   std::string path_;
   sqlite::pool pool_;
+  sqlite_changelog changelog_{pool_};
   data_map map_;
   std::mutex health_mutex_;  // guards the two below
   std::int64_t checked_schema_version_ = -1;

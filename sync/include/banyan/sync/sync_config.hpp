@@ -14,8 +14,11 @@ namespace banyan::sync {
 struct sync_config {
   std::string file;  // the path it was read from, for diagnostics found later
   std::string listen = "127.0.0.1:0";
-  std::string database;     // as written: sqlite:/path/app.db
+  std::string database;     // as written: sqlite:/path/app.db, postgresql://user@/db?host=/run/postgresql
   std::string sqlite_path;  // the path part of a sqlite: URL
+  std::string postgres_url;  // a postgresql:// URL, as written
+  // PostgreSQL: the replication slot, and the publication of the same name.
+  std::string slot = "banyan_sync";
   std::string state_dir;
   data_map map;
   bool publish = false;
