@@ -2,37 +2,41 @@
 """A small HTTP app standing in for "your monolith" in docs/migrate-your-app.md.
 
 JSON over HTTP like most apps, and like most apps it has no health endpoint, no change feed, and a
-volatile field in every answer (served_at). Its items live in SQLite (--db; in memory without it),
-written the way apps write: its own connection, a transaction per request. Started twice, it also
+volatile field in every answer (served_at). Its items live in SQLite (--db FILE; in memory without
+it) or PostgreSQL (--db postgresql://…), written the way apps write: its own connection, a
+transaction per request. Started twice, it also
 stands in for the service extracted from it: the same answers from another process.
 
-    inventory_app.py [--listen 127.0.0.1:0] [--name NAME] [--db FILE]
+    inventory_app.py [--listen 127.0.0.1:0] [--name NAME] [--db FILE|postgresql://URL]
 
-Prints "listening on HOST:PORT" once bound, as Banyan's servers do. Standard library only: nothing
-of Banyan's in it.
+Prints "listening on HOST:PORT" once bound, as Banyan's servers do. Standard library only (and
+psycopg2 for PostgreSQL): nothing of Banyan's in it.
 """
 import argparse
 import datetime
 import json
 import re
 import socket
-import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from example_db import Database
 
 DB = None
 LOCK = threading.Lock()
 COLUMNS = "id, name, stock, price_cents"
 
 
-def open_db(path):
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA busy_timeout = 5000")
-    db.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
-               " stock INTEGER NOT NULL DEFAULT 0, price_cents INTEGER NOT NULL DEFAULT 0)")
+def open_db(target):
+    db = Database(target)
+    db.create_table("items", "name TEXT NOT NULL, stock INTEGER NOT NULL DEFAULT 0,"
+                             " price_cents INTEGER NOT NULL DEFAULT 0", key="id")
     if db.execute("SELECT count(*) FROM items").fetchone()[0] == 0:
-        db.executemany("INSERT INTO items (id, name, stock, price_cents) VALUES (?, ?, ?, ?)",
-                       [(i, "Item %d" % i, (i * 7) % 50, 100 * i + 99) for i in range(1, 41)])
+        for i in range(1, 41):
+            db.execute("INSERT INTO items (id, name, stock, price_cents) VALUES (?, ?, ?, ?)",
+                       (i, "Item %d" % i, (i * 7) % 50, 100 * i + 99))
+        if db.postgres:  # ids given explicitly: the sequence moves past them
+            db.execute("SELECT setval('items_id_seq', 40)")
     return db
 
 
@@ -90,9 +94,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/api/items" or body is None or "name" not in body:
             return self.answer(400, {"error": "POST /api/items with a name"})
         with LOCK:
-            cur = DB.execute("INSERT INTO items (name, stock, price_cents) VALUES (?, ?, ?)",
-                             (body["name"], int(body.get("stock", 0)), int(body.get("price_cents", 0))))
-            item = item_of(DB.execute("SELECT %s FROM items WHERE id = ?" % COLUMNS, (cur.lastrowid,)).fetchone())
+            new_id = DB.insert("INSERT INTO items (name, stock, price_cents) VALUES (?, ?, ?)",
+                               (body["name"], int(body.get("stock", 0)), int(body.get("price_cents", 0))), key="id")
+            item = item_of(DB.execute("SELECT %s FROM items WHERE id = ?" % COLUMNS, (new_id,)).fetchone())
         return self.answer(201, item)
 
     def do_PUT(self):

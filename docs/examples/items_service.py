@@ -6,7 +6,7 @@ products: pid, title, qty, price_cents), answering the monolith's item API with 
 It knows nothing of the monolith or of Banyan: banyan-sync copies and follows the monolith's
 database into this one, and publishes this one's changes once the service owns the writes.
 
-    items_service.py [--listen 127.0.0.1:0] --db FILE
+    items_service.py [--listen 127.0.0.1:0] --db FILE|postgresql://URL
 
 Prints "listening on HOST:PORT" once bound. Standard library only.
 """
@@ -15,9 +15,10 @@ import datetime
 import json
 import re
 import socket
-import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from example_db import Database
 
 DB = None
 LOCK = threading.Lock()
@@ -73,9 +74,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/api/items" or body is None or "name" not in body:
             return self.answer(400, {"error": "POST /api/items with a name"})
         with LOCK:
-            cur = DB.execute("INSERT INTO products (title, qty, price_cents) VALUES (?, ?, ?)",
-                             (body["name"], int(body.get("stock", 0)), int(body.get("price_cents", 0))))
-            item = self.one(cur.lastrowid)
+            pid = DB.insert("INSERT INTO products (title, qty, price_cents) VALUES (?, ?, ?)",
+                            (body["name"], int(body.get("stock", 0)), int(body.get("price_cents", 0))), key="pid")
+            item = self.one(pid)
         return self.answer(201, item)
 
     def do_PUT(self):
@@ -110,10 +111,9 @@ def main():
     p.add_argument("--listen", default="127.0.0.1:0")
     p.add_argument("--db", required=True)
     a = p.parse_args()
-    DB = sqlite3.connect(a.db, check_same_thread=False, isolation_level=None)
-    DB.execute("PRAGMA busy_timeout = 5000")
-    DB.execute("CREATE TABLE IF NOT EXISTS products (pid INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL,"
-               " qty INTEGER NOT NULL DEFAULT 0, price_cents INTEGER NOT NULL DEFAULT 0)")
+    DB = Database(a.db)
+    DB.create_table("products", "title TEXT NOT NULL, qty INTEGER NOT NULL DEFAULT 0,"
+                                " price_cents INTEGER NOT NULL DEFAULT 0", key="pid")
     host, port = a.listen.rsplit(":", 1)
     server = ThreadingHTTPServer((host, int(port)), Handler)
     print("listening on %s:%d" % server.server_address[:2], flush=True)

@@ -187,13 +187,31 @@ struct feed_follower::impl {
     auto last_progress_log = clock_type::now() - std::chrono::hours(1);
     publish(engine->state(), head, -1);
     auto failed = [&] {
-      publish(engine->state(), head, -1);
+      if (engine) publish(engine->state(), head, -1);
       const bool go_on = sleep_for(backoff);
       backoff = std::min(backoff * 2, opt.backoff_max);
       return go_on;
     };
 
     while (!stop_requested() && !halted) {
+      if (!engine) {
+        // After a local failure the store is opened afresh and the record read back: the failure
+        // may have been a commit that went through unanswered (PostgreSQL restarting), and the
+        // connection it broke does not come back by itself.
+        try {
+          store = open_store();
+          engine = std::make_unique<sync_engine>(*store, opt.cursor_key.empty() ? opt.source_url : opt.cursor_key);
+          head = std::max(head, engine->state().applied);
+          publish(engine->state(), head, -1);
+        } catch (const std::exception& e) {
+          {
+            std::lock_guard lock(mutex);
+            current.why = std::string("local: ") + e.what();
+          }
+          if (!failed()) return;
+          continue;
+        }
+      }
       const sync_record& rec = engine->state();
       bool malformed = false;
       try {
@@ -313,6 +331,8 @@ struct feed_follower::impl {
           std::lock_guard lock(mutex);
           current.why = std::string("local: ") + e.what();
         }
+        engine.reset();
+        store.reset();
         if (!failed()) return;
       }
     }

@@ -17,6 +17,15 @@ namespace json = boost::json;
 
 namespace {
 
+// A WAL position just past a page's header (the next record starts there) as the page's start: no
+// record ends inside a header, so the decoder, reporting where the last record it read ended,
+// stops at the page boundary and would never reach the later position while nothing more is
+// written: a quiet server would answer every head() with 503.
+pgoutput::lsn reachable_position(pgoutput::lsn lsn) {
+  constexpr pgoutput::lsn page = 8192, long_header = 40;  // XLOG_BLCKSZ; XLogLongPageHeaderData
+  return lsn % page <= long_header ? lsn - lsn % page : lsn;
+}
+
 // How long a head() waits for the decoder to pass the server's position before answering 503.
 constexpr auto head_wait = std::chrono::seconds(5);
 
@@ -90,16 +99,16 @@ struct pg_capture::impl {
   explicit impl(pg_capture_options o)
       : opt(std::move(o)), pool(opt.conninfo, session()), log_path(opt.state_dir + "/changelog.db") {}
 
-  // The server's WAL insert position now: every transaction committed before this call ends at or
-  // before it.
+  // The server's WAL write position now: every transaction committed before this call ends at or
+  // before it (a commit is written, and with synchronous_commit on flushed, before it returns).
   pgoutput::lsn insert_position() {
     for (int attempt = 0;; ++attempt) {
       auto c = pool.acquire();
       try {
-        auto r = c->exec("SELECT pg_current_wal_insert_lsn()");
+        auto r = c->exec("SELECT pg_current_wal_lsn()");
         const auto lsn = pg::parse_lsn(r.text(0, 0));
         if (!lsn) throw std::runtime_error("PostgreSQL gave an LSN that does not read as one: " + std::string(r.text(0, 0)));
-        return *lsn;
+        return reachable_position(*lsn);
       } catch (const pg::error&) {
         // The server restarted since this connection was last used: once more, on a new one.
         if (c->ok() || attempt > 0) throw;
@@ -133,7 +142,15 @@ struct pg_capture::impl {
 pg_capture::pg_capture(pg_capture_options options) : impl_(std::make_unique<impl>(std::move(options))) {
   // Connects at once, so that a wrong URL or a server that is not there is said where the database
   // is configured, before anything else.
-  (void)impl_->pool.acquire();
+  auto c = impl_->pool.acquire();
+  if (impl_->opt.slot.empty()) {
+    // Slot names are the server's, not the database's: two databases of one server (the monolith's
+    // and the service's) need two. banyan_sync_DATABASE, in the letters a slot name may have.
+    std::string slot = "banyan_sync_";
+    for (char ch : c->exec("SELECT current_database()").text(0, 0))
+      slot += (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ? ch : (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : '_';
+    impl_->opt.slot = slot.substr(0, 63);
+  }
 }
 
 pg_capture::~pg_capture() { stop(); }

@@ -5,11 +5,27 @@
 # guide claims: the item route is in service mode, every move is in the audit log, the writes
 # moved three times through the barrier with nothing lost, and the foreign write was logged.
 #
-#   migrate_your_app_test.sh SOURCE_DIR BIN_DIR
+#   migrate_your_app_test.sh SOURCE_DIR BIN_DIR [--postgres]
+#
+# --postgres: section 5 with both apps on PostgreSQL, as the guide says to run it: a server of the
+# test's own (initdb as the postgres user, a Unix socket, wal_level = logical) and two databases.
 set -euo pipefail
 src=$1 bin=$2 guide=$1/docs/migrate-your-app.md
+if [ "${3:-}" = --postgres ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgdir=$(mktemp -d /tmp/banyan-guide-pg-XXXXXX)
+  as_owner=()
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$pgdir"; as_owner=(runuser -u postgres --); fi
+  "${as_owner[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres --no-sync > "$pgdir/initdb.log"
+  "${as_owner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w \
+    -o "-k $pgdir -c listen_addresses= -c wal_level=logical -c fsync=off" start > /dev/null
+  stop_pg() { "${as_owner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop > /dev/null || true; rm -rf "$pgdir"; }
+  psql -qX "postgresql://postgres@/postgres?host=$pgdir" -c "CREATE DATABASE shop" -c "CREATE DATABASE items"
+  export app_db="postgresql://postgres@/shop?host=$pgdir" svc_db="postgresql://postgres@/items?host=$pgdir"
+  export PATH="/usr/bin:$PATH"  # Debian's python3, which python3-psycopg2 is for
+fi
 script=$(mktemp)
-trap 'rm -f "$script"' EXIT
+trap 'rm -f "$script"; if declare -f stop_pg > /dev/null; then stop_pg; fi' EXIT
 blocks=$(grep -c '^```sh$' "$guide")
 block() { awk -v want="$1" '/^```sh$/ { n++; on = n == want; next } /^```$/ { on = 0 } on' "$guide"; }
 {
@@ -30,7 +46,7 @@ test "$switched" -eq 3 || { echo "$switched write cut-overs switched, not 3" >&2
 curl -s "http://$app/api/items/7" | grep -q '"stock": 13' || { echo "the monolith lacks the last write" >&2; exit 1; }
 curl -s "http://$svc/api/items/7" | grep -q '"stock": 13' || { echo "the service lacks the last write" >&2; exit 1; }
 grep 'foreign write' "$work/app-sync.err" | grep -q '"key":"3"' || { echo "the foreign write was not logged" >&2; exit 1; }
-sqlite3 "$work/app.db" "UPDATE items SET stock = 1 WHERE id = 4"
+sql "$app_db" "UPDATE items SET stock = 1 WHERE id = 4"
 sleep 1.5
 if b data verify --from "http://$app" --to "http://$svc" --entity items --ignore served_at,served_by \
      --fence "http://$app_sync" > "$work/verify.out"; then

@@ -12,6 +12,8 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  // BANYAN_KEEP_TEST_DIRS=1: left for a look at the logs of a failed run.
+  if (const char* keep = std::getenv("BANYAN_KEEP_TEST_DIRS"); keep && *keep == '1') return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

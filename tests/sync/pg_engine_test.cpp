@@ -289,8 +289,8 @@ TEST_CASE("pg engine: a slot dropped behind its back stops capture, and a new sl
   // Someone drops the slot: its walsender is ended first (an active slot cannot be dropped).
   for (int attempt = 0;; ++attempt) {
     try {
-      c.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'banyan_sync' AND active");
-      c.exec("SELECT pg_drop_replication_slot('banyan_sync')");
+      c.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'banyan_sync_app' AND active");
+      c.exec("SELECT pg_drop_replication_slot('banyan_sync_app')");
       break;
     } catch (const pg::error&) {
       REQUIRE(attempt < 100);
@@ -302,7 +302,7 @@ TEST_CASE("pg engine: a slot dropped behind its back stops capture, and a new sl
   while (app.capture->broken().empty() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto why = app.capture->broken();
-  CHECK(why.find("replication slot banyan_sync is gone") != std::string::npos);
+  CHECK(why.find("replication slot banyan_sync_app is gone") != std::string::npos);
   CHECK(why.find("copy again") != std::string::npos);
   CHECK_FALSE(app.capture->events(0, 10));  // a broken capture answers nothing as if whole
 

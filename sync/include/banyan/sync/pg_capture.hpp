@@ -31,7 +31,8 @@ namespace banyan::sync {
 struct pg_capture_options {
   std::string conninfo;   // the database's URL (postgresql://user@/db?host=/run/postgresql)
   std::string state_dir;  // holds changelog.db
-  std::string slot = "banyan_sync";  // the replication slot; the publication has the same name
+  // The replication slot, and the publication of the same name. Empty: banyan_sync_DATABASE.
+  std::string slot;
   std::size_t connections = 4;       // for the HTTP threads' reads
   map_position database_at;          // where `database:` is in the file, for server-wide problems
   // Warn once the slot holds more WAL than this (when the server sets no max_slot_wal_keep_size;

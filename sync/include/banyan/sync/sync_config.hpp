@@ -17,8 +17,9 @@ struct sync_config {
   std::string database;     // as written: sqlite:/path/app.db, postgresql://user@/db?host=/run/postgresql
   std::string sqlite_path;  // the path part of a sqlite: URL
   std::string postgres_url;  // a postgresql:// URL, as written
-  // PostgreSQL: the replication slot, and the publication of the same name.
-  std::string slot = "banyan_sync";
+  // PostgreSQL: the replication slot, and the publication of the same name. Empty: banyan_sync_DATABASE
+  // (slot names are the server's: the databases of one server need one each).
+  std::string slot;
   std::string state_dir;
   data_map map;
   bool publish = false;
