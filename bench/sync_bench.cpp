@@ -12,17 +12,23 @@
 //   sync_bench copy BIN_DIR [--rows N]
 //     a backfill of N rows by a banyan-sync follower from a banyan-sync publisher, against
 //     `sqlite3 app.db .dump | sqlite3 copy.db` of the same table;
-//   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]
+//   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres]
 //     the write cut-over barrier's hold with banyan-sync on both sides: the guide's two Python apps
 //     (docs/examples), banyan-sync on each following the other, banyan-proxy in front; a writer
 //     changing items through the proxy at a steady rate while the writes move M times (there and
 //     back); each barrier's hold, and the write latency while steady and in the second after a move.
+//     --postgres: both apps on PostgreSQL (a server of the run's own).
+//   sync_bench pg BIN_DIR [--rows N] [--rate R] [--seconds S]
+//     banyan-sync on PostgreSQL (sync_bench_pg.cpp): capture rows/s against pg_recvlogical decoding
+//     the same WAL, write-to-visible lag at a steady rate, and apply rows/s.
 //
 // Only loopback ports the kernel picks, temporary files, bounded in time.
 #include "banyan/platform/child_process.hpp"
 #include "banyan/platform/http_client.hpp"
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/sync/sqlite_capture.hpp"
+#include "sync_bench.hpp"
+#include "support/postgres_server.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -37,21 +43,9 @@
 #include <vector>
 
 using namespace banyan;
-using clock_type = std::chrono::steady_clock;
+using namespace banyan::bench;
 
 namespace {
-
-std::string temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "banyan-sync-bench.XXXXXX").string();
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp");
-  return pattern;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
-}
 
 void make_items(const std::string& path) {
   sqlite::connection c(path);  // WAL, synchronous=NORMAL: as a tuned app would run
@@ -173,21 +167,6 @@ std::string items_yaml(const std::string& dir, const std::string& db, const std:
                          "price_cents: price_cents}}\n";
   return path;
 }
-
-struct server {
-  std::unique_ptr<child_process> proc;
-  std::string url;
-  server(const std::string& bin, const std::string& config, const std::string& log) {
-    proc = std::make_unique<child_process>(std::vector<std::string>{bin + "/banyan-sync", "--config", config}, log);
-    const auto port = listening_port(*proc, std::chrono::seconds(20));
-    if (!port) throw std::runtime_error("banyan-sync did not start: see " + log);
-    url = "http://127.0.0.1:" + std::to_string(*port);
-  }
-  ~server() {
-    proc->signal(SIGTERM);
-    proc->wait(std::chrono::seconds(10));
-  }
-};
 
 int lag(const std::string& bin, int rate, int seconds) {
   const auto dir = temp_dir();
@@ -318,13 +297,14 @@ int copy(const std::string& bin, int rows) {
 }
 
 // The run itself; its processes stop when it returns (so that its folder can be removed after).
-bool cutover_run(const std::string& dir, const std::string& bin, const std::string& source, int rate, int moves) {
-  process app({"/usr/bin/python3", source + "/docs/examples/inventory_app.py", "--listen", "127.0.0.1:0", "--db",
-               dir + "/app.db"},
+// `app_db`, `svc_db`: what the apps are given (--db): a file, or a postgresql:// URL.
+bool cutover_run(const std::string& dir, const std::string& bin, const std::string& source, int rate, int moves,
+                 const std::string& app_db, const std::string& svc_db) {
+  process app({"/usr/bin/python3", source + "/docs/examples/inventory_app.py", "--listen", "127.0.0.1:0", "--db", app_db},
               dir + "/app.log");
-  process svc({"/usr/bin/python3", source + "/docs/examples/items_service.py", "--listen", "127.0.0.1:0", "--db",
-               dir + "/svc.db"},
+  process svc({"/usr/bin/python3", source + "/docs/examples/items_service.py", "--listen", "127.0.0.1:0", "--db", svc_db},
               dir + "/svc.log");
+  auto database = [](const std::string& db) { return db.find("://") != std::string::npos ? db : "sqlite:" + db; };
   auto write_yaml = [&](const std::string& name, const std::string& body) {
     std::ofstream(dir + "/" + name + ".yaml") << body;
     return dir + "/" + name + ".yaml";
@@ -333,12 +313,12 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
                             "price_cents: price_cents}}\n";
   auto app_sync = std::make_unique<process>(
       std::vector<std::string>{bin + "/banyan-sync", "--config",
-                               write_yaml("app-sync", "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir + "/app.db\nstate_dir: " +
+                               write_yaml("app-sync", "listen: 127.0.0.1:0\ndatabase: " + database(app_db) + "\nstate_dir: " +
                                                           dir + "/app-sync\npublish: true\n" + items)},
       dir + "/app-sync.log");
   const auto app_sync_url = app_sync->url;
   process svc_sync({bin + "/banyan-sync", "--config",
-                    write_yaml("svc-sync", "listen: 127.0.0.1:0\ndatabase: sqlite:" + dir + "/svc.db\nstate_dir: " + dir +
+                    write_yaml("svc-sync", "listen: 127.0.0.1:0\ndatabase: " + database(svc_db) + "\nstate_dir: " + dir +
                                                "/svc-sync\npublish: true\nfollow: " + app_sync_url +
                                                "\naggregates:\n  item: {table: products, key: pid, fields: {id: pid, "
                                                "name: title, stock: qty, price_cents: price_cents}}\n")},
@@ -347,8 +327,8 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
   app_sync.reset();  // again on its address, following the service back
   app_sync = std::make_unique<process>(
       std::vector<std::string>{bin + "/banyan-sync", "--config",
-                               write_yaml("app-sync", "listen: " + app_sync_url.substr(7) + "\ndatabase: sqlite:" + dir +
-                                                          "/app.db\nstate_dir: " + dir + "/app-sync\npublish: true\nfollow: " +
+                               write_yaml("app-sync", "listen: " + app_sync_url.substr(7) + "\ndatabase: " + database(app_db) +
+                                                          "\nstate_dir: " + dir + "/app-sync\npublish: true\nfollow: " +
                                                           svc_sync.url + "\n" + items)},
       dir + "/app-sync.log");
   process proxy({bin + "/banyan-proxy", "--config",
@@ -425,9 +405,18 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
   return failed == 0 && holds.size() == static_cast<std::size_t>(moves);
 }
 
-int cutover(const std::string& bin, const std::string& source, int rate, int moves) {
+int cutover(const std::string& bin, const std::string& source, int rate, int moves, bool postgres) {
   const auto dir = temp_dir();
-  const bool ok = cutover_run(dir, bin, source, rate, moves);
+  bool ok = false;
+  if (postgres) {
+    test::postgres_server pg;
+    pg.create_database("app");
+    pg.create_database("svc");
+    std::printf("(both apps on PostgreSQL)\n");
+    ok = cutover_run(dir, bin, source, rate, moves, pg.url("app"), pg.url("svc"));
+  } else {
+    ok = cutover_run(dir, bin, source, rate, moves, dir + "/app.db", dir + "/svc.db");
+  }
   if (ok) std::filesystem::remove_all(dir);
   else std::printf("  logs in %s\n", dir.c_str());
   return ok ? 0 : 1;
@@ -446,7 +435,11 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "capture") return capture(option("--rows", 20000));
     if (args.size() >= 2 && args[0] == "lag") return lag(args[1], option("--rate", 1000), option("--seconds", 10));
     if (args.size() >= 2 && args[0] == "copy") return copy(args[1], option("--rows", 100000));
-    if (args.size() >= 3 && args[0] == "cutover") return cutover(args[1], args[2], option("--rate", 400), option("--moves", 10));
+    if (args.size() >= 3 && args[0] == "cutover")
+      return cutover(args[1], args[2], option("--rate", 400), option("--moves", 10),
+                     std::find(args.begin(), args.end(), "--postgres") != args.end());
+    if (args.size() >= 2 && args[0] == "pg")
+      return postgres_bench(args[1], option("--rows", 100000), option("--rate", 1000), option("--seconds", 10));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sync_bench: %s\n", e.what());
     return 1;
@@ -454,6 +447,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n"
                "       sync_bench copy BIN_DIR [--rows N]\n"
-               "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M]\n");
+               "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres]\n"
+               "       sync_bench pg BIN_DIR [--rows N] [--rate R] [--seconds S]\n");
   return 2;
 }

@@ -12,6 +12,7 @@
 #include "banyan/sync/data_map.hpp"
 
 #include <optional>
+#include <set>
 
 namespace banyan::sync {
 
@@ -29,13 +30,16 @@ class pg_apply_store final : public apply_store {
   void save(const std::string& source, const sync_record& r) override;
 
  private:
-  apply_outcome in_savepoint(const std::function<apply_outcome()>& apply);
+  // One item's statement under a savepoint of its own: applied, or failed with nothing left behind.
+  apply_outcome run_item(const std::string& statement, std::vector<pg::param> params);
   apply_outcome upsert(const boost::json::object& payload);
   apply_outcome remove(const std::string& key);
   aggregate_map a_;
   pg::connection c_;
   std::string sequence_;  // the single integer key's sequence, if it has one
   std::optional<std::int64_t> max_id_;  // the highest key applied in the open transaction
+  bool savepoint_open_ = false;          // an item's savepoint is still there (released by the next, or COMMIT)
+  std::set<std::string> prepared_;       // upserts of payloads that lack some fields, by their columns
 };
 
 }  // namespace banyan::sync
