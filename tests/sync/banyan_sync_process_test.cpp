@@ -307,3 +307,31 @@ TEST_CASE("banyan-sync pruning: each follower's position is kept apart, and one 
   CHECK(why.find("copy again") != std::string::npos);
   CHECK(caught_up(fast, source));
 }
+
+// A publisher uninstalled and started again begins its changelog at 1: a follower further along
+// waited silently for ids that would name other changes. It stops and says to copy again.
+TEST_CASE("banyan-sync: a follower ahead of a publisher whose changelog started over stops and says why",
+          "[sync][process]") {
+  temp_dir dir;
+  make_app_db(dir.file("app.db"), 0);
+  make_service_db(dir.file("svc.db"));
+  auto source = std::make_unique<sync_process>(dir, "app-sync", app_config(dir, "app.db", "app-state"));
+  const auto port = source->port;
+  sync_process follower(dir, "svc-sync", service_config(dir, source->url()));
+  {
+    sqlite::connection c(dir.file("app.db"));
+    for (int i = 0; i < 5; ++i) c.prepare("INSERT INTO items(name, stock) VALUES ('x', ?)").bind(1, std::int64_t{i}).run();
+  }
+  REQUIRE(eventually([&] { return caught_up(follower, *source); }, std::chrono::seconds(20)));
+  source->proc->signal(SIGTERM);
+  REQUIRE(source->proc->wait(std::chrono::seconds(10)) == 0);
+  const auto config = dir.file("app-sync.yaml");
+  REQUIRE(run_program({binary("banyan-sync"), "uninstall", "--config", config}, dir).code == 0);
+  auto again = app_config(dir, "app.db", "app-state");
+  again.replace(again.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port));
+  source = std::make_unique<sync_process>(dir, "app-sync", again);
+  REQUIRE(eventually([&] { return follower.sync().at("state").as_string() == "stopped"; }, std::chrono::seconds(20)));
+  const auto why = std::string(follower.sync().at("why").as_string());
+  CHECK(why.find("the source's feed starts over: its head is 0, below the position applied here (5)") == 0);
+  CHECK(why.find("copy again") != std::string::npos);
+}
