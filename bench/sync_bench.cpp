@@ -212,13 +212,7 @@ int lag(const std::string& bin, int rate, int seconds) {
   done = true;
   w1.join();
   w2.join();
-  auto lags = [&](const std::vector<clock_type::time_point>& seen) {
-    std::vector<double> ms;
-    for (int i = 1; i <= total; ++i)
-      if (seen[static_cast<std::size_t>(i)] != clock_type::time_point{})
-        ms.push_back(std::chrono::duration<double, std::milli>(seen[static_cast<std::size_t>(i)] - written[static_cast<std::size_t>(i)]).count());
-    return ms;
-  };
+  auto lags = [&](const std::vector<clock_type::time_point>& seen) { return lags_ms(written, seen); };
   const auto a = lags(seen_wait), b = lags(seen_poll);
   std::printf("write-to-visible lag at %d writes/s for %d s (%d rows), app → banyan-sync → banyan-sync → database\n",
               rate, seconds, total);

@@ -29,6 +29,17 @@ inline double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
+// For each write i (1…), how long after `written[i]` it was `seen[i]`, in ms; writes never seen
+// are left out (the caller counts them).
+inline std::vector<double> lags_ms(const std::vector<clock_type::time_point>& written,
+                                   const std::vector<clock_type::time_point>& seen) {
+  std::vector<double> ms;
+  for (std::size_t i = 1; i < written.size() && i < seen.size(); ++i)
+    if (seen[i] != clock_type::time_point{})
+      ms.push_back(std::chrono::duration<double, std::milli>(seen[i] - written[i]).count());
+  return ms;
+}
+
 struct server {
   std::unique_ptr<child_process> proc;
   std::string url;

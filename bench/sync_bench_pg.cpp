@@ -168,13 +168,7 @@ void lag(const std::string& bin, const std::string& dir, test::postgres_server& 
   done = true;
   feed_reader.join();
   svc_watch.join();
-  auto lags = [&](const std::vector<clock_type::time_point>& seen) {
-    std::vector<double> ms;
-    for (int i = 1; i <= total; ++i)
-      if (seen[static_cast<std::size_t>(i)] != clock_type::time_point{})
-        ms.push_back(std::chrono::duration<double, std::milli>(seen[static_cast<std::size_t>(i)] - written[static_cast<std::size_t>(i)]).count());
-    return ms;
-  };
+  auto lags = [&](const std::vector<clock_type::time_point>& seen) { return lags_ms(written, seen); };
   const auto f = lags(in_feed), s = lags(in_svc);
   std::printf("write-to-visible lag at %d writes/s for %d s (%d single-row transactions)\n", rate, seconds, total);
   std::printf("  in banyan-sync's feed (a long-polling reader): %zu seen, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", f.size(),

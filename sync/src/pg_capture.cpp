@@ -147,7 +147,8 @@ pg_capture::pg_capture(pg_capture_options options) : impl_(std::make_unique<impl
     // Slot names are the server's, not the database's: two databases of one server (the monolith's
     // and the service's) need two. banyan_sync_DATABASE, in the letters a slot name may have.
     std::string slot = "banyan_sync_";
-    for (char ch : c->exec("SELECT current_database()").text(0, 0))
+    const auto db = c->exec("SELECT current_database()");  // kept: text() views into it
+    for (char ch : db.text(0, 0))
       slot += (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ? ch : (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : '_';
     impl_->opt.slot = slot.substr(0, 63);
   }
@@ -400,7 +401,16 @@ std::string pg_capture::broken() {
 
 expected<feed_page, std::string> pg_capture::events(std::int64_t after, int limit) {
   auto& m = *impl_;
-  if (auto why = m.logged_up_to_now(); !why.empty()) return unexpected(why);
+  if (!m.changelog) return unexpected(std::string("capture is not running"));
+  if (auto why = broken(); !why.empty()) return unexpected(why);  // nothing answered as if whole
+  // A reader behind the changelog gets what is logged at once: waiting for the decoder to reach the
+  // server's position would hold every follower back while the decoder is behind (the first
+  // version did, and under load a follower copying got 503s for minutes). A reader at the end waits
+  // for it, so that an empty page means nothing was committed; if the decoder cannot get there in
+  // time, what it logged meanwhile is still an answer.
+  if (after >= m.changelog->head()) {
+    if (auto why = m.logged_up_to_now(); !why.empty() && m.changelog->head() <= after) return unexpected(why);
+  }
   return m.changelog->events(after, limit);
 }
 

@@ -298,6 +298,14 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
     if (auto w = req.query_param("wait"); w && (!read_count(*w, wait_ms) || wait_ms > 30'000))
       return http::error_response(400, "invalid_query", "wait must be a number of milliseconds from 0 to 30000");
     if (const auto why = d.capture->broken(); !why.empty()) return http::error_response(503, "capture_broken", why);
+    if (req.query_param("committed")) {
+      // The barrier's question: a head that covers every change committed before it was asked.
+      try {
+        (void)d.capture->head();
+      } catch (const std::exception& e) {
+        return http::error_response(503, "capture_behind", e.what());
+      }
+    }
     if (const auto* ua = req.header("User-Agent"); ua && ua->rfind("banyan-sync", 0) == 0) {
       std::lock_guard lock(d.mutex);
       d.readers[*ua] = {after, clock_type::now()};

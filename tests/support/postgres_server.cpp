@@ -48,6 +48,8 @@ postgres_server::~postgres_server() {
     if (running_) stop("immediate");
   } catch (...) {
   }
+  // BANYAN_KEEP_TEST_DIRS=1: the data directory is left for a look (pg_ctl start -D DIR/data).
+  if (const char* keep = std::getenv("BANYAN_KEEP_TEST_DIRS"); keep && *keep == '1') return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }

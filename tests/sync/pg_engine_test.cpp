@@ -76,6 +76,12 @@ struct captured_db {
     capture->stop();
     capture.reset();
   }
+  // Until capture says it stopped (the decoder sees the cause in the stream a moment after).
+  void wait_until_broken() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (capture->broken().empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   // The whole feed from `after`, page by page.
   std::vector<feed_event> feed(std::int64_t after = 0) {
     std::vector<feed_event> all;
@@ -298,9 +304,7 @@ TEST_CASE("pg engine: a slot dropped behind its back stops capture, and a new sl
     }
   }
   c.exec("INSERT INTO items(name) VALUES ('lost to the feed')");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (app.capture->broken().empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  app.wait_until_broken();
   const auto why = app.capture->broken();
   CHECK(why.find("replication slot banyan_sync_app is gone") != std::string::npos);
   CHECK(why.find("copy again") != std::string::npos);
@@ -333,9 +337,7 @@ TEST_CASE("pg engine: a column added mid-stream is ignored, a mapped column drop
 
   c.exec("ALTER TABLE items DROP COLUMN note");
   c.exec("INSERT INTO items(name) VALUES ('c')");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (app.capture->broken().empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  app.wait_until_broken();
   CHECK(app.capture->broken().find("column note of items is gone from the stream") != std::string::npos);
   CHECK(app.capture->logged_head() == 2);  // the change it could not publish whole is not half-published
 }
@@ -346,9 +348,7 @@ TEST_CASE("pg engine: TRUNCATE of a mapped table stops capture: it cannot be pub
   auto c = server.connect("app");
   c.exec("INSERT INTO prices VALUES ('EU', 'a', 1)");
   c.exec("TRUNCATE prices");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (app.capture->broken().empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  app.wait_until_broken();
   CHECK(app.capture->broken().find("TRUNCATE of prices") != std::string::npos);
 }
 

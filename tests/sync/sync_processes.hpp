@@ -37,8 +37,10 @@ struct sync_process {
     REQUIRE(r.status == 200);
     return boost::json::parse(r.body).as_object();
   }
+  // committed=1: a head that covers every commit made so far (on PostgreSQL the changelog is
+  // written from the WAL a moment after the commit; without it "caught up" was judged too early).
   std::int64_t head() const {
-    return boost::json::parse(http_call(port, "GET", "/internal/events?after=0&limit=1").body).at("head").as_int64();
+    return boost::json::parse(http_call(port, "GET", "/internal/events?after=0&limit=1&committed=1").body).at("head").as_int64();
   }
 };
 

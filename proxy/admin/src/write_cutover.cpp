@@ -55,7 +55,9 @@ struct head_reading {
 };
 head_reading read_head(http::client& c) {
   head_reading out;
-  auto res = c.get("/internal/events?after=0&limit=1");
+  // committed=1: a publisher that captures from a log (banyan-sync on PostgreSQL) answers once it
+  // has every change committed before the question; others are always there.
+  auto res = c.get("/internal/events?after=0&limit=1&committed=1");
   if (!res) {
     out.problem = res.error().message;
     return out;

@@ -3,13 +3,15 @@
 // service can copy an entity and then follow its changes, and what a service that takes over an
 // entity's writes publishes in turn. Pure: JSON text in, typed pages out, and back.
 //
-//   GET /internal/events?after=ID&limit=N
+//   GET /internal/events?after=ID&limit=N[&committed=1]
 //     → {"events":[{"id","type","aggregate","key","payload","at"}], "next": ID, "head": ID}
 //   GET /internal/snapshot/AGGREGATE?after=CURSOR&limit=N
 //     → {"items":[{"key","payload"}], "next": CURSOR, "done": bool, "total": N}
 //
 // Event ids are consecutive integers in commit order (1, 2, 3, …): a missing id is a lost event.
-// `head` is the newest id (0 for an empty feed). A snapshot lists an aggregate's current rows in
+// `head` is the newest id (0 for an empty feed). With committed=1 it covers every change committed
+// before the request (the write cut-over barrier asks so): a publisher that captures from a log,
+// rather than in the app's own transaction, answers once it has read that far. A snapshot lists an aggregate's current rows in
 // the publisher's key order; `payload` has the same shape as a created/updated event's.
 #include "banyan/platform/expected.hpp"
 
