@@ -183,7 +183,8 @@ TEST_CASE("banyan-sync on PostgreSQL under banyan-proxy: the guide's app moves i
   postgres_server pg;
   pg.create_database("app");
   pg.create_database("svc");
-  writes_move_under_proxy(dir, {pg.url("app"), pg.url("app")}, {pg.url("svc"), pg.url("svc")});
+  const int acknowledged = writes_move_under_proxy(dir, {pg.url("app"), pg.url("app")}, {pg.url("svc"), pg.url("svc")});
+  CHECK(acknowledged >= 60 + 3 * 150);  // every step's writes
 }
 
 TEST_CASE("banyan-sync under banyan-proxy: the guide's app on PostgreSQL moves its writes to a service on SQLite and "
@@ -192,7 +193,9 @@ TEST_CASE("banyan-sync under banyan-proxy: the guide's app on PostgreSQL moves i
   temp_dir dir;
   postgres_server pg;
   pg.create_database("app");
-  writes_move_under_proxy(dir, {pg.url("app"), pg.url("app")}, {"svc.db", "sqlite:" + dir.file("svc.db")});
+  const int acknowledged =
+      writes_move_under_proxy(dir, {pg.url("app"), pg.url("app")}, {"svc.db", "sqlite:" + dir.file("svc.db")});
+  CHECK(acknowledged >= 60 + 3 * 150);  // every step's writes
 }
 
 TEST_CASE("banyan-sync check on PostgreSQL: a table without a key is refused at its place, exit 2", "[sync][process]") {

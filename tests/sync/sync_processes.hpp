@@ -141,8 +141,9 @@ struct app_database {
 // The guide's section on moving writes, with no feed in either app: the app and the service each
 // with banyan-sync (both directions), the proxy's barrier moving create and change routes together
 // to the service, back, and forward again under 3 writing clients. Every request answered, every
-// acknowledged write on both sides, `banyan data verify` clean, no foreign writes.
-inline void writes_move_under_proxy(temp_dir& dir, const app_database& app_db, const app_database& svc_db) {
+// acknowledged write on both sides, `banyan data verify` clean, no foreign writes. Returns how many
+// writes were acknowledged.
+inline int writes_move_under_proxy(temp_dir& dir, const app_database& app_db, const app_database& svc_db) {
   python_app app(dir, "inventory_app.py", app_db.app_arg);
   python_app svc(dir, "items_service.py", svc_db.app_arg);
   auto app_yaml = [&](const std::string& listen, const std::string& follow) {
@@ -209,7 +210,7 @@ inline void writes_move_under_proxy(temp_dir& dir, const app_database& app_db, c
   INFO(verify.out << verify.err);
   CHECK(verify.code == 0);
   CHECK(app_side->sync().at("foreign_writes").as_int64() == 0);
+  return clients.acknowledged;
 }
-
 
 }  // namespace banyan::test
