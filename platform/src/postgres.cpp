@@ -172,6 +172,15 @@ pool::lease pool::acquire() {
   return lease(*this, std::make_unique<connection>(conninfo_, extra_));
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string s;
+  for (const auto& i : items) {
+    if (!s.empty()) s += separator;
+    s += i;
+  }
+  return s;
+}
+
 std::optional<std::uint64_t> parse_lsn(std::string_view text) noexcept {
   const auto slash = text.find('/');
   if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return std::nullopt;

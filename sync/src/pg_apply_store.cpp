@@ -26,12 +26,6 @@ pg::param param_of(const column_value& v) {
   return std::nullopt;
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : std::string(sep)) + i;
-  return s;
-}
-
 }  // namespace
 
 pg_apply_store::pg_apply_store(const std::string& conninfo, aggregate_map a)
@@ -63,9 +57,9 @@ pg_apply_store::pg_apply_store(const std::string& conninfo, aggregate_map a)
     keys.push_back(c_.quote_identifier(a_.key[i]));
     key_marks.push_back(keys.back() + " = $" + std::to_string(i + 1));
   }
-  c_.prepare("upsert", "INSERT INTO " + table + " (" + join(cols) + ") VALUES (" + join(marks) + ") ON CONFLICT (" +
-                           join(keys) + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + join(updates)));
-  c_.prepare("remove", "DELETE FROM " + table + " WHERE " + join(key_marks, " AND "));
+  c_.prepare("upsert", "INSERT INTO " + table + " (" + pg::join(cols) + ") VALUES (" + pg::join(marks) + ") ON CONFLICT (" +
+                           pg::join(keys) + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + pg::join(updates)));
+  c_.prepare("remove", "DELETE FROM " + table + " WHERE " + pg::join(key_marks, " AND "));
   if (a_.key.size() == 1) {
     const auto* f = a_.by_column(a_.key.front());
     if (f && f->type == field_type::integer) {
@@ -168,8 +162,8 @@ apply_outcome pg_apply_store::upsert(const json::object& payload) {
   std::string name = "upsert";
   for (const auto& col : cols) name += ":" + col;
   if (prepared_.insert(name).second)
-    c_.prepare(name, "INSERT INTO " + c_.quote_identifier(a_.table) + " (" + join(names) + ") VALUES (" + join(marks) +
-                         ") ON CONFLICT (" + join(keys) + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + join(updates)));
+    c_.prepare(name, "INSERT INTO " + c_.quote_identifier(a_.table) + " (" + pg::join(names) + ") VALUES (" + pg::join(marks) +
+                         ") ON CONFLICT (" + pg::join(keys) + ") DO " + (updates.empty() ? "NOTHING" : "UPDATE SET " + pg::join(updates)));
   return run_item(name, std::move(params));
 }
 

@@ -31,12 +31,6 @@ constexpr auto head_wait = std::chrono::seconds(5);
 
 std::vector<std::pair<std::string, std::string>> session() { return {{"options", std::string(pg_session_options)}}; }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : std::string(sep)) + i;
-  return s;
-}
-
 struct table_info {
   bool exists = false;
   char replica_identity = 'd';
@@ -205,7 +199,7 @@ schema_report pg_capture::check(data_map& map) {
         columns_ok = false;
         std::vector<std::string> names;
         for (const auto& ci : t.columns) names.push_back(ci.first);
-        report.problems.push_back({f.at, "table " + a.table + " has no column " + f.column + " (it has " + join(names) + ")"});
+        report.problems.push_back({f.at, "table " + a.table + " has no column " + f.column + " (it has " + pg::join(names) + ")"});
         continue;
       }
       const auto resolved = pg_field_type(col->second);
@@ -222,7 +216,7 @@ schema_report pg_capture::check(data_map& map) {
     const std::set<std::string> want(a.key.begin(), a.key.end());
     if (!t.primary_key.empty() && columns_ok &&
         std::find(t.unique_keys.begin(), t.unique_keys.end(), want) == t.unique_keys.end())
-      report.problems.push_back({a.key_at, "key (" + join(a.key) + ") is neither the primary key of " + a.table +
+      report.problems.push_back({a.key_at, "key (" + pg::join(a.key) + ") is neither the primary key of " + a.table +
                                                " nor a unique index on it"});
     if (t.replica_identity != 'f')
       report.installs.push_back("REPLICA IDENTITY FULL on " + a.table +
@@ -230,7 +224,7 @@ schema_report pg_capture::check(data_map& map) {
   }
   std::vector<std::string> tables;
   for (const auto& a : map.aggregates) tables.push_back(a.table);
-  report.installs.push_back("publication " + m.opt.slot + " FOR TABLE " + join(tables));
+  report.installs.push_back("publication " + m.opt.slot + " FOR TABLE " + pg::join(tables));
   report.installs.push_back("logical replication slot " + m.opt.slot + " (pgoutput)");
   report.installs.push_back("tables banyan_sync_fence, banyan_sync_captured, banyan_sync_cursor");
   report.installs.push_back("the changelog " + m.log_path);
@@ -258,9 +252,9 @@ void pg_capture::install(const data_map& map, bool refuse_foreign_writes) {
     }
     const auto pub = c->quote_identifier(m.opt.slot);
     if (c->exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {m.opt.slot}).rows() == 1)
-      c->exec("ALTER PUBLICATION " + pub + " SET TABLE " + join(tables));
+      c->exec("ALTER PUBLICATION " + pub + " SET TABLE " + pg::join(tables));
     else
-      c->exec("CREATE PUBLICATION " + pub + " FOR TABLE " + join(tables));
+      c->exec("CREATE PUBLICATION " + pub + " FOR TABLE " + pg::join(tables));
     // The refusal (foreign_writes: refuse): the database itself says no to a write the applier did
     // not make once the fence is up. SECURITY DEFINER: the app's own user may not ask about
     // replication origins.
@@ -444,9 +438,9 @@ expected<snapshot_page, std::string> pg_capture::snapshot(const aggregate_map& a
       marks.push_back("$" + std::to_string(i + 1));
     }
     const auto table = c->quote_identifier(a.table);
-    std::string sql = "SELECT " + join(quoted_cols) + " FROM " + table;
-    if (!params.empty()) sql += " WHERE (" + join(quoted_keys) + ") > (" + join(marks) + ")";
-    sql += " ORDER BY " + join(quoted_keys) + " LIMIT " + std::to_string(limit);
+    std::string sql = "SELECT " + pg::join(quoted_cols) + " FROM " + table;
+    if (!params.empty()) sql += " WHERE (" + pg::join(quoted_keys) + ") > (" + pg::join(marks) + ")";
+    sql += " ORDER BY " + pg::join(quoted_keys) + " LIMIT " + std::to_string(limit);
     auto r = c->exec(sql, params);
     snapshot_page page;
     json::array last_key;

@@ -55,7 +55,11 @@ std::string service_config(const temp_dir& dir, const std::string& follow) {
 
 // name → stock, from either schema.
 std::map<std::string, std::int64_t> rows_of(const std::string& path, const char* sql) {
-  sqlite::connection c(path);
+  // As the app opened it: switching its journal mode to WAL from a reader raced banyan-sync's own
+  // connections ("database is locked", seen in CI under the sanitizers and then locally).
+  sqlite::open_options as_the_app_left_it;
+  as_the_app_left_it.wal = false;
+  sqlite::connection c(path, as_the_app_left_it);
   std::map<std::string, std::int64_t> out;
   auto st = c.prepare(sql);
   while (st.step()) out[std::to_string(st.get_int64(0)) + ":" + st.get_text(1)] = st.get_int64(2);

@@ -125,6 +125,9 @@ class pool {
   std::vector<std::unique_ptr<connection>> idle_;
 };
 
+// The items of a statement's list (quoted columns, placeholders) with `separator` between them.
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+
 // The standard LSN text form "16/B374D848" and back; nullopt for anything else.
 std::optional<std::uint64_t> parse_lsn(std::string_view text) noexcept;
 std::string format_lsn(std::uint64_t lsn);
