@@ -7,10 +7,10 @@
 # The transport libraries: Asio/Beast compiled once, the servers and clients built on them, and the
 # proxy's libraries that hold its sockets.
 set(banyan_transport_libraries banyan_asio banyan_http_server banyan_http_client banyan_sync_follower
-    banyan_sync_daemon banyan_proxy_server banyan_proxy_config banyan_proxy_admin)
+    banyan_sync_daemon banyan_proxy_server banyan_proxy_config banyan_proxy_admin banyan_etcd banyan_proxy_fleet)
 set(banyan_pure_libraries banyan_platform_headers banyan_platform banyan_yaml banyan_proxy_core banyan_shadow
     banyan_proxy_model banyan_evidence banyan_sync banyan_sync_db banyan_sync_pg banyan_postgres banyan_sync_config banyan_plan banyan_report_render
-    banyan_verify legacy_shop)
+    banyan_verify legacy_shop banyan_fleet_rules)
 
 # banyan_direct_links(TARGET OUT): the targets TARGET links, private and public, generator
 # expressions such as $<LINK_ONLY:x> unwrapped; non-targets (system libraries) dropped.
@@ -101,6 +101,6 @@ function(banyan_check_layering)
   if(TARGET banyan)
     # The CLI talks to the proxy over HTTP (the http client links Asio privately) and shares only the
     # route model with it.
-    banyan_forbid_reach(banyan banyan_proxy_server banyan_proxy_config banyan_proxy_admin)
+    banyan_forbid_reach(banyan banyan_proxy_server banyan_proxy_config banyan_proxy_admin banyan_proxy_fleet)
   endif()
 endfunction()

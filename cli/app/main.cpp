@@ -1,6 +1,7 @@
 // banyan: the operator's CLI for migrations with banyan-proxy.
 #include "commands/audit_commands.hpp"
 #include "commands/data_commands.hpp"
+#include "commands/fleet_commands.hpp"
 #include "commands/demo_commands.hpp"
 #include "commands/global_options.hpp"
 #include "commands/plan_commands.hpp"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   setup_shadow(app, global, result);
   setup_data(app, global, result);
   setup_demo(app, global, result);
+  setup_fleet(app, global, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

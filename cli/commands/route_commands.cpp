@@ -1,6 +1,7 @@
 #include "commands/route_commands.hpp"
 
 #include "commands/cutover_text.hpp"
+#include "commands/fleet_commands.hpp"
 #include "commands/route_define_commands.hpp"
 
 #include "banyan/proxy/bucket.hpp"
@@ -117,6 +118,7 @@ int run_routes(const global_options& global, std::ostream& out, std::ostream& er
     print_write_owners(reply.body, out);
     if (const auto cutover = admin.call("GET", "/api/v1/cutover"); cutover.status == 200)
       print_cutover_state(cutover.body, out);
+    print_fleet_lag(admin, out);
     out << "routing version " << reply.body.at("version") << "; unmatched requests go to the monolith\n";
     return exit_ok;
   });

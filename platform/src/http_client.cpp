@@ -7,6 +7,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
@@ -127,6 +128,23 @@ struct client::impl {
   }
 };
 
+namespace {
+bhttp::request<bhttp::string_body> make_request(const http_url& url, const client_options& options,
+                                                std::string_view method, std::string_view target,
+                                                const header_list& headers, std::string_view body) {
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url.base_path + std::string(target), 11};
+  if (req.method() == bhttp::verb::unknown) req.method_string(method);
+  req.set(bhttp::field::host, url.port == 80 ? url.host : url.host + ":" + std::to_string(url.port));
+  req.set(bhttp::field::user_agent, options.user_agent);
+  for (const auto& [name, value] : headers) req.set(name, value);
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    req.body() = std::string(body);
+    req.prepare_payload();
+  }
+  return req;
+}
+}  // namespace
+
 client::client(std::string_view base_url, client_options options) : impl_(std::make_unique<impl>()) {
   std::string why;
   if (!parse_http_url(base_url, impl_->url, why)) throw std::invalid_argument(why);
@@ -142,15 +160,7 @@ const http_url& client::url() const noexcept { return impl_->url; }
 expected<response, client_error> client::send(std::string_view method, std::string_view target,
                                               const header_list& headers, std::string_view body) {
   auto& s = *impl_;
-  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), s.url.base_path + std::string(target), 11};
-  if (req.method() == bhttp::verb::unknown) req.method_string(method);
-  req.set(bhttp::field::host, s.url.port == 80 ? s.url.host : s.url.host + ":" + std::to_string(s.url.port));
-  req.set(bhttp::field::user_agent, s.options.user_agent);
-  for (const auto& [name, value] : headers) req.set(name, value);
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    req.body() = std::string(body);
-    req.prepare_payload();
-  }
+  const auto req = make_request(s.url, s.options, method, target, headers, body);
   for (int attempt = 0;; ++attempt) {
     const bool reused = s.connected;
     if (!s.connected)
@@ -161,6 +171,69 @@ expected<response, client_error> client::send(std::string_view method, std::stri
     const bool idempotent = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
     if (r || !(stale && reused && idempotent) || attempt > 0) return r;
   }
+}
+
+expected<int, client_error> client::stream(std::string_view method, std::string_view target,
+                                           const header_list& headers, std::string_view body,
+                                           const stream_handlers& h) {
+  auto& s = *impl_;
+  const auto req = make_request(s.url, s.options, method, target, headers, body);
+  if (s.connected) s.close();  // a stream takes a connection of its own, closed at its end
+  if (auto err = s.connect()) return unexpected(std::move(*err));
+  struct closer {
+    impl& i;
+    ~closer() { i.close(); }
+  } close_at_end{s};
+  s.stream.expires_after(s.options.timeout);
+  if (auto ec = s.run([&](auto done) { bhttp::async_write(s.stream, req, done); }))
+    return unexpected(client_error{client_error::kind::protocol, s.url.origin() + ": " + ec.message()});
+  s.stream.expires_never();  // the idle limit and keep_going are watched below instead
+
+  // One read at a time, run in slices of 200 ms so that keep_going is asked while nothing comes.
+  enum class outcome { done, stopped, idle };
+  auto read = [&](auto start, beast::error_code& ec) {
+    ec = boost::asio::error::would_block;
+    start([&ec](beast::error_code e, std::size_t) { ec = e; });
+    const auto deadline = std::chrono::steady_clock::now() + h.idle;
+    outcome o = outcome::done;
+    s.ioc.restart();
+    while (ec == boost::asio::error::would_block) {
+      s.ioc.run_for(std::chrono::milliseconds(200));
+      if (ec != boost::asio::error::would_block) break;
+      const bool stop = h.keep_going && !h.keep_going();
+      if (stop || std::chrono::steady_clock::now() >= deadline) {
+        o = stop ? outcome::stopped : outcome::idle;
+        s.stream.cancel();
+        s.ioc.restart();
+        s.ioc.run();  // the cancelled read completes
+        break;
+      }
+    }
+    return o;
+  };
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.body_limit(boost::none);
+  beast::error_code ec;
+  auto o = read([&](auto done) { bhttp::async_read_header(s.stream, s.buffer, parser, done); }, ec);
+  if (o == outcome::stopped) return 0;
+  if (o == outcome::idle) return unexpected(client_error{client_error::kind::timeout, s.url.origin() + " did not answer in time"});
+  if (ec) return unexpected(client_error{client_error::kind::protocol, s.url.origin() + " answered badly: " + ec.message()});
+  const int status = static_cast<int>(parser.get().result_int());
+  if (h.on_status && !h.on_status(status)) return status;
+  char piece[16 * 1024];
+  while (!parser.is_done()) {
+    parser.get().body().data = piece;
+    parser.get().body().size = sizeof piece;
+    o = read([&](auto done) { bhttp::async_read_some(s.stream, s.buffer, parser, done); }, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const std::size_t n = sizeof piece - parser.get().body().size;
+    if (n > 0 && h.on_data && !h.on_data(std::string_view(piece, n))) return status;
+    if (o == outcome::stopped) return status;
+    if (o == outcome::idle)
+      return unexpected(client_error{client_error::kind::timeout, s.url.origin() + ": nothing arrived in time"});
+    if (ec) return unexpected(client_error{client_error::kind::protocol, s.url.origin() + ": " + ec.message()});
+  }
+  return status;
 }
 
 }  // namespace banyan::http

@@ -11,7 +11,9 @@
 #include "banyan/proxy/health_checker.hpp"
 #include "banyan/proxy/proxy_config.hpp"
 #include "banyan/proxy/upstream_url.hpp"
+#include "banyan/proxy/fleet_instance.hpp"
 #include "banyan/proxy/state_store.hpp"
+#include "banyan/platform/etcd_client.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -125,6 +127,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--admin-allow-remote", allow_remote_admin,
                "let the admin API listen on an address other than loopback (it changes routing: expose it knowingly)");
   cli.add_option("--access-log", access_log, "off, stderr or a file path: one JSON line per request (default stderr)");
+  std::string etcd_endpoints, etcd_prefix;
+  cli.add_option("--etcd", etcd_endpoints,
+                 "etcd endpoints http://HOST:PORT[,…]: routing, plan and audit shared by a fleet (docs/fleet.md)");
+  cli.add_option("--etcd-prefix", etcd_prefix, "the fleet's key prefix in etcd (default /banyan)");
   cli.footer("Example:\n  banyan-proxy --listen 127.0.0.1:8080 --monolith http://127.0.0.1:8081");
   CLI11_PARSE(cli, argc, argv);
 
@@ -171,32 +177,68 @@ int main(int argc, char** argv) {
                  "  Keep it on 127.0.0.1, or say so: --admin-allow-remote (admin: {allow_remote: true} in the config)\n";
     return 2;
   }
+  if (!etcd_endpoints.empty()) {
+    if (std::string why; !etcd::parse_endpoints(etcd_endpoints, config.fleet.endpoints, why)) {
+      std::cerr << "banyan-proxy: --etcd: " << why << '\n';
+      return 2;
+    }
+  }
+  if (!etcd_prefix.empty()) {
+    if (std::string why; !proxy::valid_etcd_prefix(etcd_prefix, why)) {
+      std::cerr << "banyan-proxy: --etcd-prefix: " << why << '\n';
+      return 2;
+    }
+    config.fleet.prefix = etcd_prefix;
+  }
+  const bool in_fleet = !config.fleet.endpoints.empty();
+  if (in_fleet && config.admin_token_file.empty()) {
+    // One token for the whole fleet: an operator's CLI talks to any instance with it. Generated per
+    // instance, each would have its own.
+    std::cerr << "banyan-proxy: a fleet shares one admin token: create it once (e.g. openssl rand -hex 32 > "
+                 "fleet.token; chmod 600 fleet.token) and give every instance --admin-token-file "
+                 "(admin: {token_file: …})\n";
+    return 2;
+  }
   if (config.admin_token_file.empty())
     config.admin_token_file = (std::filesystem::path(config.state_dir) / "admin.token").string();
 
   try {
-    proxy::state_store store(config.state_dir);
-    proxy::stored_routing routing;
-    if (auto saved = store.load()) {
-      routing = std::move(*saved);  // a restart resumes exactly where it was
-    } else {
-      routing = {config.routes, config.services};
-      proxy::audit_entry entry;
-      entry.operator_name = "banyan-proxy";
-      entry.token_id = "-";
-      entry.action = "routes.bootstrap";
-      entry.target = "*";
-      entry.before = "{}";
-      entry.after = "{}";
-      entry.reason = config_file.empty() ? "first start" : "first start from " + config_file;
-      store.save(routing, entry);
-    }
+    if (in_fleet && !std::filesystem::exists(config.admin_token_file))
+      throw std::runtime_error("the fleet's admin token " + config.admin_token_file +
+                               " does not exist; a fleet shares one token, created once (docs/fleet.md)");
+    std::filesystem::create_directories(config.state_dir);
     proxy::routing_state state(config.circuit_breaker);
     state.set_data_urls(config.data_urls);
-    std::vector<proxy::route_error> errors;
-    if (!state.install(routing.routes, routing.services, config.monolith, errors)) {
-      for (const auto& e : errors) std::cerr << "banyan-proxy: " << (e.route_id.empty() ? "" : e.route_id + ": ") << e.message << '\n';
-      return 2;
+    std::unique_ptr<proxy::fleet::fleet_instance> fleet;
+    std::unique_ptr<proxy::state_store> local_store;
+    proxy::audit_entry bootstrap;
+    bootstrap.operator_name = "banyan-proxy";
+    bootstrap.token_id = "-";
+    bootstrap.action = "routes.bootstrap";
+    bootstrap.target = "*";
+    bootstrap.before = "{}";
+    bootstrap.after = "{}";
+    bootstrap.reason = config_file.empty() ? "first start" : "first start from " + config_file;
+    if (in_fleet) {
+      fleet = std::make_unique<proxy::fleet::fleet_instance>(
+          proxy::fleet::instance_options{config.fleet.endpoints, config.fleet.prefix, config.fleet.instance,
+                                         config.fleet.start_from_local_copy, config.state_dir, config.monolith,
+                                         BANYAN_VERSION},
+          state, proxy::stored_routing{config.routes, config.services, 0}, bootstrap);
+    } else {
+      local_store = std::make_unique<proxy::sqlite_state_store>(config.state_dir);
+      proxy::stored_routing routing;
+      if (auto saved = local_store->load()) {
+        routing = std::move(*saved);  // a restart resumes exactly where it was
+      } else {
+        routing = {config.routes, config.services, 0};
+        local_store->save(routing, bootstrap);
+      }
+      std::vector<proxy::route_error> errors;
+      if (!state.install(routing.routes, routing.services, config.monolith, errors)) {
+        for (const auto& e : errors) std::cerr << "banyan-proxy: " << (e.route_id.empty() ? "" : e.route_id + ": ") << e.message << '\n';
+        return 2;
+      }
     }
     const std::string token = proxy::load_or_create_token(config.admin_token_file);
 
@@ -213,8 +255,9 @@ int main(int argc, char** argv) {
     proxy::evidence_harvester harvester(state, recorder);
     config.data_plane.mirror = &mirror;
     proxy::data_plane plane(config.data_plane, state);
-    proxy::admin_api api({state, store, token, config.monolith,
-                          [&] { return render_metrics(state, plane, recorder, mirror); }, &recorder, config.cutover});
+    proxy::admin_api api({state, fleet ? fleet->store() : *local_store, token, config.monolith,
+                          [&] { return render_metrics(state, plane, recorder, mirror); }, &recorder, config.cutover,
+                          fleet ? &fleet->view() : nullptr, fleet ? &fleet->barrier() : nullptr});
     // Two threads: while one change waits in a write cut-over barrier (up to its hold limit),
     // status, metrics and health are still answered. Changes themselves take turns (admin_api).
     admin_options.threads = 2;
@@ -222,6 +265,9 @@ int main(int argc, char** argv) {
     admin_options.handle_signals = false;  // the data plane owns the drain; the admin plane follows it
     admin_options.access_log = false;
     http::server admin(admin_options, [&api](http::request& req) { return api.handle(req); });
+    // Registered before the admin API answers, so that what it says of the fleet names this
+    // instance; followed from here on.
+    if (fleet) fleet->start("http://" + admin.local_address(), "http://" + plane.local_address());
     std::thread admin_thread([&admin] { admin.run(); });
     proxy::health_checker health(state, config.health_checks);
 
@@ -230,6 +276,7 @@ int main(int argc, char** argv) {
     plane.run();
     admin.stop();
     admin_thread.join();
+    if (fleet) fleet->stop();  // leaves the fleet
     log::info("stopped");
     return 0;
   } catch (const std::exception& e) {

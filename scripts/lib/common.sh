@@ -16,6 +16,7 @@ test_packages=(
   chromium  # renders the HTML shadow report in a test
   libpq-dev postgresql  # banyan-sync's PostgreSQL engine, and the servers its tests start
   python3-psycopg2      # the guide's example app on PostgreSQL
+  etcd-server           # a fleet of proxies: the clusters its tests start
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -39,11 +39,20 @@ json::object cutover_json(const write_cutover::status& s) {
 
 // The control plane's figures in Prometheus text, after the data plane's: the state store, and the
 // barrier (per-route held and in-flight writes are with the other route figures).
-std::string admin_metrics(const write_cutover::status& s, state_store& store) {
+std::string admin_metrics(const write_cutover::status& s, state_store& store, fleet_view* fleet) {
   metrics::registry r;
   std::string why;
   r.get_gauge("banyan_state_store_writable", "0 while routing changes cannot be saved (see /readyz for why)")
       .set(store.writable(why) ? 1 : 0);
+  if (fleet) {
+    const auto st = fleet->status();
+    r.get_gauge("banyan_fleet_etcd_reachable", "0 while etcd cannot be reached (the routing applied last is served)")
+        .set(st.at("etcd").as_string() == "reachable" ? 1 : 0);
+    r.get_gauge("banyan_fleet_applied_revision", "The fleet's state revision this instance serves")
+        .set(static_cast<double>(st.at("applied_revision").as_int64()));
+    r.get_gauge("banyan_fleet_lease_trusted", "0 once this instance's lease may have expired at etcd")
+        .set(st.at("lease_trusted").as_bool() ? 1 : 0);
+  }
   r.get_gauge("banyan_cutover_active", "1 while a write cut-over barrier holds writes").set(s.active ? 1 : 0);
   r.get_counter("banyan_cutovers_total", "Write cut-over barriers by outcome", {{"outcome", "switched"}})
       .inc(static_cast<double>(s.switched));
@@ -58,26 +67,52 @@ std::string admin_metrics(const write_cutover::status& s, state_store& store) {
 }  // namespace
 
 admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)), cutover_(ctx_.routing, ctx_.cutover) {
+  cutover_.set_fleet(ctx_.barrier);
   router_.add("GET", "/healthz", [](http::request&) {
     return http::json_response(200, json::object{{"status", "ok"}});
   });
   router_.add("GET", "/readyz", [this](http::request&) {
     const auto snap = ctx_.routing.load();
     if (!snap) return http::error_response(503, "not_ready", "no routing installed yet");
-    // Traffic still flows without a writable store, but no change could be saved: not ready.
-    if (std::string why; !ctx_.store.writable(why))
+    json::object ready{{"status", "ready"}, {"version", snap->version}};
+    if (ctx_.fleet) {
+      // A fleet's instance is ready while it serves the fleet's latest routing. etcd away does not
+      // make it unready (every instance would be at once, for a fault of the control plane): it
+      // serves the routing applied last, refuses changes, and says so here.
+      if (const auto why = ctx_.fleet->not_serving_reason(); !why.empty())
+        return http::error_response(503, "fleet_state_not_applied", why);
+      ready["revision"] = snap->state_revision;
+      if (std::string why; !ctx_.store.writable(why)) ready["changes"] = "refused: " + why;
+    } else if (std::string why; !ctx_.store.writable(why)) {
+      // Traffic still flows without a writable store, but no change could be saved: not ready.
       return http::error_response(503, "state_store_unavailable", "the state store cannot be written: " + why);
+    }
     // Shadow results that cannot be saved do not stop traffic either, but the evidence gates
     // depend on is being lost: not ready, and saying why.
     if (std::string why; ctx_.recorder && !ctx_.recorder->writable(why))
       return http::error_response(503, "shadow_store_unavailable", why);
-    return http::json_response(200, json::object{{"status", "ready"}, {"version", snap->version}});
+    return http::json_response(200, ready);
+  });
+  router_.add("GET", "/api/v1/fleet", [this](http::request&) {
+    if (!ctx_.fleet)
+      return http::error_response(404, "not_a_fleet",
+                                  "this banyan-proxy keeps its state in " + ctx_.store.where() +
+                                      ", not in etcd: it is not part of a fleet (docs/fleet.md)");
+    auto all = ctx_.fleet->instances();
+    json::object doc{{"this", ctx_.fleet->status()}};
+    if (all) {
+      doc["state_revision"] = all->at("state_revision");
+      doc["instances"] = all->at("instances");
+    } else {
+      doc["instances_error"] = all.error();
+    }
+    return http::json_response(all ? 200 : 503, doc);
   });
   router_.add("GET", "/metrics", [this](http::request&) {
     http::response res;
     res.headers.set("Content-Type", "text/plain; version=0.0.4");
     res.body = ctx_.metrics_text ? ctx_.metrics_text() : std::string();
-    res.body += admin_metrics(cutover_.current(), ctx_.store);
+    res.body += admin_metrics(cutover_.current(), ctx_.store, ctx_.fleet);
     return res;
   });
   router_.add("GET", "/api/v1/routes", [this](http::request&) {

@@ -117,23 +117,36 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
   entry.reason = std::move(reason);
   // Durable first: a change that is live was also saved, with its audit entry.
   std::string save_failure;
+  bool conflict = false;  // another instance of the fleet changed the routing first
   auto go_live = [&](const cutover_result* barrier) {
     if (barrier) {  // the audit entry says how the writes moved
       after["cutover"] = to_json(*barrier);
       entry.after = json::serialize(after);
     }
     try {
-      ctx_.store.save({routes, services}, entry, progress);
+      snap->state_revision =
+          ctx_.store.save({routes, services, 0}, entry, progress, current ? current->state_revision : 0);
+    } catch (const state_conflict& e) {
+      save_failure = e.what();
+      conflict = true;
+      return false;
     } catch (const std::exception& e) {
       save_failure = std::string("cannot save state: ") + e.what();
       return false;
     }
-    ctx_.routing.commit(snap);
+    if (!ctx_.routing.commit(snap)) {
+      // A fleet's watch installed this revision first: the same routing, under its number.
+      if (const auto live = ctx_.routing.load(); live && live->state_revision == snap->state_revision)
+        snap->version = live->version;
+    }
     return true;
   };
+  auto not_saved = [&] {
+    if (conflict) return http::error_response(409, "routing_changed", "the change was not applied: " + save_failure);
+    return http::error_response(503, "state_store_unavailable", "the change was not applied: " + save_failure);
+  };
   if (moves.empty()) {
-    if (!go_live(nullptr))
-      return http::error_response(503, "state_store_unavailable", "the change was not applied: " + save_failure);
+    if (!go_live(nullptr)) return not_saved();
     return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}});
   }
   const auto result = cutover_.run(moves, *current, *snap, [&](const cutover_result& so_far, std::string& why) {
@@ -142,8 +155,7 @@ http::response admin_api::apply(std::vector<route> routes, std::map<std::string,
     return ok;
   });
   if (!result.switched) {
-    if (!save_failure.empty())
-      return http::error_response(503, "state_store_unavailable", "the change was not applied: " + save_failure);
+    if (!save_failure.empty()) return not_saved();
     return cutover_failed(req, audit_action, audit_target, *current, result);
   }
   return http::json_response(200, json::object{{"changed", true}, {"routing", routing_json(*snap)}, {"cutover", to_json(result)}});
@@ -301,6 +313,8 @@ http::response admin_api::complete_plan(http::request& req) {
   bool recorded = false;
   try {
     recorded = ctx_.store.complete_plan(std::move(entry));
+  } catch (const state_conflict& e) {
+    return http::error_response(409, "routing_changed", e.what());
   } catch (const std::exception& e) {
     return http::error_response(503, "state_store_unavailable", std::string("cannot save state: ") + e.what());
   }

@@ -15,7 +15,9 @@ inline boost::json::object routing_json(const routing_snapshot& snap) {
     for (const auto& r : snap.table->routes()) routes.push_back(route_to_json(r));
   boost::json::object services;
   for (const auto& [name, url] : snap.services) services[name] = url;
-  return {{"version", snap.version}, {"routes", std::move(routes)}, {"services", std::move(services)}};
+  boost::json::object out{{"version", snap.version}, {"routes", std::move(routes)}, {"services", std::move(services)}};
+  if (snap.state_revision) out["revision"] = snap.state_revision;  // a fleet's: the same on every instance
+  return out;
 }
 
 }  // namespace banyan::proxy

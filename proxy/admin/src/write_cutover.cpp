@@ -193,20 +193,37 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   for (const auto& s : held) s->writes_held_until.store(until);
 
   barrier_verdict verdict;
-  for (;;) {
+  // A fleet: the hold is written where every instance sees it; they stop these writes and say so.
+  std::string fleet_problem, fleet_waiting;
+  bool fleet_drained = fleet_ == nullptr;
+  std::int64_t next_fleet_look = 0;
+  if (fleet_) {
+    std::vector<std::string> routes;
+    for (const auto& m : moves) routes.push_back(m.route_id);
+    if (!fleet_->begin(routes, before.state_revision, settings_.hold_limit, fleet_problem))
+      verdict = {barrier_step::give_up, fleet_problem};
+  }
+  for (; fleet_problem.empty();) {
     const auto elapsed = std::chrono::milliseconds(steady_ms() - start);
     std::uint32_t in_flight = 0;
     for (const auto& s : held) in_flight += s->writes_in_flight.load();
+    if (!fleet_drained && steady_ms() >= next_fleet_look) {
+      // Every 5 ms: each look is a linearizable read at etcd.
+      fleet_waiting.clear();
+      fleet_drained = fleet_->drained(fleet_waiting);
+      next_fleet_look = steady_ms() + 5;
+    }
     std::vector<barrier_verdict> verdicts;
     for (auto& [key, l] : legs) {
       auto& o = l.seen;
       o.elapsed = elapsed;
       o.in_flight_writes = in_flight;
+      o.fleet_waiting_for = fleet_drained ? std::string() : fleet_waiting;
       if (!l.setup_problem.empty()) {
         verdicts.push_back({barrier_step::give_up, l.setup_problem});
         continue;
       }
-      if (in_flight == 0 && !o.source_head && !o.source_has_no_feed) {
+      if (in_flight == 0 && fleet_drained && !o.source_head && !o.source_has_no_feed) {
         const auto h = read_head(*l.source);
         o.source_head = h.head;
         o.source_has_no_feed = h.no_feed;
@@ -251,6 +268,8 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   } else {
     result.reason = verdict.reason;
   }
+  // The switch took the fleet's hold down with the change; anything else leaves it to be taken down.
+  if (fleet_ && fleet_problem.empty() && !result.switched) fleet_->abandon();
   // Release: the held writes look again and go where the routing in force now says.
   for (const auto& s : held) s->writes_held_until.store(0);
   {

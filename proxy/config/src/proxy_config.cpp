@@ -1,5 +1,6 @@
 #include "banyan/proxy/proxy_config.hpp"
 
+#include "banyan/platform/etcd_client.hpp"
 #include "banyan/proxy/bucket.hpp"
 #include "banyan/proxy/route_yaml.hpp"
 #include "banyan/proxy/upstream_url.hpp"
@@ -15,7 +16,7 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
   if (!load_yaml_mapping(text, name, root, diags)) return false;
   yaml_reader r(name, diags);
   r.check_keys(root, {"listen", "admin", "monolith", "state_dir", "threads", "access_log", "limits", "timeouts",
-                      "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes", "data"},
+                      "health_checks", "cutover", "circuit_breaker", "fallback_to_monolith", "services", "routes", "data", "etcd"},
                "the configuration");
   r.string_field(root, "listen", out.listen);
   r.string_field(root, "monolith", out.monolith);
@@ -28,6 +29,29 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
     r.string_field(admin, "listen", out.admin_listen);
     r.bool_field(admin, "allow_remote", out.admin_allow_remote);
     r.string_field(admin, "token_file", out.admin_token_file);
+  }
+  if (auto etcd = root["etcd"]; etcd && r.is_map(etcd, "etcd")) {
+    r.check_keys(etcd, {"endpoints", "prefix", "instance", "start_from_local_copy"}, "etcd");
+    if (auto e = etcd["endpoints"]) {
+      std::string list;
+      if (e.IsSequence()) {
+        for (const auto& item : e) {
+          std::string one;
+          if (r.scalar(item, "an etcd endpoint URL", one)) list += (list.empty() ? "" : ",") + one;
+        }
+      } else {
+        r.scalar(e, "etcd endpoint URLs", list);
+      }
+      if (std::string why; !etcd::parse_endpoints(list, out.fleet.endpoints, why)) r.error(e, "etcd endpoints: " + why);
+    } else {
+      r.error(etcd, "etcd needs endpoints: [http://HOST:PORT, …]");
+    }
+    if (auto p = etcd["prefix"]) {
+      r.string_field(etcd, "prefix", out.fleet.prefix);
+      if (std::string why; !valid_etcd_prefix(out.fleet.prefix, why)) r.error(p, "etcd prefix: " + why);
+    }
+    r.string_field(etcd, "instance", out.fleet.instance);
+    r.bool_field(etcd, "start_from_local_copy", out.fleet.start_from_local_copy);
   }
   if (auto limits = root["limits"]; limits && r.is_map(limits, "limits")) {
     r.check_keys(limits,
@@ -153,6 +177,24 @@ bool read_proxy_config(const std::string& text, const std::string& name, proxy_c
   return !diags.has_errors();
 }
 }  // namespace
+
+bool valid_etcd_prefix(const std::string& prefix, std::string& why) {
+  if (prefix.size() < 2 || prefix.front() != '/' || prefix.back() == '/') {
+    why = "expected '/' and a name, without a trailing '/', e.g. /banyan; got '" + prefix + "'";
+    return false;
+  }
+  for (std::size_t i = 1; i < prefix.size(); ++i) {
+    const char c = prefix[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-' || (c == '/' && prefix[i - 1] != '/');
+    if (!ok) {
+      why = "'" + prefix + "' has '" + std::string(1, c) + "' at " + std::to_string(i) +
+            "; use letters, digits, '.', '_', '-' and single '/'";
+      return false;
+    }
+  }
+  return true;
+}
 
 bool parse_proxy_config(const std::string& text, const std::string& name, proxy_config& out, diagnostics& diags) {
   return read_guarded(name, diags, [&] { return read_proxy_config(text, name, out, diags); });

@@ -116,6 +116,7 @@ namespace {
 
 // What the barrier is waiting for, in words.
 std::string pending(const barrier_observation& s) {
+  if (!s.fleet_waiting_for.empty()) return "waiting for the fleet: " + s.fleet_waiting_for;
   if (s.in_flight_writes > 0)
     return std::to_string(s.in_flight_writes) + " write" + (s.in_flight_writes == 1 ? " was" : "s were") +
            " still in flight to the old owner";
@@ -132,7 +133,8 @@ std::string pending(const barrier_observation& s) {
 }  // namespace
 
 barrier_verdict next_barrier_step(const barrier_settings& settings, const barrier_observation& s) {
-  if (s.in_flight_writes == 0 && s.source_has_no_feed) return {barrier_step::switch_now, {}};
+  const bool drained = s.in_flight_writes == 0 && s.fleet_waiting_for.empty();
+  if (drained && s.source_has_no_feed) return {barrier_step::switch_now, {}};
   if (s.source_head && s.route_is_new)
     return {barrier_step::give_up,
             "the route is new in this change and its writes change data the old owner publishes in its feed; "
@@ -144,12 +146,12 @@ barrier_verdict next_barrier_step(const barrier_settings& settings, const barrie
   if (s.target_answered && !s.target_follows_source)
     return {barrier_step::give_up, "the new owner follows " + (s.target_source.empty() ? "no feed" : s.target_source) +
                                        ", not the old owner's feed"};
-  const bool caught_up = s.in_flight_writes == 0 && s.source_head && s.target_answered &&
+  const bool caught_up = drained && s.source_head && s.target_answered &&
                          s.target_state == "following" && s.target_applied >= *s.source_head;
   if (caught_up) return {barrier_step::switch_now, {}};
   if (s.elapsed >= settings.hold_limit)
     return {barrier_step::give_up, "no cut-over within " + std::to_string(settings.hold_limit.count()) + " ms: " + pending(s)};
-  if (s.in_flight_writes > 0) return {barrier_step::wait_in_flight, {}};
+  if (!drained) return {barrier_step::wait_in_flight, {}};
   if (!s.source_head) return {barrier_step::read_source_head, {}};
   return {barrier_step::wait_for_sync, {}};
 }

@@ -200,10 +200,20 @@ void routing_state::store(std::shared_ptr<const routing_snapshot> s) noexcept {
   live_version_.store(version);  // after the snapshot: see live_version()
 }
 
-void routing_state::commit(std::shared_ptr<routing_snapshot> snap) {
+bool routing_state::commit(std::shared_ptr<routing_snapshot> snap) {
   std::lock_guard lock(mutex_);
+  if (snap->state_revision != 0) {
+    if (snap->state_revision <= revision_floor_) return false;
+    revision_floor_ = snap->state_revision;
+  }
   snap->version = ++version_;
   store(std::move(snap));
+  return true;
+}
+
+void routing_state::forget_state_revision() {
+  std::lock_guard lock(mutex_);
+  revision_floor_ = 0;
 }
 
 bool routing_state::install(std::vector<route> routes, const std::map<std::string, std::string>& services,

@@ -104,11 +104,17 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
     const auto& trace = x->trace;
     // Route (route_decision.hpp decides; here it is carried out). A write on a route whose
     // writes are changing owner waits for the barrier, then is routed by the routing it left.
-    while (!route_request(w, *x, x->path, client_addr, stats, mode))
+    while (!route_request(w, *x, x->path, client_addr, stats, mode)) {
+      if (!x->safe && !state.writes_allowed(steady_ms())) {
+        fail = {503, "fleet_unreachable",
+                "this proxy cannot reach the fleet's etcd: it refuses writes until it can (reads are served)"};
+        goto fail;
+      }
       if (!co_await hold_write(*x, *stats)) {
         fail = {503, "cutover_in_progress", "a write cut-over on this route is taking longer than its hold limit"};
         goto fail;
       }
+    }
     auto& target = x->target_upstream;
     bool& to_service = x->to_service;
     if (!target) {
@@ -310,6 +316,8 @@ bool data_plane::impl::route_request(worker& w, exchange& x, std::string_view pa
   x.to_service = d.to_service;
   x.safe = d.safe;
   x.idempotent = d.idempotent;
+  // A fleet's instance past its lease: no write goes anywhere (the loop around refuses it).
+  if (!d.safe && state.has_write_deadline() && !state.writes_allowed(steady_ms())) return false;
   if (!d.matched) return true;
   stats = snap->stats_of[d.index].get();
   mode = d.mode;

@@ -20,7 +20,7 @@ const std::string token = "0123456789abcdef0123456789abcdef";
 
 struct admin_fixture {
   test::temp_dir dir;
-  state_store store{dir.file("state")};
+  sqlite_state_store store{dir.file("state")};
   routing_state routing;
   admin_api api{{routing, store, token, "http://127.0.0.1:1", [] { return std::string("m 1\n"); }}};
 
@@ -92,7 +92,7 @@ TEST_CASE("replacing routes validates, persists, audits and goes live", "[admin]
   CHECK(e.at("after").at("routes").as_array().size() == 2);
 
   // A new store on the same directory loads what was saved (a restart resumes).
-  state_store reopened(f.dir.file("state"));
+  sqlite_state_store reopened(f.dir.file("state"));
   auto saved = reopened.load();
   REQUIRE(saved);
   CHECK(saved->routes.size() == 2);

@@ -151,3 +151,34 @@ TEST_CASE("data: where owners' feeds and sync status are served when not by the 
         "proxy.yaml:3:8: warning: data names 'itmes', which is neither the monolith nor one of this file's services "
         "(fine if a plan adds it; a typo leaves its data URL unused)\n");
 }
+
+TEST_CASE("a fleet's etcd settings are read, and their mistakes found where they stand", "[config]") {
+  proxy_config c;
+  banyan::diagnostics d;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\netcd:\n  endpoints: [http://127.0.0.1:2379, "
+                             "http://127.0.0.1:2380]\n  prefix: /shop/banyan\n  instance: east-1\n",
+                             "proxy.yaml", c, d));
+  CHECK(c.fleet.endpoints == std::vector<std::string>{"http://127.0.0.1:2379", "http://127.0.0.1:2380"});
+  CHECK(c.fleet.prefix == "/shop/banyan");
+  CHECK(c.fleet.instance == "east-1");
+  CHECK_FALSE(c.fleet.start_from_local_copy);
+  proxy_config one;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\netcd: {endpoints: 'http://127.0.0.1:2379,http://127.0.0.1:2479'}\n",
+                             "proxy.yaml", one, d));
+  CHECK(one.fleet.endpoints.size() == 2);
+  CHECK(one.fleet.prefix == "/banyan");
+  proxy_config none;
+  REQUIRE(parse_proxy_config("monolith: http://127.0.0.1:1\n", "proxy.yaml", none, d));
+  CHECK(none.fleet.endpoints.empty());  // one machine: the state directory
+
+  CHECK(diags_of("etcd:\n  endpoints: [https://e:2379]\n") ==
+        "proxy.yaml:2:14: error: etcd endpoints: only http:// URLs are supported, got 'https://e:2379'\n");
+  CHECK(diags_of("etcd:\n  prefix: /x\n") == "proxy.yaml:2:3: error: etcd needs endpoints: [http://HOST:PORT, …]\n");
+  CHECK(diags_of("etcd:\n  endpoints: http://e:2379\n  prefix: banyan/\n") ==
+        "proxy.yaml:3:11: error: etcd prefix: expected '/' and a name, without a trailing '/', e.g. /banyan; got "
+        "'banyan/'\n");
+  CHECK(diags_of("etcd:\n  endpoints: http://e:2379\n  prefix: /a b\n") ==
+        "proxy.yaml:3:11: error: etcd prefix: '/a b' has ' ' at 2; use letters, digits, '.', '_', '-' and single '/'\n");
+  CHECK(diags_of("etcd:\n  endpoints: http://e:2379\n  prefx: /a\n") ==
+        "proxy.yaml:3:3: error: unknown key 'prefx' in etcd (did you mean 'prefix'?)\n");
+}

@@ -260,3 +260,20 @@ TEST_CASE("barrier: several pairs switch together, wait for the slowest, give up
   CHECK(v.reason == "lagging");
   CHECK(combine_barrier_steps({}).step == barrier_step::switch_now);
 }
+
+TEST_CASE("barrier: in a fleet, nothing is read or switched until every instance holds the writes") {
+  const barrier_settings s{3000ms};
+  auto o = caught_up_at(50);
+  o.fleet_waiting_for = "instances not yet holding these writes: b:9901";
+  CHECK(next_barrier_step(s, o).step == barrier_step::wait_in_flight);
+  o.source_head.reset();
+  o.source_has_no_feed = true;  // no feed: only the writes in flight matter — the fleet's too
+  CHECK(next_barrier_step(s, o).step == barrier_step::wait_in_flight);
+  o.elapsed = 3000ms;
+  const auto v = next_barrier_step(s, o);
+  CHECK(v.step == barrier_step::give_up);
+  CHECK(v.reason == "no cut-over within 3000 ms: waiting for the fleet: instances not yet holding these writes: b:9901");
+  o.elapsed = 0ms;
+  o.fleet_waiting_for.clear();
+  CHECK(next_barrier_step(s, o).step == barrier_step::switch_now);
+}

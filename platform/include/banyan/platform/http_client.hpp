@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,6 +55,18 @@ class client {
   expected<response, client_error> get(std::string_view target, const header_list& headers = {}) {
     return send("GET", target, headers);
   }
+  // A response read as it arrives (etcd's watch): the status once the head is in, then each piece
+  // of the body to `on_data`, until the response ends or `on_data` returns false. `keep_going` is
+  // asked at least every 200 ms while nothing arrives (false: stop); `idle` without a byte is a
+  // timeout. The connection is closed afterwards. The status is 0 when the head never came.
+  struct stream_handlers {
+    std::function<bool(int status)> on_status;
+    std::function<bool(std::string_view data)> on_data;
+    std::function<bool()> keep_going;
+    std::chrono::milliseconds idle{30'000};
+  };
+  expected<int, client_error> stream(std::string_view method, std::string_view target, const header_list& headers,
+                                     std::string_view body, const stream_handlers& handlers);
   const http_url& url() const noexcept;
 
  private:

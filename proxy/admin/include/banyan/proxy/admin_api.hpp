@@ -4,6 +4,7 @@
 // non-GET requests; every change is persisted with its audit entry before it goes live.
 #include "banyan/evidence/evidence.hpp"
 #include "banyan/platform/router.hpp"
+#include "banyan/proxy/fleet_view.hpp"
 #include "banyan/proxy/routing_state.hpp"
 #include "banyan/proxy/state_store.hpp"
 #include "banyan/proxy/write_cutover.hpp"
@@ -60,6 +61,8 @@ struct admin_context {
   std::function<std::string()> metrics_text;  // Prometheus text of the data plane
   shadow::shadow_recorder* recorder = nullptr;  // shadow results; null: no shadow report
   barrier_settings cutover{};                   // the write cut-over barrier's hold limit
+  fleet_view* fleet = nullptr;                  // a fleet's instance (docs/fleet.md); null on one machine
+  fleet_barrier* barrier = nullptr;             // and its side of the write cut-over barrier
 };
 
 class admin_api {

@@ -1,6 +1,5 @@
 #pragma once
-// The proxy's durable state in <state_dir>/banyan.db (SQLite, WAL): the routes and services in
-// force, and the audit log. A restart resumes exactly where it was.
+// The proxy's durable state: the routes and services in force, the plan in progress, the audit log.
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/proxy/route_table.hpp"
 
@@ -8,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,6 +28,7 @@ struct audit_entry {
 struct stored_routing {
   std::vector<route> routes;
   std::map<std::string, std::string> services;
+  std::int64_t revision = 0;  // the shared state's revision it was read at (0 on one machine)
 };
 
 // The migration plan in progress: which plan (its text, as applied) and which stage.
@@ -40,28 +41,58 @@ struct plan_progress {
   std::string completed_at;  // when the last stage's gates passed (plan.complete); empty before
 };
 
+// A change prepared from a routing that is no longer the shared state's latest: another instance
+// of a fleet changed it first. Nothing was saved; the admin API answers 409.
+struct state_conflict : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Where the routing, the plan in progress and the audit log persist: the state directory's SQLite
+// on one machine (sqlite_state_store), etcd for a fleet (fleet/etcd_state_store.hpp). Every save
+// carries its audit entry in the same transaction. Saves throw on failure (state_conflict when
+// the change was prepared from an old revision); the admin API turns that into 503 or 409.
 class state_store {
  public:
-  // Creates the directory and database when missing. Throws on failure (startup is an edge).
-  explicit state_store(const std::string& dir);
+  virtual ~state_store() = default;
 
   // What was saved last; nullopt before the first save.
-  std::optional<stored_routing> load();
-  // Saves the routing and its audit entry (and, when given, the plan progress) in one transaction.
-  // Throws sqlite::error on failure.
-  void save(const stored_routing& routing, audit_entry entry, const plan_progress* progress = nullptr);
-  std::optional<plan_progress> plan();
+  virtual std::optional<stored_routing> load() = 0;
+  // Saves the routing and its audit entry (and, when given, the plan progress) in one transaction,
+  // if the shared state is still at `based_on` (the state_revision of the routing the change was
+  // prepared from; ignored on one machine). Returns the new state revision (0 on one machine).
+  virtual std::int64_t save(const stored_routing& routing, audit_entry entry, const plan_progress* progress = nullptr,
+                            std::int64_t based_on = 0) = 0;
+  virtual std::optional<plan_progress> plan() = 0;
   // Marks the plan in progress complete and saves its audit entry, in one transaction; false (and
   // nothing saved) when it was already complete. Moving to another stage clears the mark.
-  bool complete_plan(audit_entry entry);
-  // An audit entry for something that changed no routing (a failed cut-over). Throws sqlite::error.
-  void record(audit_entry entry);
-  std::vector<audit_entry> audit(std::int64_t after, int limit);
-  // Whether a change could be saved now; the reason if not. Not when the state directory's
-  // filesystem is nearly full (below min_free_bytes), nor while a write has failed and a probe
-  // write does not land yet; otherwise it takes and releases the write lock.
-  bool writable(std::string& why);
-  const std::string& dir() const noexcept { return dir_; }
+  virtual bool complete_plan(audit_entry entry) = 0;
+  // An audit entry for something that changed no routing (a failed cut-over).
+  virtual void record(audit_entry entry) = 0;
+  virtual std::vector<audit_entry> audit(std::int64_t after, int limit) = 0;
+  // Whether a change could be saved now; the reason if not.
+  virtual bool writable(std::string& why) = 0;
+  // Where the state lives, for messages: a directory, or etcd's endpoints and prefix.
+  virtual std::string where() const = 0;
+};
+
+// The state directory's <dir>/banyan.db (SQLite, WAL). A restart resumes exactly where it was.
+class sqlite_state_store final : public state_store {
+ public:
+  // Creates the directory and database when missing. Throws on failure (startup is an edge).
+  explicit sqlite_state_store(const std::string& dir);
+
+  std::optional<stored_routing> load() override;
+  std::int64_t save(const stored_routing& routing, audit_entry entry, const plan_progress* progress = nullptr,
+                    std::int64_t based_on = 0) override;
+  std::optional<plan_progress> plan() override;
+  bool complete_plan(audit_entry entry) override;
+  void record(audit_entry entry) override;
+  std::vector<audit_entry> audit(std::int64_t after, int limit) override;
+  // Not when the state directory's filesystem is nearly full (below min_free_bytes), nor while a
+  // write has failed and a probe write does not land yet; otherwise it takes and releases the
+  // write lock.
+  bool writable(std::string& why) override;
+  std::string where() const override { return dir_; }
 
   // Free space below which the store reports itself unwritable. A save is a few pages; what
   // matters is saying so before one fails, and SQLite needs room for its WAL frames and index.

@@ -6,6 +6,7 @@
 // and commit the new routing before it releases the held writes. It blocks its caller — the admin
 // API, one change at a time — for at most the hold limit (plus the probes' own timeouts).
 #include "banyan/proxy/cutover_barrier.hpp"
+#include "banyan/proxy/fleet_barrier.hpp"
 #include "banyan/proxy/routing_state.hpp"
 
 #include <boost/json/object.hpp>
@@ -69,6 +70,8 @@ class write_cutover {
     std::uint64_t switched = 0, gave_up = 0;  // barriers so far, by outcome
   };
   status current() const;
+  // A fleet: the barrier also holds the moving writes on every other instance (fleet_barrier.hpp).
+  void set_fleet(fleet_barrier* fleet) noexcept { fleet_ = fleet; }
   const barrier_settings& settings() const noexcept { return settings_; }
 
  private:
@@ -77,6 +80,7 @@ class write_cutover {
   void fence(cutover_result::pair& p, const barrier_observation& seen);
   routing_state& routing_;
   barrier_settings settings_;
+  fleet_barrier* fleet_ = nullptr;
   mutable std::mutex mutex_;  // guards what current() reads
   status status_;
   std::int64_t started_ms_ = 0;

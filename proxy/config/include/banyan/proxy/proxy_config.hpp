@@ -30,7 +30,18 @@ struct proxy_config {
   // app itself: banyan-sync attached to its database (data: {monolith: URL, items: URL}).
   std::map<std::string, std::string> data_urls;
   std::vector<route> routes;                    // bootstrap routes, used while the state store has none
+  // A fleet (docs/fleet.md): routing, plan progress and audit in etcd under `prefix`, shared by
+  // every instance given the same endpoints and prefix. No endpoints: the state directory's SQLite.
+  struct fleet_settings {
+    std::vector<std::string> endpoints;  // http://HOST:PORT of the etcd members
+    std::string prefix = "/banyan";
+    std::string instance;                // this instance's name in the fleet; empty: host:admin port
+    bool start_from_local_copy = false;  // etcd unreachable at start: serve the last routing applied here
+  } fleet;
 };
+
+// A key prefix for the fleet's state in etcd: '/' then segments of [A-Za-z0-9._-], no trailing '/'.
+bool valid_etcd_prefix(const std::string& prefix, std::string& why);
 
 // Reads and validates FILE into `out`. Every problem becomes a diagnostic (FILE:LINE:COL); returns
 // false when there are errors.

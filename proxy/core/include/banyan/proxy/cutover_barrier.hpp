@@ -78,6 +78,10 @@ struct barrier_settings {
 struct barrier_observation {
   std::chrono::milliseconds elapsed{0};  // since writes on the moving routes were first held
   std::uint32_t in_flight_writes = 0;    // already sent to the old owner, not yet answered
+  // A fleet (docs/fleet.md): the instances that have not yet said they hold these writes with none
+  // in flight, in words; empty when every one has, or on one machine. Waited for like in-flight
+  // writes: the old owner's head means nothing while another instance may still write to it.
+  std::string fleet_waiting_for;
   std::optional<std::int64_t> source_head;  // the old owner's feed head, once read (after in-flight is 0)
   // It answered 404 at /internal/events: it publishes no change feed, so no data follows its
   // writes and, once nothing is in flight, there is nothing to wait for.

@@ -187,6 +187,9 @@ struct routing_snapshot {
   std::vector<std::shared_ptr<const shadow::compare_rules>> rules_of;  // parallel: compiled compare rules
   std::shared_ptr<route_stats> unmatched;              // requests no route matched, and refused ones
   std::uint64_t version = 0;
+  // The shared state's revision this routing was read at (a fleet: etcd's mod_revision of the
+  // state key, docs/fleet.md); 0 on one machine.
+  std::int64_t state_revision = 0;
 };
 
 // http://HOST[:PORT] → numeric host and port (getaddrinfo; off the request path). False with why.
@@ -220,8 +223,13 @@ class routing_state {
   // nullptr with the errors when something is wrong.
   std::shared_ptr<routing_snapshot> prepare(std::vector<route> routes, const std::map<std::string, std::string>& services,
                                             const std::string& monolith_url, std::vector<route_error>& errors);
-  // Makes a prepared snapshot the live one (numbering it).
-  void commit(std::shared_ptr<routing_snapshot> snap);
+  // Makes a prepared snapshot the live one (numbering it). A snapshot of a shared state's revision
+  // no newer than the one in force is not installed (false): two paths (the change this instance
+  // made, the watch that reports it) may bring the same revision, and routing never goes back.
+  bool commit(std::shared_ptr<routing_snapshot> snap);
+  // The shared state's history started again (a fleet's etcd replaced by another cluster): its
+  // revisions count from 1 again, and the next snapshot is installed whatever its revision.
+  void forget_state_revision();
   // Where an owner's change feed and sync status are served when not by the app itself (the
   // config's `data:`; banyan-sync attached to its database), by owner ("monolith" or a service's
   // name). Set once, before anything reads it.
@@ -231,6 +239,18 @@ class routing_state {
   std::string data_url(const std::string& owner, const routing_snapshot& snap) const;
   const std::map<std::string, std::string>& data_urls() const noexcept { return data_urls_; }
 
+  // A fleet's instance may forward writes only while its lease may still be alive at etcd
+  // (fleet_rules.hpp: lease_trust_deadline): past that, another instance may have moved a route's
+  // writes without this one seeing the hold. Reads are served all the same. steady_ms; never set
+  // on one machine.
+  void set_write_deadline(std::int64_t steady_ms_until) noexcept { write_deadline_.store(steady_ms_until); }
+  bool writes_allowed(std::int64_t now_steady_ms) const noexcept {
+    const auto until = write_deadline_.load(std::memory_order_relaxed);
+    return until == no_write_deadline || now_steady_ms < until;
+  }
+  bool has_write_deadline() const noexcept { return write_deadline_.load(std::memory_order_relaxed) != no_write_deadline; }
+  static constexpr std::int64_t no_write_deadline = INT64_MAX;
+
   // prepare + commit.
   bool install(std::vector<route> routes, const std::map<std::string, std::string>& services,
                const std::string& monolith_url, std::vector<route_error>& errors);
@@ -239,6 +259,7 @@ class routing_state {
   void store(std::shared_ptr<const routing_snapshot> s) noexcept;
   std::atomic<std::shared_ptr<const routing_snapshot>> current_;
   std::atomic<std::uint64_t> live_version_{0};
+  std::atomic<std::int64_t> write_deadline_{no_write_deadline};
   mutable std::mutex mutex_;
 
   breaker_settings breakers_;
@@ -246,6 +267,7 @@ class routing_state {
   std::vector<std::shared_ptr<upstream>> upstreams_;
   std::map<std::string, std::shared_ptr<route_stats>> stats_;
   std::uint64_t version_ = 0;
+  std::int64_t revision_floor_ = 0;  // under mutex_: a snapshot must come from a newer revision
 };
 
 }  // namespace banyan::proxy

@@ -34,12 +34,12 @@ std::string make_dir(const std::string& dir) {
 }
 }  // namespace
 
-state_store::state_store(const std::string& dir)
+sqlite_state_store::sqlite_state_store(const std::string& dir)
     : dir_(make_dir(dir)), db_((std::filesystem::path(dir) / "banyan.db").string()) {
   banyan::sqlite::migrate(db_, "proxy", migrations);
 }
 
-std::optional<stored_routing> state_store::load() {
+std::optional<stored_routing> sqlite_state_store::load() {
   std::lock_guard lock(mutex_);
   auto st = db_.prepare("SELECT routes, services FROM proxy_routing WHERE id = 1");
   if (!st.step()) return std::nullopt;
@@ -55,7 +55,7 @@ std::optional<stored_routing> state_store::load() {
   return out;
 }
 
-std::optional<plan_progress> state_store::plan() {
+std::optional<plan_progress> sqlite_state_store::plan() {
   std::lock_guard lock(mutex_);
   auto st = db_.prepare(
       "SELECT name, document, stage, applied_at, stage_entered_at, completed_at FROM proxy_plan WHERE id = 1");
@@ -75,7 +75,7 @@ void insert_audit(banyan::sqlite::connection& db, const std::string& now, const 
 }  // namespace
 
 template <class F>
-auto state_store::writing(F&& f) {
+auto sqlite_state_store::writing(F&& f) {
   try {
     return f();
   } catch (const std::exception& e) {
@@ -84,7 +84,8 @@ auto state_store::writing(F&& f) {
   }
 }
 
-void state_store::save(const stored_routing& routing, audit_entry entry, const plan_progress* progress) {
+std::int64_t sqlite_state_store::save(const stored_routing& routing, audit_entry entry, const plan_progress* progress,
+                                      std::int64_t) {
   boost::json::array routes;
   for (const auto& r : routing.routes) routes.push_back(route_to_json(r));
   boost::json::object services;
@@ -111,9 +112,10 @@ void state_store::save(const stored_routing& routing, audit_entry entry, const p
     tx.commit();
     last_write_error_.clear();
   });
+  return 0;
 }
 
-bool state_store::complete_plan(audit_entry entry) {
+bool sqlite_state_store::complete_plan(audit_entry entry) {
   const std::string now = banyan::now_rfc3339();
   std::lock_guard lock(mutex_);
   return writing([&] {
@@ -127,7 +129,7 @@ bool state_store::complete_plan(audit_entry entry) {
   });
 }
 
-void state_store::record(audit_entry entry) {
+void sqlite_state_store::record(audit_entry entry) {
   const std::string now = banyan::now_rfc3339();
   std::lock_guard lock(mutex_);
   writing([&] {
@@ -136,7 +138,7 @@ void state_store::record(audit_entry entry) {
   });
 }
 
-bool state_store::writable(std::string& why) {
+bool sqlite_state_store::writable(std::string& why) {
   std::error_code ec;
   const auto space = std::filesystem::space(dir_, ec);
   if (!ec && space.available < min_free_bytes) {
@@ -171,7 +173,7 @@ bool state_store::writable(std::string& why) {
   return ok;
 }
 
-std::vector<audit_entry> state_store::audit(std::int64_t after, int limit) {
+std::vector<audit_entry> sqlite_state_store::audit(std::int64_t after, int limit) {
   std::lock_guard lock(mutex_);
   auto st = db_.prepare(
       "SELECT id, at, operator, token_id, action, target, before, after, reason FROM proxy_audit"

@@ -1,0 +1,152 @@
+// The fleet's state store on a real etcd, two instances' stores side by side: changes that cannot
+// both win, one audit numbering, and the write cut-over's hold, acks and switch as etcd keeps them.
+#include "banyan/proxy/etcd_state_store.hpp"
+
+#include "banyan/platform/base64.hpp"
+
+#include "support/etcd_cluster.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace banyan::proxy;
+using namespace banyan::proxy::fleet;
+using banyan::test::etcd_cluster;
+using namespace std::chrono_literals;
+
+namespace {
+audit_entry entry(const std::string& reason) {
+  audit_entry e;
+  e.operator_name = "test";
+  e.token_id = "-";
+  e.action = "routes.replace";
+  e.target = "*";
+  e.before = e.after = "{}";
+  e.reason = reason;
+  return e;
+}
+stored_routing routing_with(const std::string& service_url) { return {{}, {{"items", service_url}}, 0}; }
+std::vector<std::string> endpoints(const etcd_cluster& c) { return {c.client_url(0)}; }
+}  // namespace
+
+TEST_CASE("fleet store: of two changes prepared from one revision, the second is refused and saves nothing") {
+  etcd_cluster etcd(1);
+  etcd_health ha, hb;
+  etcd_state_store a(endpoints(etcd), "/t", ha), b(endpoints(etcd), "/t", hb);
+  CHECK_FALSE(a.load());
+  const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("first"), nullptr, 0);
+  CHECK(r1 > 0);
+  // Bootstrapping again from "nothing there" loses: the key exists now.
+  CHECK_THROWS_AS(b.save(routing_with("http://127.0.0.1:9"), entry("second bootstrap"), nullptr, 0), state_conflict);
+  REQUIRE(b.load()->revision == r1);
+  const auto r2 = a.save(routing_with("http://127.0.0.1:2"), entry("a's"), nullptr, r1);
+  CHECK(r2 > r1);
+  try {
+    b.save(routing_with("http://127.0.0.1:3"), entry("b's"), nullptr, r1);
+    FAIL("b's change, prepared from revision r1, was saved over a's");
+  } catch (const state_conflict& e) {
+    CHECK(std::string(e.what()).find("the routing changed on another instance of the fleet (state revision " +
+                                     std::to_string(r2) + ", this change was prepared from " + std::to_string(r1)) !=
+          std::string::npos);
+  }
+  CHECK(b.load()->services.at("items") == "http://127.0.0.1:2");
+  // One audit log, numbered without gaps whichever instance writes: the refused change is not in it.
+  b.record(entry("b recorded"));
+  const auto log = a.audit(0, 100);
+  REQUIRE(log.size() == 3);
+  CHECK(log[0].id == 1);
+  CHECK(log[0].reason == "first");
+  CHECK(log[1].reason == "a's");
+  CHECK(log[2].id == 3);
+  CHECK(log[2].reason == "b recorded");
+  CHECK(a.audit(2, 100).size() == 1);
+}
+
+TEST_CASE("fleet store: the plan in progress travels with the routing and keeps its times as on one machine") {
+  etcd_cluster etcd(1);
+  etcd_health h;
+  etcd_state_store a(endpoints(etcd), "/t", h);
+  plan_progress p{"extract", "stages: []", "shadow", {}, {}, {}};
+  const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("apply"), &p, 0);
+  const auto first = a.plan();
+  REQUIRE(first);
+  CHECK_FALSE(first->applied_at.empty());
+  CHECK(first->stage_entered_at == first->applied_at);
+  std::this_thread::sleep_for(5ms);
+  p.stage = "canary";
+  const auto r2 = a.save(routing_with("http://127.0.0.1:1"), entry("advance"), &p, r1);
+  CHECK(a.plan()->applied_at == first->applied_at);
+  CHECK(a.plan()->stage_entered_at != first->stage_entered_at);
+  CHECK(a.complete_plan(entry("complete")));
+  CHECK_FALSE(a.complete_plan(entry("again")));
+  etcd_health h2;
+  etcd_state_store other(endpoints(etcd), "/t", h2);
+  REQUIRE(other.load());
+  CHECK(other.plan()->stage == "canary");
+  CHECK_FALSE(other.plan()->completed_at.empty());
+  CHECK(other.applied_revision() > r2);
+}
+
+TEST_CASE("fleet store: one write cut-over at a time — it switches only when every instance holds, and only if none joined") {
+  etcd_cluster etcd(1);
+  etcd_health ha, hb;
+  etcd_state_store a(endpoints(etcd), "/t", ha), b(endpoints(etcd), "/t", hb);
+  const keys k{"/t"};
+  // Two registered instances, as fleet_member registers them (under their leases).
+  const std::int64_t lease = std::stoll(std::string(
+      boost::json::parse(etcd.call(0, "/v3/lease/grant", R"({"TTL":"30"})")).at("ID").as_string()));
+  auto register_instance = [&](const std::string& id) {
+    etcd.call(0, "/v3/kv/put",
+              R"({"key":")" + banyan::base64_encode(k.instance(id)) + R"(","value":"e30=","lease":")" +
+                  std::to_string(lease) + R"("})");
+  };
+  register_instance("a");
+  register_instance("b");
+  a.set_member("a", [&] { return lease; });
+  b.set_member("b", [&] { return lease; });
+  const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("start"), nullptr, 0);
+
+  std::string why;
+  REQUIRE(a.begin({"item-write"}, r1, 2000ms, why));
+  CHECK_FALSE(b.begin({"other"}, r1, 2000ms, why));
+  CHECK(why == "another write cut-over is in progress in the fleet (coordinated by a)");
+  std::string waiting;
+  CHECK_FALSE(a.drained(waiting));
+  CHECK(waiting == "instances not yet holding these writes: a, b");
+  // Each instance acks under the hold (barrier_participant does this once its writes drained).
+  const auto hold = boost::json::parse(etcd.call(0, "/v3/kv/range", R"({"key":")" + banyan::base64_encode(k.barrier()) + R"("})"));
+  const auto hold_doc = boost::json::parse(*banyan::base64_decode(hold.at("kvs").at(0).at("value").as_string()));
+  const std::string id(hold_doc.at("id").as_string());
+  auto ack = [&](const std::string& instance) {
+    etcd.call(0, "/v3/kv/put",
+              R"({"key":")" + banyan::base64_encode(k.acks_prefix(id) + instance) + R"(","value":"e30="})");
+  };
+  ack("a");
+  CHECK_FALSE(a.drained(waiting));
+  CHECK(waiting == "instances not yet holding these writes: b");
+  ack("b");
+  CHECK(a.drained(waiting));
+  // An instance joins after the last look: the switch is refused, nothing changes.
+  register_instance("c");
+  CHECK_THROWS_WITH(a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1),
+                    Catch::Contains("an instance joined the fleet during the write cut-over"));
+  CHECK(b.load()->services.at("items") == "http://127.0.0.1:1");
+  // It holds and acks too; the next look counts it, and the switch goes through, taking the hold down.
+  CHECK_FALSE(a.drained(waiting));
+  CHECK(waiting == "instances not yet holding these writes: c");
+  ack("c");
+  REQUIRE(a.drained(waiting));
+  const auto r2 = a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1);
+  CHECK(r2 > r1);
+  CHECK(etcd.call(0, "/v3/kv/range", R"({"key":")" + banyan::base64_encode(k.barrier()) + R"("})").find("kvs") ==
+        std::string::npos);
+  // A hold given up is taken down: the next cut-over may begin.
+  REQUIRE(b.load());
+  REQUIRE(b.begin({"item-write"}, r2, 2000ms, why));
+  b.abandon();
+  REQUIRE(a.begin({"item-write"}, r2, 2000ms, why));
+  a.abandon();
+}
