@@ -34,6 +34,7 @@ std::atomic<bool> interrupted{false};
 struct standing {
   applied_plan applied;
   std::map<std::string, plan::route_evidence> evidence;
+  std::optional<evidence::fleet_coverage> fleet;  // a fleet's: whose evidence it is
   plan::stage_evaluation verdict;
   std::chrono::milliseconds in_stage{0};
   json::value routes;  // GET /api/v1/routes: the services' health, for shares the monolith is serving
@@ -56,11 +57,12 @@ int judge(admin_client& admin, standing& s, std::ostream& err) {
     return exit_check_failed;
   }
   s.evidence = plan::read_evidence(reply.body.as_object());
+  s.fleet = plan::read_fleet_coverage(reply.body.as_object());
   if (const auto routes = admin.call("GET", "/api/v1/routes"); routes.status == 200) s.routes = routes.body;
   if (const auto cutover = admin.call("GET", "/api/v1/cutover"); cutover.status == 200) s.cutover = cutover.body;
   s.in_stage = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() -
                                                                      s.applied.stage_entered_at);
-  s.verdict = plan::evaluate_stage(s.applied.plan, stage, s.evidence, s.in_stage);
+  s.verdict = plan::evaluate_stage(s.applied.plan, stage, s.evidence, s.in_stage, s.fleet ? &*s.fleet : nullptr);
   return exit_ok;
 }
 

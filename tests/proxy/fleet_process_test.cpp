@@ -423,3 +423,49 @@ TEST_CASE("fleet: etcd replaced by an empty cluster — the instances write the 
   CHECK(eventually([&] { return a.admin("POST", "/api/v1/routes/item/mode", R"({"mode":"monolith"})").status == 200; }, 5s));
   CHECK(eventually([&] { return who(b) == "old /items/1"; }, 5s));
 }
+
+TEST_CASE("fleet: gates judge the whole fleet's traffic — a breach on one instance alone is in every instance's "
+          "evidence, and an instance that does not answer makes the gate wait") {
+  fleet_setup f(1);
+  test_upstream &old_app = f.old_app, &service = f.service;
+  instance a(old_app.url(), f.etcd.endpoints(), f.token), b(old_app.url(), f.etcd.endpoints(), f.token),
+      c(old_app.url(), f.etcd.endpoints(), f.token);
+  REQUIRE(a.admin("PUT", "/api/v1/routes",
+                  R"({"routes":[{"id":"any","match":{"path":"/{name}","methods":["GET"]},"service":"items","mode":"service"}],)"
+                  R"("services":{"items":")" + service.url() + R"("},"reason":"all to the service"})").status == 200);
+  REQUIRE(eventually([&] { return all_applied(a, 3); }, 5s));
+  // a and b see a healthy service; only c's users hit what fails (the service answers /fail 500).
+  for (int i = 0; i < 60; ++i) {
+    CHECK(http_call(a.port, "GET", "/ok").status == 200);
+    CHECK(http_call(b.port, "GET", "/ok").status == 200);
+  }
+  for (int i = 0; i < 30; ++i) http_call(c.port, "GET", "/fail");
+  auto errors_in = [](const instance& i, const std::string& scope) -> std::int64_t {
+    const auto r = i.admin("GET", "/api/v1/evidence?since_ms=0" + scope);
+    if (r.status != 200) return -1;
+    const auto doc = json::parse(r.body).as_object();
+    const auto* route = doc.at("routes").as_object().if_contains("any");
+    return route ? route->at("service").at("errors").as_int64() : 0;
+  };
+  // Asked of a, the fleet's evidence holds c's failures; a's own holds none.
+  CHECK(eventually([&] { return errors_in(a, "") == 30; }, 10s));
+  CHECK(errors_in(a, "&scope=instance") == 0);
+  // Every instance's figures arrive (each harvests its counters every 500 ms).
+  json::object doc;
+  CHECK(eventually([&] {
+    doc = json::parse(b.admin("GET", "/api/v1/evidence?since_ms=0").body).as_object();
+    const auto* any = doc.at("routes").as_object().if_contains("any");
+    return any && any->at("service").at("requests").as_int64() == 150;
+  }, 10s));
+  CHECK(doc.at("fleet").at("asked").as_int64() == 3);
+  CHECK(doc.at("fleet").at("answered").as_int64() == 3);
+  // The latency is the fleet's histogram, not an average of three percentiles.
+  CHECK(doc.at("routes").at("any").at("service").at("histogram").as_array().size() >= 1);
+
+  // c hangs: the fleet's evidence says it is missing, and a plan's gates would wait for it.
+  c.proc->signal(SIGSTOP);
+  const auto partial = json::parse(a.admin("GET", "/api/v1/evidence?since_ms=0").body).as_object();
+  CHECK(partial.at("fleet").at("answered").as_int64() == 2);
+  CHECK(partial.at("fleet").at("missing").as_object().size() == 1);
+  c.proc->signal(SIGCONT);
+}

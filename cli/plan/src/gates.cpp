@@ -161,11 +161,28 @@ gate_result judge_foreign_writes(const std::string& route_id, const route_eviden
 
 }  // namespace
 
+std::optional<evidence::fleet_coverage> read_fleet_coverage(const json::object& evidence_json) {
+  return evidence::parse_evidence(evidence_json).fleet;
+}
+
 stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
-                                std::chrono::milliseconds in_stage) {
+                                std::chrono::milliseconds in_stage, const evidence::fleet_coverage* fleet) {
   stage_evaluation ev;
   const gates& g = s.gate;
   auto add = [&](gate_result r) { ev.gates.push_back(std::move(r)); };
+
+  if (fleet) {
+    gate_result r{"fleet", "", gate_state::pass,
+                  std::to_string(fleet->answered) + " of " + std::to_string(fleet->asked) + " instances",
+                  "every instance", {}, static_cast<double>(fleet->answered)};
+    if (!fleet->missing.empty()) {
+      r.state = gate_state::waiting;
+      r.why = "the evidence lacks ";
+      for (const auto& [instance, why] : fleet->missing)
+        r.why += (r.why.back() == ' ' ? "" : "; ") + instance + " (" + why + ")";
+    }
+    add(std::move(r));
+  }
 
   if (g.min_duration) {
     gate_result r{"min_duration", "", gate_state::pass, format_duration(in_stage), format_duration(*g.min_duration), {},

@@ -1,6 +1,10 @@
 #include "banyan/evidence/evidence.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cmath>
 
 namespace banyan::evidence {
 
@@ -98,12 +102,51 @@ bool sync_sample::operator==(const sync_sample& o) const {
 }
 
 json::object to_json(const latency_figures& l, const char* count_key) {
-  return {{"p50", optional_number(l.p50_ms)}, {"p90", optional_number(l.p90_ms)}, {"p99", optional_number(l.p99_ms)},
-          {count_key, l.count}};
+  json::object o{{"p50", optional_number(l.p50_ms)}, {"p90", optional_number(l.p90_ms)},
+                 {"p99", optional_number(l.p99_ms)}, {count_key, l.count}};
+  if (!l.histogram.empty()) {
+    json::array h;
+    for (const auto& [b, n] : l.histogram) h.push_back(json::array{b, n});
+    o["histogram"] = std::move(h);
+  }
+  return o;
 }
 
 latency_figures parse_latency(const json::object& o, const char* count_key) {
-  return {number_at(o, "p50"), number_at(o, "p90"), number_at(o, "p99"), integer_at(o, count_key)};
+  latency_figures l{number_at(o, "p50"), number_at(o, "p90"), number_at(o, "p99"), integer_at(o, count_key), {}};
+  if (const auto* h = o.if_contains("histogram"); h && h->is_array())
+    for (const auto& pair : h->as_array()) {
+      if (!pair.is_array() || pair.as_array().size() != 2 || !pair.as_array()[0].is_number() ||
+          !pair.as_array()[1].is_number())
+        continue;
+      const auto b = pair.as_array()[0].to_number<int>();
+      if (b >= 0 && b < latency_bucket_count) l.histogram[b] += pair.as_array()[1].to_number<std::int64_t>();
+    }
+  return l;
+}
+
+latency_figures figures_of(const latency_histogram& h) {
+  latency_figures f;
+  for (const auto& [b, n] : h) f.count += n;
+  f.histogram = h;
+  if (f.count == 0) return f;
+  auto at = [&](double p) {
+    const auto rank = static_cast<std::int64_t>(std::ceil(p * static_cast<double>(f.count)));
+    std::int64_t seen = 0;
+    int bucket = h.rbegin()->first;
+    for (const auto& [b, n] : h) {
+      seen += n;
+      if (seen >= rank) {
+        bucket = b;
+        break;
+      }
+    }
+    return std::round(latency_bucket_ms(bucket) * 1000.0) / 1000.0;
+  };
+  f.p50_ms = at(0.50);
+  f.p90_ms = at(0.90);
+  f.p99_ms = at(0.99);
+  return f;
 }
 
 parity_figures parse_parity(const json::object& p) {
@@ -135,13 +178,25 @@ json::object to_json(const evidence_doc& e) {
     if (r.sync) o["service_sync"] = to_json(*r.sync);
     routes[id] = std::move(o);
   }
-  return {{"since_ms", e.since_ms}, {"now_ms", e.now_ms}, {"routes", std::move(routes)}};
+  json::object out{{"since_ms", e.since_ms}, {"now_ms", e.now_ms}, {"routes", std::move(routes)}};
+  if (e.fleet) {
+    json::object missing;
+    for (const auto& [instance, why] : e.fleet->missing) missing[instance] = why;
+    out["fleet"] = json::object{{"asked", e.fleet->asked}, {"answered", e.fleet->answered}, {"missing", std::move(missing)}};
+  }
+  return out;
 }
 
 evidence_doc parse_evidence(const json::object& o) {
   evidence_doc e;
   e.since_ms = integer_at(o, "since_ms");
   e.now_ms = integer_at(o, "now_ms");
+  if (const auto* f = object_at(o, "fleet")) {
+    fleet_coverage c{integer_at(*f, "asked"), integer_at(*f, "answered"), {}};
+    if (const auto* m = object_at(*f, "missing"))
+      for (const auto& [instance, why] : *m) c.missing[std::string(instance)] = why.is_string() ? std::string(why.as_string()) : "";
+    e.fleet = std::move(c);
+  }
   const auto* routes = object_at(o, "routes");
   if (!routes) return e;
   for (const auto& [id, v] : *routes) {
@@ -157,6 +212,81 @@ evidence_doc parse_evidence(const json::object& o) {
     e.routes.emplace(std::string(id), std::move(r));
   }
   return e;
+}
+
+namespace {
+
+latency_figures merged(const latency_figures& a, const latency_figures& b) {
+  latency_histogram h = a.histogram;
+  for (const auto& [bucket, n] : b.histogram) h[bucket] += n;
+  return figures_of(h);
+}
+
+void add_counts(json::object& into, const json::object& from) {
+  for (const auto& [key, v] : from) {
+    if (!v.is_number()) continue;
+    const auto* have = into.if_contains(key);
+    into[key] = (have && have->is_number() ? have->to_number<std::int64_t>() : 0) + v.to_number<std::int64_t>();
+  }
+}
+
+}  // namespace
+
+evidence_doc combine(const std::vector<evidence_doc>& docs) {
+  evidence_doc out;
+  out.since_ms = docs.front().since_ms;
+  for (const auto& d : docs) {
+    out.now_ms = std::max(out.now_ms, d.now_ms);
+    for (const auto& [id, r] : d.routes) {
+      auto [it, first] = out.routes.try_emplace(id);
+      auto& c = it->second;
+      if (first) {
+        c = r;  // a histogram's figures are recomputed below, as for every later one
+        c.monolith.latency = figures_of(r.monolith.latency.histogram);
+        c.service.latency = figures_of(r.service.latency.histogram);
+        c.monolith_baseline = figures_of(r.monolith_baseline.histogram);
+        if (c.shadow) {
+          c.shadow->monolith = figures_of(r.shadow->monolith.histogram);
+          c.shadow->service = figures_of(r.shadow->service.histogram);
+        }
+        continue;
+      }
+      c.requests += r.requests;
+      for (auto [mine, theirs] : {std::pair{&c.monolith, &r.monolith}, std::pair{&c.service, &r.service}}) {
+        mine->requests += theirs->requests;
+        mine->errors += theirs->errors;
+        mine->latency = merged(mine->latency, theirs->latency);
+      }
+      c.monolith_baseline = merged(c.monolith_baseline, r.monolith_baseline);
+      if (r.shadow) {
+        if (!c.shadow) {
+          c.shadow = r.shadow;
+        } else {
+          auto& s = *c.shadow;
+          s.parity.matched += r.shadow->parity.matched;
+          s.parity.compared += r.shadow->parity.compared;
+          s.copies += r.shadow->copies;
+          s.service_errors += r.shadow->service_errors;
+          add_counts(s.counts, r.shadow->counts);
+          s.monolith = merged(s.monolith, r.shadow->monolith);
+          s.service = merged(s.service, r.shadow->service);
+        }
+      }
+      // The freshest answer about the service's sync: every instance asks the same service.
+      if (r.sync && (!c.sync || (r.sync->answered && (!c.sync->answered || r.sync->age_ms < c.sync->age_ms))))
+        c.sync = r.sync;
+    }
+  }
+  for (auto& [id, c] : out.routes) {
+    if (!c.shadow) continue;
+    auto& p = c.shadow->parity;
+    // Over the union of every instance's comparisons (each within its own window).
+    p.percent = p.compared > 0 ? std::optional<double>(std::round(10000.0 * static_cast<double>(p.matched) /
+                                                                  static_cast<double>(p.compared)) / 100.0)
+                               : std::nullopt;
+    p.enough = p.compared >= p.min_compared;
+  }
+  return out;
 }
 
 }  // namespace banyan::evidence

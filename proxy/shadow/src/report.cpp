@@ -24,21 +24,10 @@ std::string_view kind_of(std::string_view entry) noexcept {
 namespace {
 
 
-// Percentiles from a latency histogram (bucket → count).
+// Percentiles from a latency histogram (bucket → count), and the histogram itself: a fleet's
+// instances' histograms add up, their percentiles do not.
 json::object latency(const std::map<int, std::int64_t>& histogram) {
-  std::int64_t total = 0;
-  for (const auto& [b, n] : histogram) total += n;
-  auto at = [&](double p) -> json::value {
-    if (total == 0) return nullptr;
-    const auto rank = static_cast<std::int64_t>(std::ceil(p * static_cast<double>(total)));
-    std::int64_t seen = 0;
-    for (const auto& [b, n] : histogram) {
-      seen += n;
-      if (seen >= rank) return std::round(latency_bucket_ms(b) * 1000.0) / 1000.0;
-    }
-    return std::round(latency_bucket_ms(histogram.rbegin()->first) * 1000.0) / 1000.0;
-  };
-  return {{"p50", at(0.50)}, {"p90", at(0.90)}, {"p99", at(0.99)}, {"count", total}};
+  return evidence::to_json(evidence::figures_of(histogram), "count");
 }
 
 json::value percent(std::uint64_t part, std::uint64_t whole) {
@@ -246,13 +235,13 @@ evidence::evidence_doc build_evidence(const evidence_input& in) {
   for (const auto& id : ids) {
     auto& t = traffic[id];
     auto figures = [](side& s) {
-      return evidence::side_figures{s.requests, s.errors, evidence::parse_latency(latency(s.histogram), "count")};
+      return evidence::side_figures{s.requests, s.errors, evidence::figures_of(s.histogram)};
     };
     evidence::route_evidence r;
     r.requests = t["monolith"].requests + t["service"].requests;
     r.monolith = figures(t["monolith"]);
     r.service = figures(t["service"]);
-    r.monolith_baseline = evidence::parse_latency(latency(baseline[id]), "count");
+    r.monolith_baseline = evidence::figures_of(baseline[id]);
     if (auto it = shadow.find(id); it != shadow.end()) {
       const auto& report_route = *it->second;
       evidence::shadow_figures sh;

@@ -331,3 +331,25 @@ rollback: {on_breach: [foreign_writes], to: writes}
   CHECK_FALSE(plan::parse_plan(wrong, "plan.yaml", bad, bd));
   CHECK(bd.to_string().find("plan.yaml:14:29: error: foreign_writes must be a whole number of changes") == 0);
 }
+
+TEST_CASE("a fleet's stage waits while an instance's evidence is missing, and says whose", "[gates]") {
+  const auto p = load();
+  std::map<std::string, plan::route_evidence> ev{{"list", shadowed(500, 99.8, 500, 10, 12)},
+                                                 {"detail", shadowed(800, 100, 800, 5, 5.5)}};
+  evidence::fleet_coverage all{3, 3, {}};
+  auto r = plan::evaluate_stage(p, p.stages[0], ev, 11min, &all);
+  CHECK(r.passed);
+  CHECK(gate(r, "fleet", "").measured == "3 of 3 instances");
+  evidence::fleet_coverage partial{3, 2, {{"edge-3", "cannot connect to http://10.0.1.3:9901"}}};
+  r = plan::evaluate_stage(p, p.stages[0], ev, 11min, &partial);
+  CHECK_FALSE(r.passed);
+  CHECK(gate(r, "fleet", "").state == plan::gate_state::waiting);
+  CHECK(gate(r, "fleet", "").why == "the evidence lacks edge-3 (cannot connect to http://10.0.1.3:9901)");
+  CHECK(r.summary == "1 gate(s) waiting");
+  // And from the admin API's answer: one proxy's evidence has no coverage at all.
+  CHECK_FALSE(plan::read_fleet_coverage(boost::json::parse(R"({"routes":{}})").as_object()));
+  const auto read = plan::read_fleet_coverage(
+      boost::json::parse(R"({"routes":{},"fleet":{"asked":3,"answered":2,"missing":{"edge-3":"timeout"}}})").as_object());
+  REQUIRE(read);
+  CHECK(read->missing.at("edge-3") == "timeout");
+}

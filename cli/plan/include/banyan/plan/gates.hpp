@@ -1,4 +1,5 @@
 #pragma once
+#include "banyan/evidence/evidence.hpp"
 // Judging a stage's gates on the evidence the proxy collected since the stage began. Pure: the
 // CLI fetches GET /api/v1/evidence, reads it with read_evidence, and prints evaluate_stage's
 // result (plan status), or acts on it (plan advance).
@@ -85,8 +86,12 @@ struct stage_evaluation {
 // or failed request cannot roll a stage back.
 inline constexpr std::int64_t min_answers_to_judge = 10;
 
+// `fleet`: a fleet's coverage of the evidence (docs/fleet.md); with an instance missing, the stage
+// waits ("fleet" gate) — its traffic may be what a gate would fail on.
 stage_evaluation evaluate_stage(const plan& p, const stage& s, const std::map<std::string, route_evidence>& evidence,
-                                std::chrono::milliseconds in_stage);
+                                std::chrono::milliseconds in_stage, const evidence::fleet_coverage* fleet = nullptr);
+// The fleet's coverage in GET /api/v1/evidence's answer; nullopt from one proxy.
+std::optional<evidence::fleet_coverage> read_fleet_coverage(const boost::json::object& evidence);
 
 // "12m 03s", "2h 05m", "45s"
 std::string format_duration(std::chrono::milliseconds d);

@@ -11,7 +11,9 @@
 //               "copies", "service_errors", "latency_ms": {"monolith": {p50, p90, p99, count}, "service": …}}
 //              or null,
 //    "service_sync": {service, probed, answered, problem, age_ms, status?}   (service-backed routes)
-// }}}
+// }}, "fleet": {asked, answered, missing: {INSTANCE: why}} (a fleet's combined evidence)}
+// Every latency object may carry "histogram": [[bucket, count], …].
+#include "banyan/evidence/latency_histogram.hpp"
 #include "banyan/sync/sync_status.hpp"
 
 #include <boost/json/object.hpp>
@@ -20,15 +22,20 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace banyan::evidence {
 
-// Latency percentiles in milliseconds (absent with no samples) and how many samples.
+// Latency percentiles in milliseconds (absent with no samples), how many samples, and the
+// histogram they were read from (latency_histogram.hpp): what a fleet's evidence adds up.
 struct latency_figures {
   std::optional<double> p50_ms, p90_ms, p99_ms;
   std::int64_t count = 0;
+  latency_histogram histogram;  // empty from a proxy that did not send it
   bool operator==(const latency_figures&) const = default;
 };
+// The figures of a histogram: percentiles at the buckets' middles, rounded to a microsecond.
+latency_figures figures_of(const latency_histogram& h);
 
 // One upstream's live traffic on a route.
 struct side_figures {
@@ -73,11 +80,24 @@ struct route_evidence {
   bool operator==(const route_evidence&) const = default;
 };
 
+// A fleet's evidence (docs/fleet.md): whose figures are in it, and who did not answer.
+struct fleet_coverage {
+  std::int64_t asked = 0, answered = 0;
+  std::map<std::string, std::string> missing;  // instance → why it is not in the figures
+  bool operator==(const fleet_coverage&) const = default;
+};
+
 struct evidence_doc {
   std::int64_t since_ms = 0, now_ms = 0;
   std::map<std::string, route_evidence> routes;
+  std::optional<fleet_coverage> fleet;  // absent: one proxy's own evidence
   bool operator==(const evidence_doc&) const = default;
 };
+
+// The whole fleet's evidence from each instance's: counts summed, latency from the summed
+// histograms (never an average of percentiles), parity over the union of the comparisons, the
+// freshest answered sync sample. `docs` must not be empty.
+evidence_doc combine(const std::vector<evidence_doc>& docs);
 
 boost::json::object to_json(const evidence_doc& e);
 boost::json::object to_json(const latency_figures& l, const char* count_key);
