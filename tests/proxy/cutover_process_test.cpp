@@ -1,6 +1,8 @@
 // The write cut-over as users run it (issue 13): legacy-shop, catalog-service and banyan-proxy as
 // real processes, the shipped plan migrations/001-extract-catalog.yaml moved with the banyan CLI,
 // clients writing through the proxy all along.
+#include "support/etcd_cluster.hpp"
+#include "support/fleet_proxy.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -47,13 +49,18 @@ bool applied_all(std::uint16_t follower, std::uint16_t source) {
 // legacy-shop and catalog-service following each other, as 001-extract-catalog.yaml asks: the
 // service copies the monolith and follows its feed; the monolith follows the service's feed back.
 // Then banyan-proxy in front, with the plan's reads stage in force.
+// With `fleet_size`, a fleet of that many banyan-proxy instances on an etcd of the test's own
+// (docs/fleet.md) stands in front instead of one proxy.
 struct migration_stack {
   temp_dir dir;
   std::unique_ptr<shop_process> shop;
   std::unique_ptr<catalog_process> catalog;
   std::unique_ptr<proxy_process> proxy;
+  std::unique_ptr<etcd_cluster> etcd;
+  std::vector<std::unique_ptr<fleet_proxy>> fleet;
+  std::string fleet_token_file;
 
-  explicit migration_stack(const std::string& proxy_yaml = "cutover: {hold_limit: 3s}\n") {
+  explicit migration_stack(const std::string& proxy_yaml = "cutover: {hold_limit: 3s}\n", int fleet_size = 0) {
     shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), true);
     const auto port = shop->port;
     catalog = std::make_unique<catalog_process>(dir.file("catalog.db"), dir.file("catalog.log"), shop->url());
@@ -63,21 +70,32 @@ struct migration_stack {
     shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop2.log"), false, port,
                                           std::vector<std::string>{"--follow", catalog->url()});
     ::setenv("CATALOG_URL", catalog->url().c_str(), 1);  // the plan's ${CATALOG_URL}
-    proxy = std::make_unique<proxy_process>(dir, shop->url(), proxy_yaml);
+    if (fleet_size > 0) {
+      etcd = std::make_unique<etcd_cluster>(1);
+      fleet_token_file = write_fleet_token(dir);
+      for (int i = 0; i < fleet_size; ++i)
+        fleet.push_back(std::make_unique<fleet_proxy>(shop->url(), etcd->endpoints(), fleet_token_file, proxy_yaml));
+    } else {
+      proxy = std::make_unique<proxy_process>(dir, shop->url(), proxy_yaml);
+    }
     const auto applied = cli({"plan", "apply", plan_file, "--stage", "reads", "--reason", "reads moved earlier"});
     INFO(applied.out << applied.err);
     REQUIRE(applied.code == 0);
   }
 
   run_result cli(std::vector<std::string> args) {
-    std::vector<std::string> a{"--admin", "http://127.0.0.1:" + std::to_string(proxy->admin_port), "--token-file",
-                               dir.file("state/admin.token")};
+    std::vector<std::string> a{"--admin", fleet.empty() ? "http://127.0.0.1:" + std::to_string(proxy->admin_port)
+                                                        : fleet.front()->admin_url(),
+                               "--token-file", fleet.empty() ? dir.file("state/admin.token") : fleet_token_file};
     a.insert(a.end(), args.begin(), args.end());
     return run_banyan(a, dir);
   }
 
-  json::object route(const std::string& id) {
-    const auto routes = json::parse(proxy->admin("GET", "/api/v1/routes").body);
+  // As `via` (a fleet's instance; by default the one proxy, or the fleet's first) serves it.
+  json::object route(const std::string& id, const fleet_proxy* via = nullptr) {
+    const auto routes = json::parse(via              ? via->admin("GET", "/api/v1/routes").body
+                                    : fleet.empty() ? proxy->admin("GET", "/api/v1/routes").body
+                                                    : fleet.front()->admin("GET", "/api/v1/routes").body);
     for (const auto& r : routes.at("routes").as_array())
       if (r.at("id").as_string() == id) return r.as_object();
     FAIL("no route " << id);
@@ -295,6 +313,37 @@ TEST_CASE("cut-over: the catalog's writes move to catalog-service and back under
   CHECK(routes.out.find("last write cut-over") != std::string::npos);
   const auto metrics = http_call(s.proxy->admin_port, "GET", "/metrics").body;
   CHECK(metrics.find("banyan_cutovers_total{outcome=\"switched\"} 5") != std::string::npos);
+}
+
+TEST_CASE("cut-over across a fleet: three proxies on etcd move the catalog's writes forward, back and forward "
+          "under writes through all three, losing nothing", "[cutover][slow]") {
+  migration_stack s("cutover: {hold_limit: 3s}\n", 3);
+  std::atomic<unsigned> next{0};
+  product_clients clients([&] { return s.fleet[next++ % 3]->port; }, 3);
+  clients.wait_for(40);
+  auto move = [&](std::vector<std::string> args, const std::string& expect) {
+    const auto r = s.cli(std::move(args));
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find(expect) != std::string::npos);
+    clients.wait_for(150);
+  };
+  move({"plan", "apply", plan_file, "--stage", "writes-shadow"}, "now at stage writes-shadow");
+  move({"plan", "apply", plan_file, "--stage", "writes"}, "writes moved: product-create, product-change monolith → catalog");
+  move({"plan", "rollback", "--to", "reads", "--reason", "practice the way back"},
+       "writes moved: product-create, product-change catalog → monolith");
+  move({"plan", "apply", plan_file, "--stage", "writes"}, "writes moved: product-create, product-change monolith → catalog");
+  clients.finish();
+  INFO([&] {
+    std::string all;
+    for (const auto& f : clients.failures) all += f + "\n";
+    return all;
+  }());
+  CHECK(clients.failed == 0);
+  CHECK(clients.acknowledged > 200);
+  check_both_sides(s, clients);
+  // Every instance serves the writes' last owner.
+  for (const auto& p : s.fleet) CHECK(s.route("product-create", p.get()).at("mode").as_string() == "service");
 }
 
 TEST_CASE("cut-over: a barrier that cannot catch up changes nothing, says why and exits 1", "[cutover]") {

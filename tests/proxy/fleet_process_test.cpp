@@ -2,6 +2,7 @@
 // free loopback ports): one routing state, changes that cannot both win, etcd lost and found, a
 // write cut-over that holds on every instance, and etcd's members failing.
 #include "support/etcd_cluster.hpp"
+#include "support/fleet_proxy.hpp"
 #include "support/http_client.hpp"
 #include "support/servers.hpp"
 #include "support/test_upstream.hpp"
@@ -23,64 +24,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string fleet_token = "f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7f1ee7";
-
-// The token a fleet shares, created once by the operator.
-std::string write_token(const temp_dir& dir) {
-  const auto path = dir.file("fleet.token");
-  std::ofstream(path) << fleet_token << "\n";
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  return path;
-}
-
-// One instance: its own state directory, the fleet's etcd and token.
-struct instance {
-  temp_dir dir;
-  std::string config;
-  std::unique_ptr<child_process> proc;
-  std::uint16_t port = 0, admin_port = 0;
-
-  instance(const std::string& monolith, const std::string& etcd, const std::string& token_file,
-           const std::string& extra = "") {
-    config = dir.file("proxy.yaml");
-    std::ofstream(config) << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0, token_file: " << token_file
-                          << "}\nmonolith: " << monolith << "\nstate_dir: " << dir.file("state")
-                          << "\naccess_log: off\nhealth_checks: {path: ''}\netcd:\n  endpoints: " << etcd
-                          << "\n  prefix: /test-fleet\n"
-                          << extra;
-    start();
-  }
-  void start() {
-    proc = std::make_unique<child_process>(std::vector<std::string>{binary("banyan-proxy"), "--config", config},
-                                           dir.file("proxy.log"));
-    port = wait_for_listening(*proc);
-    auto admin_line = proc->read_line(10s);
-    REQUIRE(admin_line);
-    admin_port = static_cast<std::uint16_t>(std::stoi(admin_line->substr(admin_line->rfind(':') + 1)));
-  }
-  int stop() {
-    proc->signal(SIGCONT);
-    proc->signal(SIGTERM);
-    const auto code = proc->wait(15s);
-    return code ? *code : -1;
-  }
-  http_reply admin(std::string_view method, std::string_view target, std::string_view body = {}) const {
-    return http_call(admin_port, method, target, body,
-                     {{"Authorization", "Bearer " + fleet_token}, {"Content-Type", "application/json"},
-                      {"X-Banyan-Operator", "test"}});
-  }
-  std::string log() const {
-    std::ifstream in(dir.file("proxy.log"));
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  std::string admin_url() const { return "http://127.0.0.1:" + std::to_string(admin_port); }
-};
+using instance = fleet_proxy;
 
 // What every case starts from: etcd, the old owner and the new one, the fleet's token.
 struct fleet_setup {
-  explicit fleet_setup(int members) : etcd(members), token(write_token(shared)) {}
+  explicit fleet_setup(int members) : etcd(members), token(write_fleet_token(shared)) {}
   temp_dir shared;  // where the token lives
   etcd_cluster etcd;
   test_upstream old_app{"old"}, service{"new"};
