@@ -410,6 +410,24 @@ TEST_CASE("fleet: gates judge the whole fleet's traffic — a breach on one inst
   // The latency is the fleet's histogram, not an average of three percentiles.
   CHECK(doc.at("routes").at("any").at("service").at("histogram").as_array().size() >= 1);
 
+  // `banyan shadow report` is the fleet's too: each instance keeps its own shadow store.
+  REQUIRE(a.admin("POST", "/api/v1/routes/any/mode", R"({"mode":"shadow"})").status == 200);
+  REQUIRE(eventually([&] { return all_applied(a, 3); }, 5s));
+  for (const instance* i : {&a, &b, &c})
+    for (int n = 0; n < 20; ++n) CHECK(http_call(i->port, "GET", "/ok").status == 200);
+  json::object report;
+  CHECK(eventually([&] {
+    report = json::parse(c.admin("GET", "/api/v1/shadow/report").body).as_object();
+    const auto& routes = report.at("routes").as_array();
+    return !routes.empty() && routes[0].at("counts").at("compared").as_int64() == 60;
+  }, 10s));
+  CHECK(report.at("fleet").at("answered").as_int64() == 3);
+  const auto own = json::parse(c.admin("GET", "/api/v1/shadow/report?scope=instance").body).as_object();
+  CHECK(own.at("routes").at(0).at("counts").at("compared").as_int64() == 20);
+  temp_dir cli;
+  const auto text = run_banyan({"--admin", a.admin_url(), "--token-file", f.token, "shadow", "report"}, cli);
+  CHECK(text.out.find("across the fleet: 3 of 3 instances") != std::string::npos);
+
   // c hangs: the fleet's evidence says it is missing, and a plan's gates would wait for it.
   c.proc->signal(SIGSTOP);
   const auto partial = json::parse(a.admin("GET", "/api/v1/evidence?since_ms=0").body).as_object();

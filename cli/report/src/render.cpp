@@ -113,12 +113,27 @@ std::vector<verdict> judge(const json::object& report, double min_parity) {
   return out;
 }
 
+namespace {
+// A fleet's report merges its instances' (docs/fleet.md): whose, and who is missing from it.
+std::string fleet_line(const json::object& report) {
+  const auto* f = report.if_contains("fleet");
+  if (!f || !f->is_object()) return {};
+  std::string line = "across the fleet: " + std::to_string(count(f->at("answered"))) + " of " +
+                     std::to_string(count(f->at("asked"))) + " instances";
+  if (const auto* m = f->as_object().if_contains("missing"); m && m->is_object())
+    for (const auto& [instance, why] : m->as_object())
+      line += "; missing " + std::string(instance) + " (" + (why.is_string() ? std::string(why.as_string()) : "") + ")";
+  return line + "\n";
+}
+}  // namespace
+
 std::string render_text(const json::object& report, double min_parity) {
   std::ostringstream o;
   const auto& routes = report.at("routes").as_array();
   const auto verdicts = judge(report, min_parity);
   o << "Shadow report, " << routes.size() << (routes.size() == 1 ? " route" : " routes") << ", generated "
     << format_time_ms(count(report.at("generated_at_ms"))) << "\n";
+  o << fleet_line(report);
   if (routes.empty()) o << "\nNo shadow results yet: put a route in shadow mode and send it traffic.\n";
   for (std::size_t i = 0; i < routes.size(); ++i) {
     const auto& r = routes[i].as_object();

@@ -9,17 +9,21 @@
 #include "banyan/platform/log.hpp"
 #include "banyan/platform/metrics.hpp"
 #include "banyan/shadow/recorder.hpp"
+#include "banyan/shadow/report.hpp"
 #include "routing_json.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <charconv>
 
 namespace banyan::proxy {
 
 namespace json = boost::json;
+namespace urls = boost::urls;
 
 namespace {
 
@@ -268,63 +272,68 @@ http::response admin_api::evidence(http::request& req) {
     add_sync_evidence(doc);
     // A fleet's gates judge the whole fleet's traffic: every instance's evidence, combined, unless
     // the question is one instance's own (as the others ask it).
-    if (const auto scope = req.query_param("scope"); ctx_.fleet && !(scope && *scope == "instance"))
-      doc = fleet_evidence(req, std::move(doc));
+    if (const auto scope = req.query_param("scope"); ctx_.fleet && !(scope && *scope == "instance")) {
+      auto others = ask_fleet(req, "/api/v1/evidence");
+      std::vector<evidence::evidence_doc> docs{std::move(doc)};
+      for (const auto& d : others.docs) docs.push_back(evidence::parse_evidence(d));
+      doc = evidence::combine(docs);
+      doc.fleet = std::move(others.coverage);
+    }
     return http::json_response(200, evidence::to_json(doc));
   } catch (const std::exception& e) {
     return http::error_response(503, "evidence_unavailable", std::string("cannot read the evidence: ") + e.what());
   }
 }
 
-evidence::evidence_doc admin_api::fleet_evidence(const http::request& req, evidence::evidence_doc local) const {
-  std::vector<evidence::evidence_doc> docs{std::move(local)};
-  evidence::fleet_coverage coverage;
+admin_api::fleet_answers admin_api::ask_fleet(const http::request& req, std::string_view path) const {
+  fleet_answers out;
+  auto& coverage = out.coverage;
   const auto self = ctx_.fleet->status();
   const auto all = ctx_.fleet->instances();
   if (!all) {
     coverage.asked = coverage.answered = 1;
     coverage.missing["the fleet"] = "its instances could not be listed: " + all.error();
-  } else {
-    std::string query;
-    for (const auto& [name, value] : req.query)
-      if (name != "scope") query += name + "=" + value + "&";  // numbers: nothing to escape
-    query += "scope=instance";
-    http::client_options options;
-    options.connect_timeout = std::chrono::milliseconds(500);
-    options.timeout = std::chrono::milliseconds(5000);  // an instance's evidence waits up to 2 s for its recorder
-    options.user_agent = "banyan-proxy-fleet";
-    http::header_list headers;
-    headers.add("Authorization", "Bearer " + ctx_.token);  // the fleet's one token
-    for (const auto& v : all->at("instances").as_array()) {
-      const auto& i = v.as_object();
-      const std::string id = i.contains("id") && i.at("id").is_string() ? std::string(i.at("id").as_string()) : "?";
-      ++coverage.asked;
-      if (id == self.at("instance").as_string()) {
-        ++coverage.answered;
-        continue;
-      }
-      try {
-        http::client c(std::string(i.at("admin").as_string()), options);
-        auto res = c.get("/api/v1/evidence?" + query, headers);
-        std::string why;
-        if (!res) why = res.error().message;
-        else if (res->status != 200) why = "its admin API answered " + std::to_string(res->status);
-        else {
-          boost::system::error_code ec;
-          const auto body = json::parse(res->body, ec);
-          if (ec || !body.is_object()) why = "its answer is not evidence";
-          else docs.push_back(evidence::parse_evidence(body.as_object()));
-        }
-        if (why.empty()) ++coverage.answered;
-        else coverage.missing[id] = why;
-      } catch (const std::exception& e) {
-        coverage.missing[id] = e.what();
-      }
-    }
+    return out;
   }
-  auto combined = evidence::combine(docs);
-  combined.fleet = std::move(coverage);
-  return combined;
+  std::string query;
+  for (const auto& [name, value] : req.query)
+    if (name != "scope") query += name + "=" + urls::encode(value, urls::unreserved_chars) + "&";
+  query += "scope=instance";
+  http::client_options options;
+  options.connect_timeout = std::chrono::milliseconds(500);
+  options.timeout = std::chrono::milliseconds(5000);  // an instance's answer waits up to 2 s for its recorder
+  options.user_agent = "banyan-proxy-fleet";
+  http::header_list headers;
+  headers.add("Authorization", "Bearer " + ctx_.token);  // the fleet's one token
+  for (const auto& v : all->at("instances").as_array()) {
+    const auto& i = v.as_object();
+    const std::string id = i.contains("id") && i.at("id").is_string() ? std::string(i.at("id").as_string()) : "?";
+    ++coverage.asked;
+    if (id == self.at("instance").as_string()) {
+      ++coverage.answered;
+      continue;
+    }
+    std::string why;
+    try {
+      http::client c(std::string(i.at("admin").as_string()), options);
+      auto res = c.get(std::string(path) + "?" + query, headers);
+      if (!res) {
+        why = res.error().message;
+      } else if (res->status != 200) {
+        why = "its admin API answered " + std::to_string(res->status);
+      } else {
+        boost::system::error_code ec;
+        auto body = json::parse(res->body, ec);
+        if (ec || !body.is_object()) why = "its answer is not JSON";
+        else out.docs.push_back(std::move(body.as_object()));
+      }
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (why.empty()) ++coverage.answered;
+    else coverage.missing[id] = why;
+  }
+  return out;
 }
 
 http::response admin_api::shadow_report(http::request& req) {
@@ -337,7 +346,15 @@ http::response admin_api::shadow_report(http::request& req) {
   o.min_compared = static_cast<std::size_t>(min_compared);
   o.since_ms = since;
   try {
-    return http::json_response(200, ctx_.recorder->report(o));
+    auto report = ctx_.recorder->report(o);
+    // A fleet's report is every instance's, merged (each keeps its shadow store).
+    if (const auto scope = req.query_param("scope"); ctx_.fleet && !(scope && *scope == "instance")) {
+      auto others = ask_fleet(req, "/api/v1/shadow/report");
+      others.docs.insert(others.docs.begin(), std::move(report));
+      report = shadow::merge_reports(others.docs);
+      report["fleet"] = evidence::to_json(others.coverage);
+    }
+    return http::json_response(200, report);
   } catch (const std::exception& e) {
     return http::error_response(503, "shadow_store_unavailable", std::string("cannot read shadow results: ") + e.what());
   }

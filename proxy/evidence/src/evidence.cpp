@@ -179,12 +179,14 @@ json::object to_json(const evidence_doc& e) {
     routes[id] = std::move(o);
   }
   json::object out{{"since_ms", e.since_ms}, {"now_ms", e.now_ms}, {"routes", std::move(routes)}};
-  if (e.fleet) {
-    json::object missing;
-    for (const auto& [instance, why] : e.fleet->missing) missing[instance] = why;
-    out["fleet"] = json::object{{"asked", e.fleet->asked}, {"answered", e.fleet->answered}, {"missing", std::move(missing)}};
-  }
+  if (e.fleet) out["fleet"] = to_json(*e.fleet);
   return out;
+}
+
+json::object to_json(const fleet_coverage& c) {
+  json::object missing;
+  for (const auto& [instance, why] : c.missing) missing[instance] = why;
+  return {{"asked", c.asked}, {"answered", c.answered}, {"missing", std::move(missing)}};
 }
 
 evidence_doc parse_evidence(const json::object& o) {

@@ -83,9 +83,13 @@ class admin_api {
   http::response complete_plan(http::request& req);
   http::response shadow_report(http::request& req);
   http::response evidence(http::request& req);
-  // Every registered instance's evidence (asked with scope=instance), combined with this one's,
-  // and who did not answer.
-  evidence::evidence_doc fleet_evidence(const http::request& req, evidence::evidence_doc local) const;
+  // Asks every other registered instance of the fleet for `path` with this request's query and
+  // scope=instance (its own figures only): their JSON answers, and who answered.
+  struct fleet_answers {
+    std::vector<boost::json::object> docs;
+    evidence::fleet_coverage coverage;
+  };
+  fleet_answers ask_fleet(const http::request& req, std::string_view path) const;
   void add_sync_evidence(evidence::evidence_doc& doc) const;
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.

@@ -102,6 +102,7 @@ evidence_doc combine(const std::vector<evidence_doc>& docs);
 boost::json::object to_json(const evidence_doc& e);
 boost::json::object to_json(const latency_figures& l, const char* count_key);
 boost::json::object to_json(const sync_sample& s);
+boost::json::object to_json(const fleet_coverage& c);
 // Reads what to_json writes. Lenient by design (a newer proxy may add keys, an older one lack
 // some): a missing or mistyped figure reads as absent or zero; a sync status that does not parse
 // makes the sample unanswered, with the parse error as its problem.

@@ -43,6 +43,10 @@ struct report_input {
 };
 
 boost::json::object build_report(const report_input& in, const report_options& options);
+// Several instances' reports of one fleet as one (docs/fleet.md): counts, parity and the status
+// matrix added, differing paths added by path with every instance's samples, learned noise united,
+// latency from the summed histograms, the timelines' slices in time order. Not empty.
+boost::json::object merge_reports(const std::vector<boost::json::object>& reports);
 
 // What plan gates are judged on, per route, since a stage began.
 struct evidence_input {
