@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(request response json_diff plan proxy_config feed sync_config pgoutput)
+[ ${#targets[@]} -gt 0 ] || targets=(request response json_diff plan proxy_config feed sync_config pgoutput etcd)
 
 ensure_packages "${demo_packages[@]}" clang-14 libclang-rt-14-dev
 build="$repo_root/build-fuzz"
