@@ -184,6 +184,13 @@ struct product_clients {
     threads.clear();
   }
   ~product_clients() { finish(); }
+  // Every failure, a line each (for INFO).
+  std::string failure_text() {
+    std::lock_guard lock(mutex);
+    std::string all;
+    for (const auto& f : failures) all += f + "\n";
+    return all;
+  }
   // Waits until `n` more requests were acknowledged.
   void wait_for(int n) {
     const int until = acknowledged + n;
@@ -220,6 +227,16 @@ void check_both_sides(migration_stack& s, product_clients& clients) {
   CHECK(std::set<std::int64_t>(clients.created.begin(), clients.created.end()).size() == clients.created.size());
 }
 
+// One step of the migration through the CLI, which must succeed saying `expect`; writes go on, to
+// whoever owns them now.
+void move_writes(migration_stack& s, product_clients& clients, std::vector<std::string> args, const std::string& expect) {
+  const auto r = s.cli(std::move(args));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find(expect) != std::string::npos);
+  clients.wait_for(150);
+}
+
 bool audited(migration_stack& s, const std::string& action, const std::function<bool(const json::object&)>& match) {
   const auto audit = json::parse(s.proxy->admin("GET", "/api/v1/audit?limit=1000").body);
   for (const auto& e : audit.at("entries").as_array())
@@ -236,13 +253,7 @@ TEST_CASE("cut-over: the catalog's writes move to catalog-service and back under
   product_clients clients([&] { return s.proxy->port; }, 3);
   clients.wait_for(40);
 
-  auto move = [&](std::vector<std::string> args, const std::string& expect) {
-    const auto r = s.cli(std::move(args));
-    INFO(r.out << r.err);
-    REQUIRE(r.code == 0);
-    CHECK(r.out.find(expect) != std::string::npos);
-    clients.wait_for(150);  // writes go on, to whoever owns them now
-  };
+  auto move = [&](std::vector<std::string> args, const std::string& expect) { move_writes(s, clients, std::move(args), expect); };
   move({"plan", "apply", plan_file, "--stage", "writes-shadow"}, "now at stage writes-shadow");
   move({"plan", "apply", plan_file, "--stage", "writes"}, "writes moved: product-create, product-change monolith → catalog");
   CHECK(s.route("product-create").at("mode").as_string() == "service");
@@ -270,11 +281,7 @@ TEST_CASE("cut-over: the catalog's writes move to catalog-service and back under
   }));
   clients.finish();
 
-  INFO([&] {
-    std::string all;
-    for (const auto& f : clients.failures) all += f + "\n";
-    return all;
-  }());
+  INFO(clients.failure_text());
   CHECK(clients.failed == 0);
   CHECK(clients.acknowledged > 200);
 
@@ -321,24 +328,14 @@ TEST_CASE("cut-over across a fleet: three proxies on etcd move the catalog's wri
   std::atomic<unsigned> next{0};
   product_clients clients([&] { return s.fleet[next++ % 3]->port; }, 3);
   clients.wait_for(40);
-  auto move = [&](std::vector<std::string> args, const std::string& expect) {
-    const auto r = s.cli(std::move(args));
-    INFO(r.out << r.err);
-    REQUIRE(r.code == 0);
-    CHECK(r.out.find(expect) != std::string::npos);
-    clients.wait_for(150);
-  };
+  auto move = [&](std::vector<std::string> args, const std::string& expect) { move_writes(s, clients, std::move(args), expect); };
   move({"plan", "apply", plan_file, "--stage", "writes-shadow"}, "now at stage writes-shadow");
   move({"plan", "apply", plan_file, "--stage", "writes"}, "writes moved: product-create, product-change monolith → catalog");
   move({"plan", "rollback", "--to", "reads", "--reason", "practice the way back"},
        "writes moved: product-create, product-change catalog → monolith");
   move({"plan", "apply", plan_file, "--stage", "writes"}, "writes moved: product-create, product-change monolith → catalog");
   clients.finish();
-  INFO([&] {
-    std::string all;
-    for (const auto& f : clients.failures) all += f + "\n";
-    return all;
-  }());
+  INFO(clients.failure_text());
   CHECK(clients.failed == 0);
   CHECK(clients.acknowledged > 200);
   check_both_sides(s, clients);
