@@ -210,13 +210,14 @@ std::int64_t etcd_state_store::commit(std::optional<std::string> state_value, st
       throw state_conflict("the routing changed on another instance of the fleet (state revision " +
                            std::to_string(mod_of(0)) + ", this change was prepared from " + std::to_string(based_on) +
                            "); look again and repeat the change if it still applies");
+    // A cut-over the fleet moved under: nothing saved, as for a routing changed elsewhere (409).
     if (switching && mod_of(1) != barrier_->revision)
-      throw std::runtime_error("the fleet's hold on these writes was lost before the switch (this instance's lease "
-                               "expired?); nothing changed");
+      throw state_conflict("the fleet's hold on these writes was lost before the switch (this instance's lease "
+                           "expired?); nothing changed");
     if (mod_of(2) == head_revision) {
       if (switching)
-        throw std::runtime_error("an instance joined the fleet during the write cut-over and did not say it holds "
-                                 "these writes; nothing changed, try again");
+        throw state_conflict("an instance joined the fleet during the write cut-over and did not say it holds "
+                             "these writes; nothing changed, try again");
       throw std::runtime_error("etcd refused the change's txn for no reason it gave");
     }
     // Only the audit head moved: another instance audited something meanwhile. Take the next number.

@@ -133,6 +133,7 @@ TEST_CASE("fleet store: one write cut-over at a time — it switches only when e
   register_instance("c");
   CHECK_THROWS_WITH(a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1),
                     Catch::Contains("an instance joined the fleet during the write cut-over"));
+  CHECK_THROWS_AS(a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1), state_conflict);  // 409
   CHECK(b.load()->services.at("items") == "http://127.0.0.1:1");
   // It holds and acks too; the next look counts it, and the switch goes through, taking the hold down.
   CHECK_FALSE(a.drained(waiting));
