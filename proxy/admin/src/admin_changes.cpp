@@ -77,10 +77,10 @@ http::response invalid(const std::vector<std::string>& problems) {
 
 }  // namespace
 
-http::response admin_api::apply(std::vector<route> routes, std::map<std::string, std::string> services,
-                                const http::request& req, std::string action, std::string target, std::string reason,
+http::response admin_api::apply(const std::shared_ptr<const routing_snapshot>& current, std::vector<route> routes,
+                                std::map<std::string, std::string> services, const http::request& req,
+                                std::string action, std::string target, std::string reason,
                                 const plan_progress* progress) {
-  const auto current = ctx_.routing.load();
   std::vector<route_error> errors;
   auto snap = ctx_.routing.prepare(routes, services, ctx_.monolith_url, errors);
   if (!snap) {
@@ -237,10 +237,9 @@ http::response admin_api::cutover_failed(const http::request& req, const std::st
                         {"cutover", to_json(result)}});
 }
 
-bool admin_api::read_routing(const json::object& body, std::vector<route>& routes,
+bool admin_api::read_routing(const json::object& body, const routing_snapshot* current, std::vector<route>& routes,
                              std::map<std::string, std::string>& services, std::vector<std::string>& problems) const {
   if (!parse_routes(body, routes, problems)) return false;
-  const auto current = ctx_.routing.load();
   services = current ? current->services : std::map<std::string, std::string>{};
   parse_services(body, services, problems);
   return problems.empty();
@@ -260,11 +259,23 @@ http::response admin_api::put_plan(http::request& req) {
       requested_action != "rollback")
     return invalid({"action must be apply, advance or rollback"});
   std::lock_guard lock(change_mutex_);
+  const auto current = ctx_.routing.load();  // the one routing this change is prepared from
   std::vector<route> routes;
   std::map<std::string, std::string> services;
-  if (std::vector<std::string> problems; !read_routing(*body, routes, services, problems)) return invalid(problems);
+  if (std::vector<std::string> problems; !read_routing(*body, current.get(), routes, services, problems))
+    return invalid(problems);
   // Another plan (or another version of this one) is in progress: only --force replaces it.
   const auto stored = ctx_.store.plan();
+  // The plan checked below and the routing the change is saved against must be one state: in a
+  // fleet the follower installs another instance's change as the routing first and the plan next,
+  // and two advances from the same stage both passed the stage check (found by CI under the
+  // sanitizers). Taken from different revisions, the change is refused as the save would be.
+  if (stored && current && stored->revision != current->state_revision)
+    return http::error_response(409, "routing_changed",
+                                "the change was not applied: another instance changed the state while it was prepared "
+                                "(revision " +
+                                    std::to_string(current->state_revision) + ", then " +
+                                    std::to_string(stored->revision) + "); look again with banyan plan status");
   const bool other_plan = stored && (stored->name != progress.name || stored->document != progress.document);
   if (other_plan && !force)
     return http::error_response(409, "plan_in_progress",
@@ -282,7 +293,7 @@ http::response admin_api::put_plan(http::request& req) {
                              : requested_action == "advance" ? "plan.advance"
                              : other_plan                     ? "plan.apply.forced"
                                                               : "plan.apply";
-  return apply(std::move(routes), std::move(services), req, action, progress.name + "@" + progress.stage,
+  return apply(current, std::move(routes), std::move(services), req, action, progress.name + "@" + progress.stage,
                text("reason"), &progress);
 }
 
@@ -325,10 +336,12 @@ http::response admin_api::replace_routes(http::request& req) {
   auto body = http::parse_json_object(req);
   if (!body) return body.error();
   std::lock_guard lock(change_mutex_);
+  const auto current = ctx_.routing.load();
   std::vector<route> routes;
   std::map<std::string, std::string> services;
-  if (std::vector<std::string> problems; !read_routing(*body, routes, services, problems)) return invalid(problems);
-  return apply(std::move(routes), std::move(services), req, "routes.replace", "*", reason_of(*body));
+  if (std::vector<std::string> problems; !read_routing(*body, current.get(), routes, services, problems))
+    return invalid(problems);
+  return apply(current, std::move(routes), std::move(services), req, "routes.replace", "*", reason_of(*body));
 }
 
 http::response admin_api::set_mode(http::request& req) {
@@ -384,7 +397,7 @@ http::response admin_api::set_modes(http::request& req, const json::object& body
     else if (r.mode != route_mode::canary) r.percent_bp = 0;
     target += (target.empty() ? "" : ",") + id;
   }
-  return apply(std::move(routes), current->services, req, "route.mode", target, reason_of(body));
+  return apply(current, std::move(routes), current->services, req, "route.mode", target, reason_of(body));
 }
 
 }  // namespace banyan::proxy

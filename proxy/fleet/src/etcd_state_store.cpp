@@ -164,7 +164,10 @@ std::int64_t etcd_state_store::restore_missing(const audit_entry& entry) {
 
 std::optional<plan_progress> etcd_state_store::plan() {
   std::lock_guard lock(mutex_);
-  return state_ ? state_->plan : std::nullopt;
+  if (!state_ || !state_->plan) return std::nullopt;
+  auto p = *state_->plan;
+  p.revision = state_revision_;
+  return p;
 }
 
 std::int64_t etcd_state_store::commit(std::optional<std::string> state_value, std::int64_t based_on,

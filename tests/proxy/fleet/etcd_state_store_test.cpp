@@ -1,6 +1,7 @@
 // The fleet's state store on a real etcd, two instances' stores side by side: changes that cannot
 // both win, one audit numbering, and the write cut-over's hold, acks and switch as etcd keeps them.
 #include "banyan/proxy/etcd_state_store.hpp"
+#include "banyan/proxy/admin_api.hpp"
 
 #include "banyan/platform/base64.hpp"
 
@@ -73,12 +74,14 @@ TEST_CASE("fleet store: the plan in progress travels with the routing and keeps 
   const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("apply"), &p, 0);
   const auto first = a.plan();
   REQUIRE(first);
+  CHECK(first->revision == r1);  // the state's revision it was read at, as the routing's
   CHECK_FALSE(first->applied_at.empty());
   CHECK(first->stage_entered_at == first->applied_at);
   std::this_thread::sleep_for(5ms);
   p.stage = "canary";
   const auto r2 = a.save(routing_with("http://127.0.0.1:1"), entry("advance"), &p, r1);
   CHECK(a.plan()->applied_at == first->applied_at);
+  CHECK(a.plan()->revision == r2);
   CHECK(a.plan()->stage_entered_at != first->stage_entered_at);
   CHECK(a.complete_plan(entry("complete")));
   CHECK_FALSE(a.complete_plan(entry("again")));
@@ -88,6 +91,50 @@ TEST_CASE("fleet store: the plan in progress travels with the routing and keeps 
   CHECK(other.plan()->stage == "canary");
   CHECK_FALSE(other.plan()->completed_at.empty());
   CHECK(other.applied_revision() > r2);
+  CHECK(other.plan()->revision == other.applied_revision());
+}
+
+// What CI found under the sanitizers: b's follower had installed a's advance as the routing (it
+// does so first) but not yet as the plan, and b's own advance from the same stage passed the stage
+// check against the old plan and saved against the new routing's revision — both advances won.
+TEST_CASE("fleet: an advance prepared between the follower's routing and its plan is refused, nothing saved") {
+  etcd_cluster etcd(1);
+  etcd_health ha, hb;
+  etcd_state_store a(endpoints(etcd), "/t", ha), b(endpoints(etcd), "/t", hb);
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  routing_state routing_b;
+  admin_api api_b{{routing_b, b, token, "http://127.0.0.1:1", [] { return std::string(); }}};
+  plan_progress p{"extract", "stages: [shadow, service]", "shadow", {}, {}, {}};
+  const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("apply"), &p, 0);
+  auto serve = [&](std::int64_t revision) {  // what fleet_follower::install does first
+    std::vector<route_error> errors;
+    auto snap = routing_b.prepare({}, {{"items", "http://127.0.0.1:1"}}, "http://127.0.0.1:1", errors);
+    REQUIRE(snap);
+    snap->state_revision = revision;
+    REQUIRE(routing_b.commit(snap));
+  };
+  REQUIRE(b.load());
+  serve(r1);
+  p.stage = "service";
+  const auto r2 = a.save(routing_with("http://127.0.0.1:1"), entry("a's advance"), &p, r1);
+  serve(r2);  // the routing is at r2, b's store still says shadow at r1
+
+  banyan::http::request req;
+  req.method = "PUT";
+  req.target = req.path = "/api/v1/plan";
+  req.headers.add("Authorization", "Bearer " + token);
+  req.headers.add("Content-Type", "application/json");
+  req.body = R"({"name":"extract","document":"stages: [shadow, service]","stage":"service","action":"advance",
+                 "from_stage":"shadow","routes":[],"reason":"b's advance"})";
+  const auto res = api_b.handle(req);
+  CHECK(res.status == 409);
+  CHECK(res.body.find("routing_changed") != std::string::npos);
+  int advances = 0;
+  for (const auto& e : a.audit(0, 100)) advances += e.action == "plan.advance" ? 1 : 0;
+  CHECK(advances == 0);  // a saved through the store directly; b's never reached etcd
+  CHECK(a.audit(0, 100).size() == 2);
+  b.load();
+  CHECK(b.plan()->revision == r2);
 }
 
 TEST_CASE("fleet store: one write cut-over at a time — it switches only when every instance holds, and only if none joined") {

@@ -76,9 +76,12 @@ class admin_api {
   http::response set_mode(http::request& req);
   http::response set_modes(http::request& req);
   http::response set_modes(http::request& req, const boost::json::object& body, std::vector<std::string> ids);
-  http::response apply(std::vector<route> routes, std::map<std::string, std::string> services,
-                       const http::request& req, std::string action, std::string target, std::string reason,
-                       const plan_progress* progress = nullptr);
+  // Validates, saves with its audit entry and swaps in a change prepared from `current` (the
+  // routing the caller loaded once and computed the change from: in a fleet the follower may
+  // install another instance's change meanwhile, and the save must compare this one's revision).
+  http::response apply(const std::shared_ptr<const routing_snapshot>& current, std::vector<route> routes,
+                       std::map<std::string, std::string> services, const http::request& req, std::string action,
+                       std::string target, std::string reason, const plan_progress* progress = nullptr);
   http::response put_plan(http::request& req);
   http::response complete_plan(http::request& req);
   http::response shadow_report(http::request& req);
@@ -93,7 +96,7 @@ class admin_api {
   void add_sync_evidence(evidence::evidence_doc& doc) const;
   // A body's "routes" and optional "services" (kept from the live routing when absent). Call with
   // change_mutex_ held. False with every problem when something is wrong.
-  bool read_routing(const boost::json::object& body, std::vector<route>& routes,
+  bool read_routing(const boost::json::object& body, const routing_snapshot* current, std::vector<route>& routes,
                     std::map<std::string, std::string>& services, std::vector<std::string>& problems) const;
   std::string token_id() const;
   // A canary that would split writes between two owners while data follows them (either

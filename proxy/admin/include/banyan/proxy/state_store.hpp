@@ -39,6 +39,7 @@ struct plan_progress {
   std::string applied_at;
   std::string stage_entered_at;
   std::string completed_at;  // when the last stage's gates passed (plan.complete); empty before
+  std::int64_t revision = 0;  // the shared state's revision it was read at (0 on one machine)
 };
 
 // A change prepared from a routing that is no longer the shared state's latest: another instance
