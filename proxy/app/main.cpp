@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
       throw std::runtime_error("the fleet's admin token " + config.admin_token_file +
                                " does not exist; a fleet shares one token, created once (docs/fleet.md)");
     std::filesystem::create_directories(config.state_dir);
+    const std::string token = proxy::load_or_create_token(config.admin_token_file);
     proxy::routing_state state(config.circuit_breaker);
     state.set_data_urls(config.data_urls);
     std::unique_ptr<proxy::fleet::fleet_instance> fleet;
@@ -223,7 +224,7 @@ int main(int argc, char** argv) {
       fleet = std::make_unique<proxy::fleet::fleet_instance>(
           proxy::fleet::instance_options{config.fleet.endpoints, config.fleet.prefix, config.fleet.instance,
                                          config.fleet.start_from_local_copy, config.state_dir, config.monolith,
-                                         BANYAN_VERSION},
+                                         BANYAN_VERSION, token},
           state, proxy::stored_routing{config.routes, config.services, 0}, bootstrap);
     } else {
       local_store = std::make_unique<proxy::sqlite_state_store>(config.state_dir);
@@ -240,8 +241,6 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    const std::string token = proxy::load_or_create_token(config.admin_token_file);
-
     config.data_plane.handle_signals = true;
     if (config.access_log == "stderr") {
       config.data_plane.access_log_fd = STDERR_FILENO;

@@ -275,6 +275,9 @@ TEST_CASE("fleet: a write cut-over holds every instance's writes — a hung inst
   const auto moved = a.admin("POST", "/api/v1/routes/item-write/mode", R"({"mode":"service","reason":"move"})");
   REQUIRE(moved.status == 200);
   CHECK(json::parse(moved.body).at("cutover").at("switched") == true);
+  // The instances acked a and b's hold to a directly; an ack of no hold a coordinates is refused.
+  CHECK(a.admin("POST", "/api/v1/fleet/acks", R"({"hold":"b@1","instance":"b"})").status == 409);
+  CHECK(a.admin("POST", "/api/v1/fleet/acks", R"({"hold":"b@1"})").status == 422);
   const int old_writes_at_switch = [&] {
     int n = 0;
     for (const auto& p : old_app.paths()) n += p.rfind("/items/", 0) == 0 ? 1 : 0;  // PUTs and GETs share paths

@@ -113,6 +113,24 @@ admin_api::admin_api(admin_context ctx) : ctx_(std::move(ctx)), cutover_(ctx_.ro
     }
     return http::json_response(all ? 200 : 503, doc);
   });
+  // An instance of the fleet holds the writes of the write cut-over this one coordinates
+  // (barrier_participant). Answered without the change lock: the change waiting for it holds that.
+  router_.add("POST", "/api/v1/fleet/acks", [this](http::request& req) {
+    if (!ctx_.barrier)
+      return http::error_response(404, "not_a_fleet", "this banyan-proxy is not part of a fleet (docs/fleet.md)");
+    auto body = http::parse_json_object(req);
+    if (!body) return body.error();
+    const auto* hold = body->if_contains("hold");
+    const auto* instance = body->if_contains("instance");
+    if (!hold || !hold->is_string() || hold->as_string().empty() || !instance || !instance->is_string() ||
+        instance->as_string().empty())
+      return http::error_response(422, "invalid_ack", "an ack names its hold and its instance: {\"hold\": …, \"instance\": …}");
+    if (!ctx_.barrier->acked(std::string(hold->as_string()), std::string(instance->as_string())))
+      return http::error_response(409, "hold_not_current",
+                                  "this instance coordinates no write cut-over with hold '" +
+                                      std::string(hold->as_string()) + "'");
+    return http::json_response(200, json::object{{"acked", true}});
+  });
   router_.add("GET", "/metrics", [this](http::request&) {
     http::response res;
     res.headers.set("Content-Type", "text/plain; version=0.0.4");

@@ -31,9 +31,11 @@ json::object to_json(const cutover_result& r) {
   }
   json::array moves;
   for (const auto& m : r.moves) moves.push_back(json::object{{"route", m.route}, {"from", m.from}, {"to", m.to}});
-  return {{"switched", r.switched},       {"reason", r.reason},         {"held_ms", r.held_ms},
-          {"writes_held", r.writes_held}, {"pairs", std::move(pairs)}, {"moves", std::move(moves)},
-          {"finished_at", r.finished_at}};
+  json::object o{{"switched", r.switched},       {"reason", r.reason},         {"held_ms", r.held_ms},
+                 {"writes_held", r.writes_held}, {"pairs", std::move(pairs)}, {"moves", std::move(moves)},
+                 {"finished_at", r.finished_at}};
+  if (r.fleet_held_ms) o["fleet_held_ms"] = *r.fleet_held_ms;
+  return o;
 }
 
 namespace {
@@ -196,7 +198,6 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   // A fleet: the hold is written where every instance sees it; they stop these writes and say so.
   std::string fleet_problem, fleet_waiting;
   bool fleet_drained = fleet_ == nullptr;
-  std::int64_t next_fleet_look = 0;
   if (fleet_) {
     std::vector<std::string> routes;
     for (const auto& m : moves) routes.push_back(m.route_id);
@@ -207,13 +208,12 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
     const auto elapsed = std::chrono::milliseconds(steady_ms() - start);
     std::uint32_t in_flight = 0;
     for (const auto& s : held) in_flight += s->writes_in_flight.load();
-    if (!fleet_drained && steady_ms() >= next_fleet_look) {
-      // Every 2 ms: each look is a linearizable read at etcd, and the hold lasts a few etcd
-      // commits. Looking every 5 ms, the median hold was 10 ms; every 2 ms, 8 ms (fleet_bench, 30
-      // cut-overs each, one run).
+    if (!fleet_drained) {
+      // Each turn: the instances' acks come here directly, and the fleet barrier asks etcd itself
+      // only now and then (etcd_state_store::drained).
       fleet_waiting.clear();
       fleet_drained = fleet_->drained(fleet_waiting);
-      next_fleet_look = steady_ms() + 2;
+      if (fleet_drained) result.fleet_held_ms = steady_ms() - start;
     }
     std::vector<barrier_verdict> verdicts;
     for (auto& [key, l] : legs) {
@@ -274,6 +274,7 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
   if (fleet_ && fleet_problem.empty() && !result.switched) fleet_->abandon();
   // Release: the held writes look again and go where the routing in force now says.
   for (const auto& s : held) s->writes_held_until.store(0);
+  result.held_ms = steady_ms() - start;  // the switch's commit held them too (in a fleet, an etcd commit)
   {
     std::lock_guard lock(mutex_);
     status_.active = false;

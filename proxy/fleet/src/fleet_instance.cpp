@@ -12,7 +12,7 @@ fleet_instance::fleet_instance(instance_options o, routing_state& routing, const
   const keys k{o.prefix};
   const auto copy = (std::filesystem::path(o.state_dir) / "fleet-routing.json").string();
   store_ = std::make_unique<etcd_state_store>(o.endpoints, o.prefix, health_);
-  participant_ = std::make_unique<barrier_participant>(o.endpoints, k, routing);
+  participant_ = std::make_unique<barrier_participant>(o.endpoints, k, routing, o.admin_token);
   follower_ = std::make_unique<fleet_follower>(o.endpoints, *store_, routing, o.monolith_url, health_, copy,
                                                *participant_);
   state_document doc;
@@ -61,8 +61,10 @@ fleet_instance::~fleet_instance() { stop(); }
 void fleet_instance::start(const std::string& admin_url, const std::string& proxy_url) {
   follower_->start();
   member_->start(admin_url, proxy_url);
-  participant_->set_instance(member_->id());
-  store_->set_member(member_->id(), [m = member_.get()] { return m->lease(); });
+  participant_->set_instance(member_->id(), [s = store_.get()](const std::string& hold, const std::string& instance) {
+    return s->acked(hold, instance);
+  });
+  store_->set_member(member_->id(), [m = member_.get()] { return m->lease(); }, admin_url);
 }
 
 void fleet_instance::stop() {

@@ -67,6 +67,11 @@ TEST_CASE("admin auth: health is open, everything else needs the bearer token", 
   CHECK(f.call("GET", "/api/v1/routes").status == 200);
   // State changes only through non-GET requests.
   CHECK(f.call("GET", "/api/v1/routes/products/mode").status == 405);
+  // A fleet's acks have nowhere to go on one proxy, and need the token like everything else.
+  CHECK(f.call("POST", "/api/v1/fleet/acks", R"({"hold":"a@1","instance":"a"})", "").status == 401);
+  const auto not_fleet = f.call("POST", "/api/v1/fleet/acks", R"({"hold":"a@1","instance":"a"})");
+  CHECK(not_fleet.status == 404);
+  CHECK(not_fleet.body.find("not_a_fleet") != std::string::npos);
 }
 
 TEST_CASE("replacing routes validates, persists, audits and goes live", "[admin]") {

@@ -2,6 +2,7 @@
 // both win, one audit numbering, and the write cut-over's hold, acks and switch as etcd keeps them.
 #include "banyan/proxy/etcd_state_store.hpp"
 #include "banyan/proxy/admin_api.hpp"
+#include "banyan/proxy/barrier_participant.hpp"
 
 #include "banyan/platform/base64.hpp"
 
@@ -152,8 +153,8 @@ TEST_CASE("fleet store: one write cut-over at a time — it switches only when e
   };
   register_instance("a");
   register_instance("b");
-  a.set_member("a", [&] { return lease; });
-  b.set_member("b", [&] { return lease; });
+  a.set_member("a", [&] { return lease; }, "http://127.0.0.1:7001");
+  b.set_member("b", [&] { return lease; }, "http://127.0.0.1:7002");
   const auto r1 = a.save(routing_with("http://127.0.0.1:1"), entry("start"), nullptr, 0);
 
   std::string why;
@@ -163,18 +164,25 @@ TEST_CASE("fleet store: one write cut-over at a time — it switches only when e
   std::string waiting;
   CHECK_FALSE(a.drained(waiting));
   CHECK(waiting == "instances not yet holding these writes: a, b");
-  // Each instance acks under the hold (barrier_participant does this once its writes drained).
+  // The hold says where to ack: the coordinator's admin API.
   const auto hold = boost::json::parse(etcd.call(0, "/v3/kv/range", R"({"key":")" + banyan::base64_encode(k.barrier()) + R"("})"));
   const auto hold_doc = boost::json::parse(*banyan::base64_decode(hold.at("kvs").at(0).at("value").as_string()));
   const std::string id(hold_doc.at("id").as_string());
-  auto ack = [&](const std::string& instance) {
+  CHECK(hold_doc.at("ack_url") == "http://127.0.0.1:7001");
+  CHECK(hold_doc.at("coordinator") == "a");
+  // An instance acks directly (barrier_participant does once its writes drained): counted at once.
+  CHECK(a.acked(id, "a"));
+  CHECK_FALSE(a.acked("a@1", "b"));  // an ack of another hold counts for nothing
+  CHECK_FALSE(b.acked(id, "b"));     // b coordinates nothing
+  CHECK_FALSE(a.drained(waiting));
+  CHECK(waiting == "instances not yet holding these writes: b");
+  // One that cannot reach the coordinator acks under the hold in etcd: the next look finds it.
+  auto ack_in_etcd = [&](const std::string& instance) {
     etcd.call(0, "/v3/kv/put",
               R"({"key":")" + banyan::base64_encode(k.acks_prefix(id) + instance) + R"(","value":"e30="})");
   };
-  ack("a");
-  CHECK_FALSE(a.drained(waiting));
-  CHECK(waiting == "instances not yet holding these writes: b");
-  ack("b");
+  ack_in_etcd("b");
+  std::this_thread::sleep_for(etcd_state_store::etcd_look_interval);
   CHECK(a.drained(waiting));
   // An instance joins after the last look: the switch is refused, nothing changes.
   register_instance("c");
@@ -183,9 +191,10 @@ TEST_CASE("fleet store: one write cut-over at a time — it switches only when e
   CHECK_THROWS_AS(a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1), state_conflict);  // 409
   CHECK(b.load()->services.at("items") == "http://127.0.0.1:1");
   // It holds and acks too; the next look counts it, and the switch goes through, taking the hold down.
+  std::this_thread::sleep_for(etcd_state_store::etcd_look_interval);
   CHECK_FALSE(a.drained(waiting));
   CHECK(waiting == "instances not yet holding these writes: c");
-  ack("c");
+  CHECK(a.acked(id, "c"));
   REQUIRE(a.drained(waiting));
   const auto r2 = a.save(routing_with("http://127.0.0.1:2"), entry("switch"), nullptr, r1);
   CHECK(r2 > r1);
@@ -197,4 +206,54 @@ TEST_CASE("fleet store: one write cut-over at a time — it switches only when e
   b.abandon();
   REQUIRE(a.begin({"item-write"}, r2, 2000ms, why));
   a.abandon();
+}
+
+// An instance's side of a hold: it acks to the coordinator, in process when it is the coordinator,
+// and under the hold in etcd when the coordinator cannot be reached.
+TEST_CASE("fleet: an instance acks a hold to its coordinator, and in etcd when the coordinator cannot be reached") {
+  etcd_cluster etcd(1);
+  const keys k{"/t"};
+  routing_state routing;
+  std::vector<route_error> errors;
+  REQUIRE(routing.install({}, {}, "http://127.0.0.1:1", errors));
+  barrier_participant self(endpoints(etcd), k, routing, "token");
+  std::vector<std::pair<std::string, std::string>> own;
+  self.set_instance("a", [&](const std::string& hold, const std::string& instance) {
+    own.emplace_back(hold, instance);
+    return true;
+  });
+  auto put_hold = [&](const std::string& id, const std::string& coordinator, const std::string& ack_url) {
+    const std::string doc = R"({"id":")" + id + R"(","coordinator":")" + coordinator +
+                            R"(","routes":["item-write"],"hold_limit_ms":2000,"ack_url":")" + ack_url + R"("})";
+    const auto put = boost::json::parse(
+        etcd.call(0, "/v3/kv/put", R"({"key":")" + banyan::base64_encode(k.barrier()) + R"(","value":")" +
+                                       banyan::base64_encode(doc) + R"("})"));
+    return std::make_pair(doc, std::stoll(std::string(put.at("header").at("revision").as_string())));
+  };
+  auto acks_in_etcd = [&](const std::string& id) {
+    const auto r = boost::json::parse(etcd.call(
+        0, "/v3/kv/range",
+        R"({"key":")" + banyan::base64_encode(k.acks_prefix(id)) + R"(","range_end":")" +
+            banyan::base64_encode(banyan::etcd::prefix_end(k.acks_prefix(id))) + R"("})"));
+    return r.as_object().contains("kvs") ? r.at("kvs").as_array().size() : 0;
+  };
+  // Its own hold: acked in process, nothing written to etcd.
+  const auto [mine, mine_revision] = put_hold("a@1", "a", "http://127.0.0.1:1");
+  self.hold(mine, mine_revision);
+  REQUIRE(own.size() == 1);
+  CHECK(own[0] == std::make_pair(std::string("a@1"), std::string("a")));
+  CHECK(acks_in_etcd("a@1") == 0);
+  self.release();
+  // Another's hold, whose admin API refuses the connection: the ack is in etcd, under the hold.
+  barrier_participant other(endpoints(etcd), k, routing, "token");
+  other.set_instance("b", nullptr);
+  const auto [theirs, theirs_revision] = put_hold("a@2", "a", "http://127.0.0.1:1");
+  other.hold(theirs, theirs_revision);
+  CHECK(acks_in_etcd("a@2") == 1);
+  other.release();
+  // A late ack for a hold that is gone is never written.
+  const auto [gone, gone_revision] = put_hold("a@3", "a", "http://127.0.0.1:1");
+  put_hold("a@4", "a", "http://127.0.0.1:1");
+  other.hold(gone, gone_revision);
+  CHECK(acks_in_etcd("a@3") == 0);
 }

@@ -21,6 +21,9 @@ class fleet_barrier {
   // so it stopped forwarding writes before that, and a grace period passed); otherwise which ones
   // it waits for, in words.
   virtual bool drained(std::string& waiting_for) = 0;
+  // An instance says directly (over the admin API, not through etcd) that it holds the writes of
+  // hold `hold_id` with none in flight. False when that is not the hold this instance coordinates.
+  virtual bool acked(const std::string& hold_id, const std::string& instance) = 0;
   // Takes the hold down after a barrier that did not switch: the instances release the writes to
   // the owner they had.
   virtual void abandon() = 0;

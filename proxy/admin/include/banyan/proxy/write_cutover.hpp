@@ -24,8 +24,12 @@ namespace banyan::proxy {
 struct cutover_result {
   bool switched = false;
   std::string reason;  // when it gave up: why, in words
-  std::int64_t held_ms = 0;          // how long the moving routes' writes were held
+  // How long the moving routes' writes were held, until released (the audit entry, saved with the
+  // switch, says how long until the switch was decided).
+  std::int64_t held_ms = 0;
   std::uint64_t writes_held = 0;     // requests that waited
+  // In a fleet: when every instance held these writes with none in flight (from the start).
+  std::optional<std::int64_t> fleet_held_ms;
   struct pair {                      // one old owner → new owner, with the routes it moves
     std::string from, to, from_url, to_url;
     std::vector<std::string> routes;

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace banyan::proxy::fleet {
@@ -63,13 +64,20 @@ class etcd_state_store final : public state_store, public fleet_barrier {
   // fleet_barrier: this instance coordinates a write cut-over (docs/fleet.md).
   bool begin(const std::vector<std::string>& routes, std::int64_t based_on, std::chrono::milliseconds hold_limit,
              std::string& why) override;
+  // Whether every instance registered at the hold (or found since) acked it, directly or in etcd,
+  // or is gone. etcd is asked at most every `etcd_look_interval` for the acks written there (by an
+  // instance that could not reach this one) and the instances still registered; between looks
+  // the direct acks decide. An instance that joined since the last look makes the switch refuse.
   bool drained(std::string& waiting_for) override;
+  bool acked(const std::string& hold_id, const std::string& instance) override;
   void abandon() override;
-  // This instance's name and its lease (the hold is written under it: a coordinator that dies
-  // leaves no hold behind once its lease expires). Set once it has registered.
-  void set_member(std::string instance, std::function<std::int64_t()> lease);
+  // This instance's name, its lease (the hold is written under it: a coordinator that dies leaves
+  // no hold behind once its lease expires) and its admin URL (where the instances ack the hold).
+  // Set once it has registered.
+  void set_member(std::string instance, std::function<std::int64_t()> lease, std::string admin_url);
   // An instance whose lease expired is taken as gone this long after it was first seen gone.
   static constexpr std::chrono::milliseconds gone_grace{1000};
+  static constexpr std::chrono::milliseconds etcd_look_interval{10};
 
   // The follower installed the state at `revision`: its plan is the one in progress from now on.
   void applied(const state_document& doc, std::int64_t revision);
@@ -95,9 +103,17 @@ class etcd_state_store final : public state_store, public fleet_barrier {
   etcd::client client_;
   std::optional<state_document> state_;  // at state_revision_
   std::int64_t state_revision_ = 0;
+  // The audit log's head as this store last saw it: the last number given, at its mod revision.
+  struct audit_head {
+    std::int64_t last = 0;
+    std::int64_t revision = 0;
+  };
+  static audit_head audit_head_of(const std::vector<etcd::key_value>& kvs);
+  std::optional<audit_head> audit_head_;
 
   std::string instance_;
   std::function<std::int64_t()> lease_;
+  std::string admin_url_;
   // The barrier this instance coordinates, while it does (under mutex_).
   struct coordinated {
     std::string id;                 // names its acks: <prefix>/barrier_acks/<id>/<instance>
@@ -105,7 +121,9 @@ class etcd_state_store final : public state_store, public fleet_barrier {
     std::int64_t based_on = 0;      // the state it was prepared from
     std::int64_t looked_at = 0;     // the revision of the last look at the instances
     std::vector<std::string> instances;                            // registered at the start, and since
+    std::set<std::string> acked;                                   // directly, or found in etcd
     std::map<std::string, std::chrono::steady_clock::time_point> gone_since;
+    std::chrono::steady_clock::time_point next_etcd_look{};
   };
   std::optional<coordinated> barrier_;
 };

@@ -20,6 +20,7 @@ struct instance_options {
   std::string state_dir;               // where the local copy is kept
   std::string monolith_url;
   std::string version;
+  std::string admin_token;  // the fleet's, shared: instances ack a write cut-over's hold with it
 };
 
 class fleet_instance {
