@@ -12,7 +12,7 @@
 //   sync_bench copy BIN_DIR [--rows N]
 //     a backfill of N rows by a banyan-sync follower from a banyan-sync publisher, against
 //     `sqlite3 app.db .dump | sqlite3 copy.db` of the same table;
-//   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres]
+//   sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres] [--fleet N]
 //     the write cut-over barrier's hold with banyan-sync on both sides: the guide's two Python apps
 //     (docs/examples), banyan-sync on each following the other, banyan-proxy in front; a writer
 //     changing items through the proxy at a steady rate while the writes move M times (there and
@@ -28,6 +28,7 @@
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/sync/sqlite_capture.hpp"
 #include "sync_bench.hpp"
+#include "support/etcd_cluster.hpp"
 #include "support/postgres_server.hpp"
 
 #include <algorithm>
@@ -292,8 +293,9 @@ int copy(const std::string& bin, int rows) {
 
 // The run itself; its processes stop when it returns (so that its folder can be removed after).
 // `app_db`, `svc_db`: what the apps are given (--db): a file, or a postgresql:// URL.
+// `fleet` > 0: that many proxies on one etcd member (docs/fleet.md), the writes spread over them.
 bool cutover_run(const std::string& dir, const std::string& bin, const std::string& source, int rate, int moves,
-                 const std::string& app_db, const std::string& svc_db) {
+                 const std::string& app_db, const std::string& svc_db, int fleet) {
   process app({"/usr/bin/python3", source + "/docs/examples/inventory_app.py", "--listen", "127.0.0.1:0", "--db", app_db},
               dir + "/app.log");
   process svc({"/usr/bin/python3", source + "/docs/examples/items_service.py", "--listen", "127.0.0.1:0", "--db", svc_db},
@@ -325,14 +327,31 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
                                                           "\nstate_dir: " + dir + "/app-sync\npublish: true\nfollow: " +
                                                           svc_sync.url + "\n" + items)},
       dir + "/app-sync.log");
-  process proxy({bin + "/banyan-proxy", "--config",
-                 write_yaml("proxy", "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nmonolith: " + app.url +
-                                         "\nstate_dir: " + dir + "/state\naccess_log: off\nhealth_checks: {path: \"\"}\n"
-                                         "data:\n  monolith: " + app_sync_url + "\n  items: " + svc_sync.url + "\n")},
-                dir + "/proxy.log", 2);
+  std::unique_ptr<test::etcd_cluster> etcd;
+  std::string fleet_config;
+  if (fleet > 0) {
+    etcd = std::make_unique<test::etcd_cluster>(1);
+    std::ofstream(dir + "/fleet.token") << "b3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nchb3nc\n";
+    std::filesystem::permissions(dir + "/fleet.token",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    fleet_config = "etcd: {endpoints: '" + etcd->endpoints() + "'}\n";
+  }
+  std::vector<std::unique_ptr<process>> proxies;
+  for (int i = 0; i < std::max(fleet, 1); ++i) {
+    const std::string name = "proxy" + std::to_string(i), state = dir + "/" + name;
+    proxies.push_back(std::make_unique<process>(
+        std::vector<std::string>{
+            bin + "/banyan-proxy", "--config",
+            write_yaml(name, "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0" +
+                                 (fleet > 0 ? ", token_file: " + dir + "/fleet.token" : std::string()) +
+                                 "}\nmonolith: " + app.url + "\nstate_dir: " + state +
+                                 "\naccess_log: off\nhealth_checks: {path: \"\"}\n"
+                                 "data:\n  monolith: " + app_sync_url + "\n  items: " + svc_sync.url + "\n" + fleet_config)},
+        dir + "/" + name + ".log", 2));
+  }
   std::string token;
-  std::ifstream(dir + "/state/admin.token") >> token;
-  http::client admin(proxy.admin);
+  std::ifstream(fleet > 0 ? dir + "/fleet.token" : dir + "/proxy0/admin.token") >> token;
+  http::client admin(proxies.front()->admin);
   http::header_list h;
   h.add("Authorization", "Bearer " + token);
   h.add("Content-Type", "application/json");
@@ -347,21 +366,27 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
     double ms;
     bool ok;
   };
-  std::vector<sample> writes;
+  std::vector<std::vector<sample>> written(proxies.size());
   std::atomic<bool> stop{false};
-  std::thread writer([&] {
-    http::client c(proxy.url);
-    http::header_list j;
-    j.add("Content-Type", "application/json");
-    const auto start = clock_type::now();
-    const auto step = std::chrono::nanoseconds(1'000'000'000LL / rate);
-    for (long i = 0; !stop; ++i) {
-      std::this_thread::sleep_until(start + step * i);
-      const auto t0 = clock_type::now();
-      auto r = c.send("PUT", "/api/items/" + std::to_string(1 + i % 40), j, R"({"stock":)" + std::to_string(i % 1000) + "}");
-      writes.push_back({t0, std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(), r && r->status == 200});
-    }
-  });
+  std::vector<std::thread> writers;
+  for (std::size_t p = 0; p < proxies.size(); ++p)
+    writers.emplace_back([&, p] {
+      http::client c(proxies[p]->url);
+      http::header_list j;
+      j.add("Content-Type", "application/json");
+      const auto start = clock_type::now();
+      const auto step = std::chrono::nanoseconds(1'000'000'000LL * static_cast<long long>(proxies.size()) / rate);
+      for (long i = 0; !stop; ++i) {
+        std::this_thread::sleep_until(start + step * i);
+        const auto t0 = clock_type::now();
+        // Each writer its own of the 40 items: a write's outcome does not depend on another proxy's.
+        const auto share = 40 / static_cast<long>(proxies.size());
+        const auto item = 1 + static_cast<long>(p) * share + i % share;
+        auto r = c.send("PUT", "/api/items/" + std::to_string(item), j, R"({"stock":)" + std::to_string(i % 1000) + "}");
+        written[p].push_back(
+            {t0, std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(), r && r->status == 200});
+      }
+    });
   std::this_thread::sleep_for(std::chrono::seconds(2));
   std::vector<double> holds;
   std::vector<clock_type::time_point> moved_at;
@@ -379,7 +404,9 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   }
   stop = true;
-  writer.join();
+  for (auto& w : writers) w.join();
+  std::vector<sample> writes;
+  for (const auto& w : written) writes.insert(writes.end(), w.begin(), w.end());
   std::vector<double> steady, after_move;
   std::size_t failed = 0;
   for (const auto& s : writes) {
@@ -388,8 +415,9 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
     for (const auto& t : moved_at) near = near || (s.at >= t && s.at < t + std::chrono::seconds(1));
     (near ? after_move : steady).push_back(s.ms);
   }
-  std::printf("write cut-over with banyan-sync on both sides: %d moves, %d writes/s through the proxy, %zu writes, %zu failed\n",
-              moves, rate, writes.size(), failed);
+  std::printf("write cut-over with banyan-sync on both sides: %d moves, %d writes/s through %s, %zu writes, %zu failed\n",
+              moves, rate, fleet > 0 ? (std::to_string(fleet) + " proxies on etcd").c_str() : "the proxy", writes.size(),
+              failed);
   std::printf("  barrier hold: p50 %.0f ms, max %.0f ms (%zu switched)\n", percentile(holds, 0.5), percentile(holds, 1.0),
               holds.size());
   std::printf("  write latency steady: p50 %.1f ms, p99 %.1f ms; in the second after a move: p50 %.1f ms, p99 %.1f ms, "
@@ -399,7 +427,7 @@ bool cutover_run(const std::string& dir, const std::string& bin, const std::stri
   return failed == 0 && holds.size() == static_cast<std::size_t>(moves);
 }
 
-int cutover(const std::string& bin, const std::string& source, int rate, int moves, bool postgres) {
+int cutover(const std::string& bin, const std::string& source, int rate, int moves, bool postgres, int fleet) {
   const auto dir = temp_dir();
   bool ok = false;
   if (postgres) {
@@ -407,9 +435,9 @@ int cutover(const std::string& bin, const std::string& source, int rate, int mov
     pg.create_database("app");
     pg.create_database("svc");
     std::printf("(both apps on PostgreSQL)\n");
-    ok = cutover_run(dir, bin, source, rate, moves, pg.url("app"), pg.url("svc"));
+    ok = cutover_run(dir, bin, source, rate, moves, pg.url("app"), pg.url("svc"), fleet);
   } else {
-    ok = cutover_run(dir, bin, source, rate, moves, dir + "/app.db", dir + "/svc.db");
+    ok = cutover_run(dir, bin, source, rate, moves, dir + "/app.db", dir + "/svc.db", fleet);
   }
   if (ok) std::filesystem::remove_all(dir);
   else std::printf("  logs in %s\n", dir.c_str());
@@ -431,7 +459,7 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[0] == "copy") return copy(args[1], option("--rows", 100000));
     if (args.size() >= 3 && args[0] == "cutover")
       return cutover(args[1], args[2], option("--rate", 400), option("--moves", 10),
-                     std::find(args.begin(), args.end(), "--postgres") != args.end());
+                     std::find(args.begin(), args.end(), "--postgres") != args.end(), option("--fleet", 0));
     if (args.size() >= 2 && args[0] == "pg")
       return postgres_bench(args[1], option("--rows", 100000), option("--rate", 1000), option("--seconds", 10));
   } catch (const std::exception& e) {
@@ -441,7 +469,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: sync_bench capture [--rows N] | sync_bench lag BIN_DIR [--rate N] [--seconds S]\n"
                "       sync_bench copy BIN_DIR [--rows N]\n"
-               "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres]\n"
+               "       sync_bench cutover BIN_DIR SOURCE_DIR [--rate N] [--moves M] [--postgres] [--fleet N]\n"
                "       sync_bench pg BIN_DIR [--rows N] [--rate R] [--seconds S]\n");
   return 2;
 }

@@ -384,10 +384,14 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
     return http::json_response(200, json::object{{"up", true}, {"since", f.since}, {"owner", f.owner}, {"refuse", f.refuse}});
   });
   router_.add("DELETE", "/internal/fence", [this](http::request&) {
+    // The fence as it was: the proxy's barrier puts it back if its switch does not happen.
+    const auto was = impl_->capture->fence();
     impl_->capture->set_fence({});
     impl_->foreign_seen = 0;
     log::info("fence down: this database owns its writes again");
-    return http::json_response(200, json::object{{"up", false}});
+    return http::json_response(
+        200, json::object{{"up", false},
+                          {"was", json::object{{"up", was.up}, {"since", was.since}, {"owner", was.owner}}}});
   });
 }
 

@@ -272,6 +272,48 @@ TEST_CASE("banyan-sync under banyan-proxy: the writes of an app with no feed mov
   CHECK(acknowledged >= 60 + 3 * 150);  // every step's writes
 }
 
+// A cut-over that gives up leaves the writes with the old owner: the fence it raised there goes
+// down again (with `foreign_writes: refuse` the app's own writes through the proxy were refused).
+TEST_CASE("banyan-sync under banyan-proxy: a cut-over that gives up puts the fences back — the old owner keeps its writes",
+          "[sync][process]") {
+  temp_dir dir;
+  guide_pair pair(dir, {"app.db", "sqlite:" + dir.file("app.db")}, {"svc.db", "sqlite:" + dir.file("svc.db")}, true);
+  proxy_process proxy(dir, pair.app.url(), "access_log: off\nhealth_checks: {path: \"\"}\n" + pair.proxy_yaml("1s"));
+  REQUIRE(proxy.admin("PUT", "/api/v1/routes", pair.routes()).status == 200);
+  REQUIRE(http_json(proxy.port, "POST", "/api/items", R"({"name":"before","stock":1})").status == 201);
+  // The service's sync hangs: it cannot say it caught up, the barrier gives up at its hold limit.
+  pair.svc_side->proc->signal(SIGSTOP);
+  const auto gave_up = proxy.admin("POST", "/api/v1/routes/mode", R"({"routes":["item-create","item-change"],"mode":"service"})");
+  CHECK(gave_up.status == 409);
+  pair.svc_side->proc->signal(SIGCONT);
+  const auto fence = json::parse(http_call(pair.app_side->port, "GET", "/internal/fence").body);
+  CHECK(fence.at("up") == false);
+  const auto kept = http_json(proxy.port, "POST", "/api/items", R"({"name":"after","stock":2})");
+  INFO(kept.body);
+  CHECK(kept.status == 201);  // the monolith still takes its writes: not refused as foreign
+  CHECK(pair.app_side->sync().at("foreign_writes").as_int64() == 0);
+  // Once the service's sync answers, the writes move, and the fences with them.
+  REQUIRE(eventually([&] { return caught_up(*pair.svc_side, *pair.app_side); }, std::chrono::seconds(20)));
+  const auto moved = proxy.admin("POST", "/api/v1/routes/mode", R"({"routes":["item-create","item-change"],"mode":"service"})");
+  INFO(moved.body);
+  REQUIRE(moved.status == 200);
+  CHECK(json::parse(http_call(pair.app_side->port, "GET", "/internal/fence").body).at("up") == true);
+  CHECK(json::parse(http_call(pair.svc_side->port, "GET", "/internal/fence").body).at("up") == false);
+  CHECK(http_json(proxy.port, "POST", "/api/items", R"({"name":"moved","stock":3})").status == 201);
+}
+
+// A fleet's instances release their held writes when they see the switch; the coordinator moved
+// the foreign-write fences after it, so a write could reach the new owner while its fence was up
+// — refused there with `foreign_writes: refuse`. The fences now move before the switch.
+TEST_CASE("banyan-sync under a fleet of three proxies: the writes move back and forward, none refused as foreign",
+          "[sync][process][slow]") {
+  temp_dir dir;
+  const int acknowledged = writes_move_under_proxy(dir, {"app.db", "sqlite:" + dir.file("app.db")},
+                                                   {"svc.db", "sqlite:" + dir.file("svc.db")},
+                                                   {.fleet = 3, .refuse_foreign_writes = true});
+  CHECK(acknowledged >= 60 + 3 * 150);
+}
+
 // Found by the lag benchmark: two followers of one publisher (the same aggregate, two databases)
 // were one reader to its pruning, which removed what the slower had not read yet; and the follower
 // then retried the 410 forever instead of saying what to do.

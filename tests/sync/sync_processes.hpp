@@ -2,6 +2,8 @@
 // banyan-sync's process tests' shared parts: banyan-sync from a configuration file, the guide's
 // example apps (docs/examples: no code of ours in them), and clients writing items through the
 // proxy that remember what they were told was written.
+#include "support/etcd_cluster.hpp"
+#include "support/fleet_proxy.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/servers.hpp"
@@ -81,9 +83,10 @@ struct item_clients {
   std::map<std::int64_t, std::int64_t> stock_of;
   std::vector<std::string> failures;
   std::vector<std::thread> threads;
-  item_clients(std::uint16_t port, int count) {
+  // `count` clients, spread over `ports` (a fleet's instances) in turn.
+  item_clients(const std::vector<std::uint16_t>& ports, int count) {
     for (int w = 0; w < count; ++w)
-      threads.emplace_back([this, port, w] {
+      threads.emplace_back([this, port = ports[static_cast<std::size_t>(w) % ports.size()], w] {
         std::vector<std::int64_t> mine;
         for (int i = 0; !stop; ++i) {
           http_reply r;
@@ -138,47 +141,98 @@ struct app_database {
   std::string database;
 };
 
+// How the writes move: through one proxy, or a fleet of them on an etcd of the test's own; with
+// the databases refusing foreign writes or only counting them.
+struct move_options {
+  int fleet = 0;
+  bool refuse_foreign_writes = false;
+};
+
 // The guide's section on moving writes, with no feed in either app: the app and the service each
 // with banyan-sync (both directions), the proxy's barrier moving create and change routes together
 // to the service, back, and forward again under 3 writing clients. Every request answered, every
 // acknowledged write on both sides, `banyan data verify` clean, no foreign writes. Returns how many
 // writes were acknowledged.
-inline int writes_move_under_proxy(temp_dir& dir, const app_database& app_db, const app_database& svc_db) {
-  python_app app(dir, "inventory_app.py", app_db.app_arg);
-  python_app svc(dir, "items_service.py", svc_db.app_arg);
-  auto app_yaml = [&](const std::string& listen, const std::string& follow) {
-    return "listen: " + listen + "\ndatabase: " + app_db.database + "\nstate_dir: " + dir.file("app-sync") +
-           "\npublish: true\n" + (follow.empty() ? "" : "follow: " + follow + "\n") +
-           "aggregates:\n  item: {table: items, key: id, fields: " + item_fields + "}\n";
-  };
-  auto app_side = std::make_unique<sync_process>(dir, "app-sync", app_yaml("127.0.0.1:0", ""));
-  const auto app_sync_port = app_side->port;
-  sync_process svc_side(dir, "svc-sync",
-                        "listen: 127.0.0.1:0\ndatabase: " + svc_db.database + "\nstate_dir: " +
-                            dir.file("svc-sync") + "\npublish: true\nfollow: " + app_side->url() +
-                            "\naggregates:\n  item: {table: products, key: pid, fields: {id: pid, name: title, "
-                            "stock: qty, price_cents: price_cents}}\n");
-  REQUIRE(eventually([&] { return svc_side.sync().at("state").as_string() == "following"; }, std::chrono::seconds(20)));
-  // The monolith's side follows the service back: restarted on its port with follow:.
-  app_side->proc->signal(SIGTERM);
-  REQUIRE(app_side->proc->wait(std::chrono::seconds(10)) == 0);
-  app_side = std::make_unique<sync_process>(dir, "app-sync",
-                                            app_yaml("127.0.0.1:" + std::to_string(app_sync_port), svc_side.url()));
-  REQUIRE(eventually([&] { return app_side->sync().at("state").as_string() == "following"; }, std::chrono::seconds(20)));
+// The guide's two apps, each with its banyan-sync publishing and following the other (the
+// monolith's side restarted on its port to follow the service back), as once the writes may move.
+struct guide_pair {
+  python_app app, svc;
+  std::unique_ptr<sync_process> app_side, svc_side;
+  guide_pair(temp_dir& dir, const app_database& app_db, const app_database& svc_db, bool refuse_foreign_writes)
+      : app(dir, "inventory_app.py", app_db.app_arg), svc(dir, "items_service.py", svc_db.app_arg) {
+    const std::string refuse = refuse_foreign_writes ? "foreign_writes: refuse\n" : "";
+    auto app_yaml = [&](const std::string& listen, const std::string& follow) {
+      return "listen: " + listen + "\ndatabase: " + app_db.database + "\nstate_dir: " + dir.file("app-sync") +
+             "\npublish: true\n" + (follow.empty() ? "" : "follow: " + follow + "\n") + refuse +
+             "aggregates:\n  item: {table: items, key: id, fields: " + item_fields + "}\n";
+    };
+    app_side = std::make_unique<sync_process>(dir, "app-sync", app_yaml("127.0.0.1:0", ""));
+    const auto app_sync_port = app_side->port;
+    svc_side = std::make_unique<sync_process>(dir, "svc-sync",
+                                              "listen: 127.0.0.1:0\ndatabase: " + svc_db.database + "\nstate_dir: " +
+                                                  dir.file("svc-sync") + "\npublish: true\nfollow: " + app_side->url() +
+                                                  "\n" + refuse +
+                                                  "aggregates:\n  item: {table: products, key: pid, fields: {id: pid, "
+                                                  "name: title, stock: qty, price_cents: price_cents}}\n");
+    REQUIRE(eventually([&] { return svc_side->sync().at("state").as_string() == "following"; }, std::chrono::seconds(20)));
+    app_side->proc->signal(SIGTERM);
+    REQUIRE(app_side->proc->wait(std::chrono::seconds(10)) == 0);
+    app_side = std::make_unique<sync_process>(dir, "app-sync",
+                                              app_yaml("127.0.0.1:" + std::to_string(app_sync_port), svc_side->url()));
+    REQUIRE(eventually([&] { return app_side->sync().at("state").as_string() == "following"; }, std::chrono::seconds(20)));
+  }
+  // The proxy's configuration for moving the items' writes between them.
+  std::string proxy_yaml(const std::string& hold_limit = "3s") const {
+    return "cutover: {hold_limit: " + hold_limit + "}\ndata:\n  monolith: " + app_side->url() + "\n  items: " +
+           svc_side->url() + "\n";
+  }
+  // The routes: create and change, with the monolith.
+  std::string routes() const {
+    return R"({"services":{"items":")" + svc.url() + R"("},"routes":[
+      {"id":"item-create","match":{"methods":["POST"],"path":"/api/items"},"service":"items","mode":"monolith"},
+      {"id":"item-change","match":{"methods":["PUT","DELETE"],"path":"/api/items/{id}"},"service":"items","mode":"monolith"}]})";
+  }
+};
 
-  proxy_process proxy(dir, app.url(),
-                      "access_log: off\nhealth_checks: {path: \"\"}\ncutover: {hold_limit: 3s}\ndata:\n  monolith: " +
-                          app_side->url() + "\n  items: " + svc_side.url() + "\n");
-  REQUIRE(proxy.admin("PUT", "/api/v1/routes",
-                      R"({"services":{"items":")" + svc.url() + R"("},"routes":[
-                        {"id":"item-create","match":{"methods":["POST"],"path":"/api/items"},"service":"items","mode":"monolith"},
-                        {"id":"item-change","match":{"methods":["PUT","DELETE"],"path":"/api/items/{id}"},"service":"items","mode":"monolith"}]})")
-              .status == 200);
-  item_clients clients(proxy.port, 3);
+inline int writes_move_under_proxy(temp_dir& dir, const app_database& app_db, const app_database& svc_db,
+                                   const move_options& how = {}) {
+  guide_pair pair(dir, app_db, svc_db, how.refuse_foreign_writes);
+  auto& app = pair.app;
+  auto& svc = pair.svc;
+  auto& app_side = pair.app_side;
+  auto& svc_side = *pair.svc_side;
+  const std::string proxy_yaml = pair.proxy_yaml();
+  std::unique_ptr<proxy_process> proxy;
+  std::unique_ptr<etcd_cluster> etcd;
+  std::vector<std::unique_ptr<fleet_proxy>> fleet;
+  std::vector<std::uint16_t> ports;
+  if (how.fleet > 0) {
+    etcd = std::make_unique<etcd_cluster>(1);
+    const auto token = write_fleet_token(dir);
+    for (int i = 0; i < how.fleet; ++i) {
+      fleet.push_back(std::make_unique<fleet_proxy>(app.url(), etcd->endpoints(), token, proxy_yaml));
+      ports.push_back(fleet.back()->port);
+    }
+  } else {
+    proxy = std::make_unique<proxy_process>(dir, app.url(), "access_log: off\nhealth_checks: {path: \"\"}\n" + proxy_yaml);
+    ports.push_back(proxy->port);
+  }
+  // Changes through the one proxy, or the fleet's first instance.
+  auto admin = [&](std::string_view method, std::string_view target, std::string_view body) {
+    return proxy ? proxy->admin(method, target, body) : fleet.front()->admin(method, target, body);
+  };
+  REQUIRE(admin("PUT", "/api/v1/routes", pair.routes()).status == 200);
+  if (!fleet.empty())  // every instance serves the routes before the clients start
+    REQUIRE(eventually([&] {
+      for (const auto& f : fleet)
+        if (f->admin("GET", "/api/v1/routes").body.find("item-create") == std::string::npos) return false;
+      return true;
+    }));
+  item_clients clients(ports, 3);
   clients.wait_for(60);
   auto move = [&](const char* mode) {
-    const auto r = proxy.admin("POST", "/api/v1/routes/mode",
-                               std::string(R"({"routes":["item-create","item-change"],"mode":")") + mode + R"("})");
+    const auto r = admin("POST", "/api/v1/routes/mode",
+                         std::string(R"({"routes":["item-create","item-change"],"mode":")") + mode + R"("})");
     INFO(r.body);
     REQUIRE(r.status == 200);
     CHECK(boost::json::parse(r.body).at("cutover").at("switched").as_bool());
@@ -210,6 +264,7 @@ inline int writes_move_under_proxy(temp_dir& dir, const app_database& app_db, co
   INFO(verify.out << verify.err);
   CHECK(verify.code == 0);
   CHECK(app_side->sync().at("foreign_writes").as_int64() == 0);
+  CHECK(svc_side.sync().at("foreign_writes").as_int64() == 0);
   return clients.acknowledged;
 }
 

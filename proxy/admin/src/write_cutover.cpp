@@ -7,6 +7,8 @@
 #include "banyan/sync/sync_status.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <map>
 #include <memory>
@@ -119,14 +121,16 @@ bool publishes_feed(const std::string& url, std::string& why) {
   }
 }
 
-void write_cutover::fence(cutover_result::pair& p, const barrier_observation& seen) {
+bool write_cutover::move_fences(cutover_result::pair& p, std::int64_t head, std::optional<previous_fence>& was) {
   // Only data that follows a feed has a fence: an old owner without one publishes nothing to raise
-  // it on. Best effort: the routing has switched already; a fence that could not be set is logged
+  // it on. Moved while every write on these routes is held — before the switch, so that no write
+  // released to the new owner finds its fence still up (in a fleet the other instances release
+  // theirs as soon as they see the switch). Best effort: a fence that could not be moved is logged
   // and said in the result, and foreign writes then go uncounted there.
-  if (!seen.source_head || p.from_url.empty() || p.to_url.empty()) return;
+  if (p.from_url.empty() || p.to_url.empty()) return false;
   try {
     http::client from(p.from_url, probe_options()), to(p.to_url, probe_options());
-    const std::string body = "{\"since\":" + std::to_string(*seen.source_head) + ",\"owner\":\"" + p.to + "\"}";
+    const std::string body = "{\"since\":" + std::to_string(head) + ",\"owner\":\"" + p.to + "\"}";
     http::header_list headers;
     headers.add("Content-Type", "application/json");
     const auto up = from.send("PUT", "/internal/fence", headers, body);
@@ -135,10 +139,43 @@ void write_cutover::fence(cutover_result::pair& p, const barrier_observation& se
     auto fenced = [](const auto& r) { return r && (r->status == 200 || r->status == 404 || r->status == 405); };
     if (!fenced(up)) p.fence_problem = "the fence on " + p.from + " could not be raised";
     if (!fenced(down)) p.fence_problem = "the fence on " + p.to + " could not be lowered";
+    // The new owner's fence as it was (up since the writes last left it), to put back if the
+    // switch does not happen.
+    if (down && down->status == 200) {
+      boost::system::error_code ec;
+      const auto v = json::parse(down->body, ec);
+      const auto* prior = !ec && v.is_object() ? v.as_object().if_contains("was") : nullptr;
+      if (prior && prior->is_object() && prior->as_object().contains("up") && prior->at("up") == true &&
+          prior->as_object().contains("since") && prior->at("since").is_int64() &&
+          prior->as_object().contains("owner") && prior->at("owner").is_string())
+        was = previous_fence{prior->at("since").as_int64(), std::string(prior->at("owner").as_string())};
+    }
   } catch (const std::exception& e) {
     p.fence_problem = std::string("fence: ") + e.what();
   }
   if (!p.fence_problem.empty()) log::warn("write cut-over: foreign writes are not watched", {{"why", p.fence_problem}});
+  return true;
+}
+
+void write_cutover::restore_fences(const cutover_result::pair& p, const std::optional<previous_fence>& was) {
+  // The writes stay with the old owner: its fence goes down, the new owner's goes back up.
+  try {
+    http::client from(p.from_url, probe_options()), to(p.to_url, probe_options());
+    const auto down = from.send("DELETE", "/internal/fence");
+    bool restored = true;
+    if (was) {
+      http::header_list headers;
+      headers.add("Content-Type", "application/json");
+      const auto up = to.send("PUT", "/internal/fence", headers,
+                              json::serialize(json::object{{"since", was->since}, {"owner", was->owner}}));
+      restored = up && up->status == 200;
+    }
+    if (!down || (down->status != 200 && down->status != 404 && down->status != 405) || !restored)
+      log::warn("write cut-over gave up, and the foreign-write fences could not all be put back",
+                {{"old_owner", p.from}, {"new_owner", p.to}});
+  } catch (const std::exception& e) {
+    log::warn("write cut-over gave up, and the foreign-write fences could not be put back", {{"why", e.what()}});
+  }
 }
 
 cutover_result write_cutover::run(const std::vector<write_move>& moves, const routing_snapshot& before,
@@ -149,6 +186,8 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
     std::unique_ptr<http::client> source, target;
     std::string setup_problem;  // an owner without a URL or with a URL the client refuses
     barrier_observation seen;
+    bool fences_moved = false;            // at the head read with nothing in flight
+    std::optional<previous_fence> fence_was;  // the new owner's, to put back if nothing switches
   };
   std::map<std::pair<std::string, std::string>, leg> legs;
   std::vector<std::shared_ptr<route_stats>> held;
@@ -231,6 +270,9 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
         o.source_has_no_feed = h.no_feed;
         o.source_problem = h.problem;
       }
+      // The fences move as soon as the head is known, while the new owner catches up: nothing is
+      // written to either side but by the sync meanwhile.
+      if (o.source_head && !l.fences_moved) l.fences_moved = move_fences(l.report, *o.source_head, l.fence_was);
       if (o.source_head) sample_target(*l.target, l.report.from_url, o);
       verdicts.push_back(next_barrier_step(settings_, o));
     }
@@ -264,12 +306,13 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
     if (!go_live(result, why)) {  // it commits: before the writes are released
       result.switched = false;
       result.reason = why;
-    } else {
-      for (auto& [key, l] : legs) fence(l.report, l.seen);
     }
   } else {
     result.reason = verdict.reason;
   }
+  if (!result.switched)
+    for (auto& [key, l] : legs)
+      if (l.fences_moved) restore_fences(l.report, l.fence_was);
   // The switch took the fleet's hold down with the change; anything else leaves it to be taken down.
   if (fleet_ && fleet_problem.empty() && !result.switched) fleet_->abandon();
   // Release: the held writes look again and go where the routing in force now says.

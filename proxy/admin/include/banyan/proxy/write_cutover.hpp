@@ -79,9 +79,16 @@ class write_cutover {
   const barrier_settings& settings() const noexcept { return settings_; }
 
  private:
-  // After a switch: raises the foreign-write fence on the old owner's data (PUT /internal/fence, at
-  // the head it read) and lowers it on the new owner's, where they are banyan-sync.
-  void fence(cutover_result::pair& p, const barrier_observation& seen);
+  // Before the switch, writes held: raises the foreign-write fence on the old owner's data (PUT
+  // /internal/fence, at the head it read) and lowers it on the new owner's, where they are
+  // banyan-sync; `was` gets the new owner's fence as it was. False when a side has no URL.
+  struct previous_fence {
+    std::int64_t since = 0;
+    std::string owner;
+  };
+  static bool move_fences(cutover_result::pair& p, std::int64_t head, std::optional<previous_fence>& was);
+  // Nothing switched: the old owner's fence down again, the new owner's as it was.
+  static void restore_fences(const cutover_result::pair& p, const std::optional<previous_fence>& was);
   routing_state& routing_;
   barrier_settings settings_;
   fleet_barrier* fleet_ = nullptr;
