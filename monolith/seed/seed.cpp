@@ -61,6 +61,11 @@ const std::array<const char*, 12> first_names{"Ada", "Bo", "Chen", "Dara", "Eli"
 const std::array<const char*, 10> last_names{"Ahn", "Berg", "Costa", "Diaz", "Evans",
                                              "Fischer", "Garcia", "Horvat", "Ito", "Jansen"};
 
+const std::array<const char*, 7> streets{"Harbour Road", "Linden Allee", "Via Roma", "Rue des Fleurs",
+                                          "Kirkegata",    "Calle Mayor", "Sakura-dori"};
+const std::array<const char*, 5> towns{"Hamburg, Germany", "Lyon, France", "Bergen, Norway", "Porto, Portugal",
+                                       "Osaka, Japan"};
+
 }  // namespace
 
 seed_counts seed(banyan::sqlite::connection& c) {
@@ -94,7 +99,11 @@ seed_counts seed(banyan::sqlite::connection& c) {
     std::string email = first + "." + last + std::to_string(i) + "@example.com";
     for (auto& ch : email)
       if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-    customer_ids.push_back(customers::create(c, {email, first + " " + last}).id);
+    // An address in a country the carriers serve, from the index alone: the generator's sequence,
+    // and so the orders below, stay as they were before customers had addresses.
+    const std::string address = std::to_string(1 + i) + " " + streets[static_cast<std::size_t>(i) % streets.size()] + ", " +
+                                towns[static_cast<std::size_t>(i) % towns.size()];
+    customer_ids.push_back(customers::create(c, {email, first + " " + last, address}).id);
     ++counts.customers;
   }
   for (int i = 0; i < 40; ++i) {

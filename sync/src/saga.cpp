@@ -40,8 +40,12 @@ decision decide(const state& s, const input& in) {
           return {action::compensate, s.step + " failed" + (in.reason.empty() ? std::string() : ": " + in.reason)};
         case input::kind::deadline:
           if (s.deadline_ms == 0 || in.at_ms < s.deadline_ms) return {action::none, "not due yet"};
+        {
+          const auto waited = s.deadline_ms - s.step_since_ms;
           return {action::compensate, "no answer to " + s.step + " within " +
-                                          std::to_string((s.deadline_ms - s.step_since_ms) / 1000) + " s"};
+                                          (waited % 1000 == 0 ? std::to_string(waited / 1000) + " s"
+                                                              : std::to_string(waited) + " ms")};
+        }
       }
       break;
     case status::completed:

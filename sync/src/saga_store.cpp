@@ -89,6 +89,13 @@ decision handle(sqlite::connection& c, const std::string& id, const input& in) {
   return d;
 }
 
+bool abandon(sqlite::connection& c, const std::string& id, const std::string& reason, std::int64_t now_ms) {
+  c.prepare("UPDATE banyan_sagas SET status = 'compensated', step_since_ms = ?, reason = ? WHERE id = ? AND status = 'running'")
+      .bind_all(now_ms, reason, id)
+      .run();
+  return c.changes() > 0;
+}
+
 std::vector<state> due(sqlite::connection& c, std::int64_t now_ms, int limit) {
   auto st = c.prepare(std::string(columns) +
                       "WHERE status = 'running' AND deadline_ms > 0 AND deadline_ms <= ? ORDER BY deadline_ms LIMIT ?");

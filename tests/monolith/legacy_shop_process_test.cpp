@@ -203,3 +203,33 @@ TEST_CASE("kill -9 under load: acknowledged orders survive, none is half-written
   CHECK(scalar("SELECT MAX(id) FROM orders_orders") >= *acknowledged.rbegin());
   CHECK(shop.stop() == 0);
 }
+
+// Once shipping's writes are the service's (the barrier's fence), an order waits for its booking;
+// with no shipping service answering, legacy-shop's sweeper cancels it at the booking timeout and
+// releases its stock — and says so at /internal/sagas.
+TEST_CASE("legacy-shop: an order whose booking never comes is cancelled at --booking-timeout, its stock released",
+          "[legacy-shop][saga]") {
+  temp_dir dir;
+  shop_process shop(dir.file("shop.db"), dir.file("shop.log"), true, 0, {"--booking-timeout", "300ms"});
+  REQUIRE(http_json(shop.port, "PUT", "/internal/fence", R"({"since":0,"owner":"shipping"})").status == 200);
+  const auto before = parse(http_call(shop.port, "GET", "/api/inventory/KIT-1001")).at("reserved").as_int64();
+  const auto product = parse(http_call(shop.port, "GET", "/api/products?category=kitchen&page_size=1"))
+                           .at("items").at(0).at("id").as_int64();
+  const auto placed = http_json(shop.port, "POST", "/api/orders", order_json(1, product, 1));
+  INFO(placed.body);
+  REQUIRE(placed.status == 201);
+  CHECK(parse(placed).at("status") == "placed");
+  const auto id = std::to_string(parse(placed).at("id").as_int64());
+  REQUIRE(eventually([&] { return parse(http_call(shop.port, "GET", "/api/orders/" + id)).at("status") == "cancelled"; },
+                     std::chrono::seconds(5)));
+  CHECK(parse(http_call(shop.port, "GET", "/api/orders/" + id)).at("cancel_reason") ==
+        "no answer to shipment booking within 300 ms");
+  CHECK(parse(http_call(shop.port, "GET", "/api/inventory/KIT-1001")).at("reserved").as_int64() == before);
+  const auto sagas = parse(http_call(shop.port, "GET", "/internal/sagas"));
+  CHECK(sagas.at("counts").at("compensated") == 1);
+  CHECK(sagas.at("counts").at("stuck") == 0);
+  // A bad timeout is refused at start.
+  const auto bad = run_program({binary("legacy-shop"), "--booking-timeout", "soon"}, dir);
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--booking-timeout: expected a duration") != std::string::npos);
+}

@@ -91,6 +91,13 @@ TEST_CASE("saga store: each answer once, in the caller's transaction, and the st
   CHECK(find(c, "order-2")->reason == "shipment booking failed: carrier down");
   CHECK(handle(c, "order-2", {input::kind::succeeded, "shipping#8", {}, 8'000}).what == decision::action::late_answer);
   CHECK(find(c, "order-2")->at == status::compensated);
+
+  // The initiator ends one itself (the customer cancelled): compensated; a success after is late.
+  begin(c, "order-3", "order.shipment", "shipment booking", 1'000, 31'000);
+  CHECK(abandon(c, "order-3", "cancelled by the customer", 9'000));
+  CHECK_FALSE(abandon(c, "order-3", "again", 9'500));
+  CHECK(find(c, "order-3")->reason == "cancelled by the customer");
+  CHECK(handle(c, "order-3", {input::kind::succeeded, "shipping#9", {}, 10'000}).what == decision::action::late_answer);
 }
 
 TEST_CASE("saga store: the deadline — due sagas for the sweeper, stuck ones for the operator") {

@@ -12,11 +12,12 @@ namespace http = banyan::http;
 using banyan::sqlite::connection;
 
 std::span<const banyan::sqlite::migration> migrations() {
-  static const std::array<banyan::sqlite::migration, 1> list{{
+  static const std::array<banyan::sqlite::migration, 2> list{{
       {1, "create customers_customers",
        "CREATE TABLE customers_customers ("
        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
        " email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created_at TEXT NOT NULL)"},
+      {2, "customers have a shipping address", "ALTER TABLE customers_customers ADD COLUMN address TEXT NOT NULL DEFAULT ''"},
   }};
   return list;
 }
@@ -33,7 +34,7 @@ bool valid_email(std::string_view email) noexcept {
 }
 
 std::optional<customer_input> parse_customer_input(const json::object& body, field_errors& errors) {
-  reject_unknown(body, {"email", "name"}, errors);
+  reject_unknown(body, {"email", "name", "address"}, errors);
   auto email = require_string(body, "email", errors, 3, 254);
   if (email) {
     for (auto& ch : *email)
@@ -41,27 +42,32 @@ std::optional<customer_input> parse_customer_input(const json::object& body, fie
     if (!valid_email(*email)) errors.add("email", "must be an email address");
   }
   auto name = require_string(body, "name", errors, 1, 200);
+  std::string address;
+  if (const auto* a = body.if_contains("address")) {
+    if (!a->is_string() || a->as_string().size() > 300) errors.add("address", "must be a string of at most 300 characters");
+    else address = std::string(a->as_string());
+  }
   if (!errors.empty()) return std::nullopt;
-  return customer_input{*email, *name};
+  return customer_input{*email, *name, address};
 }
 
 json::object to_json(const customer& c) {
-  return {{"id", c.id}, {"email", c.email}, {"name", c.name}, {"created_at", c.created_at}};
+  return {{"id", c.id}, {"email", c.email}, {"name", c.name}, {"address", c.address}, {"created_at", c.created_at}};
 }
 
 std::optional<customer> find(connection& c, std::int64_t id) {
-  auto st = c.prepare("SELECT id, email, name, created_at FROM customers_customers WHERE id = ?");
+  auto st = c.prepare("SELECT id, email, name, created_at, address FROM customers_customers WHERE id = ?");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  return customer{st.get_int64(0), st.get_text(1), st.get_text(2), st.get_text(3)};
+  return customer{st.get_int64(0), st.get_text(1), st.get_text(2), st.get_text(3), st.get_text(4)};
 }
 
 customer create(connection& c, const customer_input& in) {
   const std::string now = banyan::now_rfc3339();
-  c.prepare("INSERT INTO customers_customers(email, name, created_at) VALUES (?, ?, ?)")
-      .bind_all(in.email, in.name, now)
+  c.prepare("INSERT INTO customers_customers(email, name, created_at, address) VALUES (?, ?, ?, ?)")
+      .bind_all(in.email, in.name, now, in.address)
       .run();
-  customer out{c.last_insert_rowid(), in.email, in.name, now};
+  customer out{c.last_insert_rowid(), in.email, in.name, now, in.address};
   outbox::append(c, "customer.created", "customer", std::to_string(out.id), to_json(out));
   return out;
 }

@@ -18,11 +18,13 @@ struct customer {
   std::string email;
   std::string name;
   std::string created_at;
+  std::string address;  // where orders are shipped: "street, city, country"; empty: collected at the shop
 };
 
 struct customer_input {
   std::string email;
   std::string name;
+  std::string address;
 };
 
 std::span<const banyan::sqlite::migration> migrations();

@@ -4,6 +4,9 @@
 #include "modules/catalog/catalog.hpp"
 #include "modules/customers/customers.hpp"
 #include "modules/outbox/outbox.hpp"
+#include "modules/shipping/shipping.hpp"
+
+#include "banyan/sync/saga_store.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -17,7 +20,7 @@ namespace http = banyan::http;
 using banyan::sqlite::connection;
 
 std::span<const banyan::sqlite::migration> migrations() {
-  static const std::array<banyan::sqlite::migration, 1> list{{
+  static const std::array<banyan::sqlite::migration, 2> list{{
       {1, "create orders tables",
        "CREATE TABLE orders_orders ("
        " id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id INTEGER NOT NULL,"
@@ -30,6 +33,11 @@ std::span<const banyan::sqlite::migration> migrations() {
        " product_id INTEGER NOT NULL, sku TEXT NOT NULL, name TEXT NOT NULL,"
        " unit_price_cents INTEGER NOT NULL, quantity INTEGER NOT NULL, line_total_cents INTEGER NOT NULL,"
        " PRIMARY KEY (order_id, line_no));"},
+      // Orders wait for their shipment: confirmed once it is booked, or cancelled and why. (A
+      // column, not a new status value: SQLite would rebuild the table the lines point at.)
+      {2, "orders are confirmed or cancelled with a reason",
+       "ALTER TABLE orders_orders ADD COLUMN confirmed_at TEXT;"
+       "ALTER TABLE orders_orders ADD COLUMN cancel_reason TEXT;"},
   }};
   return list;
 }
@@ -88,6 +96,7 @@ json::object to_json(const order& o) {
   return {{"id", o.id},
           {"customer_id", o.customer_id},
           {"status", o.status},
+          {"cancel_reason", o.cancel_reason ? json::value(*o.cancel_reason) : json::value(nullptr)},
           {"currency", o.currency},
           {"lines", std::move(lines)},
           {"item_count", o.totals.item_count},
@@ -97,9 +106,12 @@ json::object to_json(const order& o) {
           {"updated_at", o.updated_at}};
 }
 
-place_result place(connection& c, const order_request& req) {
+std::string saga_id(std::int64_t order_id) { return "order-" + std::to_string(order_id); }
+
+place_result place(connection& c, const order_request& req, const shipping_policy& shipping_how) {
   place_result result;
-  if (!customers::find(c, req.customer_id)) result.errors.add("customer_id", "no such customer");
+  const auto buyer = customers::find(c, req.customer_id);
+  if (!buyer) result.errors.add("customer_id", "no such customer");
   order o;
   o.customer_id = req.customer_id;
   o.status = "placed";
@@ -145,9 +157,55 @@ place_result place(connection& c, const order_request& req) {
   }
   // Checked above within this transaction, so the reservation cannot come up short.
   inventory::reserve(c, o.id, wanted);
+  if (shipping_how.book_in_process) {
+    const auto booking = shipping::book(c, o.id, o.customer_id, buyer->address, o.totals.item_count);
+    if (booking.booked) {
+      o.status = "confirmed";
+      c.prepare("UPDATE orders_orders SET confirmed_at = ? WHERE id = ?").bind_all(o.updated_at, o.id).run();
+    } else {
+      // The same end as the saga's compensation: cancelled, its stock released, and why.
+      o.status = "cancelled";
+      o.cancel_reason = "shipment failed: " + booking.failure;
+      inventory::release(c, o.id);
+      c.prepare("UPDATE orders_orders SET status = 'cancelled', cancel_reason = ? WHERE id = ?")
+          .bind_all(*o.cancel_reason, o.id)
+          .run();
+    }
+  } else {
+    const auto now = banyan::unix_ms();
+    banyan::sync::saga::begin(c, saga_id(o.id), shipment_saga, "shipment booking", now,
+                              now + shipping_how.booking_timeout_ms);
+  }
+  // The shipping side books from this event when the order says placed (not yet booked here).
   outbox::append(c, "order.placed", "order", std::to_string(o.id), to_json(o));
   result.placed = std::move(o);
   return result;
+}
+
+bool confirm(connection& c, std::int64_t id) {
+  auto o = find(c, id);
+  if (!o || o->status != "placed") return false;
+  o->status = "confirmed";
+  o->updated_at = banyan::now_rfc3339();
+  c.prepare("UPDATE orders_orders SET confirmed_at = ?, updated_at = ? WHERE id = ?")
+      .bind_all(o->updated_at, o->updated_at, id)
+      .run();
+  outbox::append(c, "order.confirmed", "order", std::to_string(id), to_json(*o));
+  return true;
+}
+
+bool cancel(connection& c, std::int64_t id, const std::string& reason) {
+  auto o = find(c, id);
+  if (!o || o->status == "cancelled") return false;
+  o->status = "cancelled";
+  o->cancel_reason = reason;
+  o->updated_at = banyan::now_rfc3339();
+  c.prepare("UPDATE orders_orders SET status = 'cancelled', cancel_reason = ?, updated_at = ? WHERE id = ?")
+      .bind_all(reason, o->updated_at, id)
+      .run();
+  inventory::release(c, id);
+  outbox::append(c, "order.cancelled", "order", std::to_string(id), to_json(*o));
+  return true;
 }
 
 namespace {
@@ -155,7 +213,8 @@ order read_order(connection& c, const banyan::sqlite::statement& st) {
   order o;
   o.id = st.get_int64(0);
   o.customer_id = st.get_int64(1);
-  o.status = st.get_text(2);
+  o.status = st.get_text(2) == "placed" && !st.is_null(9) ? "confirmed" : st.get_text(2);
+  o.cancel_reason = st.get_optional_text(10);
   o.currency = st.get_text(3);
   o.totals = {st.get_int64(4), st.get_int64(5), st.get_int64(6)};
   o.created_at = st.get_text(7);
@@ -170,8 +229,8 @@ order read_order(connection& c, const banyan::sqlite::statement& st) {
 }
 
 constexpr std::string_view order_columns =
-    "SELECT id, customer_id, status, currency, item_count, subtotal_cents, total_cents, created_at, updated_at"
-    " FROM orders_orders ";
+    "SELECT id, customer_id, status, currency, item_count, subtotal_cents, total_cents, created_at, updated_at,"
+    " confirmed_at, cancel_reason FROM orders_orders ";
 }  // namespace
 
 std::optional<order> find(connection& c, std::int64_t id) {
@@ -189,8 +248,8 @@ std::vector<order> for_customer(connection& c, std::int64_t customer_id) {
   return out;
 }
 
-void register_routes(http::router& r, banyan::sqlite::pool& db) {
-  r.add("POST", "/api/orders", [&db](http::request& req) {
+void register_routes(http::router& r, banyan::sqlite::pool& db, std::int64_t booking_timeout_ms) {
+  r.add("POST", "/api/orders", [&db, booking_timeout_ms](http::request& req) {
     auto body = http::parse_json_object(req);
     if (!body) return body.error();
     field_errors errors;
@@ -198,7 +257,8 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     if (!in) return errors.to_response();
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn);
-    auto result = place(*conn, *in);
+    // Who books the shipment is read in the order's own transaction: the fence moves in one of its own.
+    auto result = place(*conn, *in, {!shipping::current_fence(*conn), booking_timeout_ms});
     if (!result.errors.empty()) return result.errors.to_response();
     if (result.shortage) {
       const auto& s = *result.shortage;
@@ -235,15 +295,18 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     if (!o) return not_found("order");
     if (o->status == "cancelled")
       return http::error_response(409, "already_cancelled", "order " + std::to_string(*id) + " is already cancelled");
-    o->status = "cancelled";
-    o->updated_at = banyan::now_rfc3339();
-    conn->prepare("UPDATE orders_orders SET status = ?, updated_at = ? WHERE id = ?")
-        .bind_all(o->status, o->updated_at, o->id)
-        .run();
-    inventory::release(*conn, o->id);
-    outbox::append(*conn, "order.cancelled", "order", std::to_string(o->id), to_json(*o));
+    // Its shipment, booked here, is cancelled with it — unless the carrier has it already.
+    if (auto s = shipping::find(*conn, *id)) {
+      if (s->status != "cancelled" && !shipping::report(*conn, *s, "cancelled", "the order was cancelled"))
+        return http::error_response(409, "shipment_under_way",
+                                    "order " + std::to_string(*id) + " cannot be cancelled: its shipment is " + s->status);
+    }
+    // A saga waiting for the shipping service ends here; the service cancels what it booked when
+    // it reads order.cancelled.
+    banyan::sync::saga::abandon(*conn, saga_id(*id), "cancelled by the customer", banyan::unix_ms());
+    cancel(*conn, *id, "cancelled by the customer");
     commit_unless_dry_run(tx, req);
-    return http::json_response(200, to_json(*o));
+    return http::json_response(200, to_json(*find(*conn, *id)));
   });
 
   r.add("GET", "/api/customers/{id}/orders", [&db](http::request& req) {

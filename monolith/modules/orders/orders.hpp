@@ -45,7 +45,9 @@ struct order_totals {
 struct order {
   std::int64_t id = 0;
   std::int64_t customer_id = 0;
-  std::string status;  // placed | cancelled
+  // placed (its shipment not booked yet) | confirmed (booked) | cancelled (cancel_reason says why)
+  std::string status;
+  std::optional<std::string> cancel_reason;
   std::string currency;
   std::vector<order_line> lines;
   order_totals totals;
@@ -69,12 +71,29 @@ struct place_result {
   field_errors errors;                          // 422: unknown customer or products, mixed currencies
   std::optional<inventory::shortage> shortage;  // 409
 };
+// How an order's shipment is arranged: booked in the order's own transaction while this monolith
+// owns shipping — the order is confirmed, or cancelled with the reason when no carrier serves the
+// customer's address — or, once shipping is a service of its own, asked of it through the feed: the
+// order stays placed until the service answers (a saga, docs/saga.md).
+struct shipping_policy {
+  bool book_in_process = true;
+  std::int64_t booking_timeout_ms = 30'000;
+};
+inline constexpr const char* shipment_saga = "order.shipment";
+std::string saga_id(std::int64_t order_id);
+
 // Inside the caller's transaction. Writes nothing unless the order is placed, so a refused order
 // leaves no trace even in a longer transaction.
-place_result place(banyan::sqlite::connection& c, const order_request& req);
+place_result place(banyan::sqlite::connection& c, const order_request& req, const shipping_policy& shipping = {});
+// The order is confirmed (its shipment booked): order.confirmed. False when it is not placed.
+bool confirm(banyan::sqlite::connection& c, std::int64_t id);
+// Cancels the order with `reason`, releases its stock: order.cancelled. False when it was not open.
+bool cancel(banyan::sqlite::connection& c, std::int64_t id, const std::string& reason);
 std::optional<order> find(banyan::sqlite::connection& c, std::int64_t id);
 std::vector<order> for_customer(banyan::sqlite::connection& c, std::int64_t customer_id);
 
-void register_routes(banyan::http::router& r, banyan::sqlite::pool& db);
+// `booking_timeout_ms`: how long an order waits for the shipping service's answer once shipping's
+// writes are the service's (then the order is cancelled).
+void register_routes(banyan::http::router& r, banyan::sqlite::pool& db, std::int64_t booking_timeout_ms = 30'000);
 
 }  // namespace shop::orders

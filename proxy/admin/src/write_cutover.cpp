@@ -83,7 +83,9 @@ head_reading read_head(http::client& c) {
 // The new owner's sync status into the observation.
 void sample_target(http::client& c, const std::string& source_url, barrier_observation& o) {
   o.target_answered = false;
-  auto res = c.get("/internal/sync");
+  // Which feed it should follow, for an owner that follows several (legacy-shop follows each
+  // service that took writes from it); one that follows one feed ignores it.
+  auto res = c.get("/internal/sync?source=" + source_url);
   if (!res) {
     o.target_problem = res.error().message;
     return;
@@ -134,7 +136,9 @@ bool write_cutover::move_fences(cutover_result::pair& p, std::int64_t head, std:
     http::header_list headers;
     headers.add("Content-Type", "application/json");
     const auto up = from.send("PUT", "/internal/fence", headers, body);
-    const auto down = to.send("DELETE", "/internal/fence");
+    // Named: the fence raised there when these writes left it, for this service (an app that keeps
+    // one per dataset, as legacy-shop does for shipping, lowers only that one).
+    const auto down = to.send("DELETE", "/internal/fence?owner=" + p.from);
     // 404/405: not banyan-sync (an app publishing its own feed): it keeps no fence.
     auto fenced = [](const auto& r) { return r && (r->status == 200 || r->status == 404 || r->status == 405); };
     if (!fenced(up)) p.fence_problem = "the fence on " + p.from + " could not be raised";
@@ -161,7 +165,7 @@ void write_cutover::restore_fences(const cutover_result::pair& p, const std::opt
   // The writes stay with the old owner: its fence goes down, the new owner's goes back up.
   try {
     http::client from(p.from_url, probe_options()), to(p.to_url, probe_options());
-    const auto down = from.send("DELETE", "/internal/fence");
+    const auto down = from.send("DELETE", "/internal/fence?owner=" + p.to);
     bool restored = true;
     if (was) {
       http::header_list headers;
@@ -270,10 +274,13 @@ cutover_result write_cutover::run(const std::vector<write_move>& moves, const ro
         o.source_has_no_feed = h.no_feed;
         o.source_problem = h.problem;
       }
-      // The fences move as soon as the head is known, while the new owner catches up: nothing is
-      // written to either side but by the sync meanwhile.
-      if (o.source_head && !l.fences_moved) l.fences_moved = move_fences(l.report, *o.source_head, l.fence_was);
       if (o.source_head) sample_target(*l.target, l.report.from_url, o);
+      // The fences move as soon as the head is known and the new owner answers, while it catches
+      // up: nothing is written to either side but by the sync meanwhile. Not before it answers: a
+      // hung new owner would hold the writes a probe's timeout longer (CI: a 1 s hold limit held
+      // 3 s, and writes past it failed).
+      if (o.source_head && o.target_answered && !l.fences_moved)
+        l.fences_moved = move_fences(l.report, *o.source_head, l.fence_was);
       verdicts.push_back(next_barrier_step(settings_, o));
     }
     verdict = combine_barrier_steps(verdicts);

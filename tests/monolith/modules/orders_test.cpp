@@ -63,8 +63,11 @@ TEST_CASE("placing an order prices it, reserves stock and can be cancelled", "[o
   CHECK(order.at("total_cents").as_int64() == 3 * 1299 + 2 * 500);
   CHECK(order.at("item_count").as_int64() == 5);
   CHECK(order.at("lines").as_array().size() == 2);
-  CHECK(order.at("status").as_string() == "placed");
+  // Booked in the order's own transaction: confirmed at once (no address: collected at the shop).
+  CHECK(order.at("status").as_string() == "confirmed");
+  CHECK(order.at("cancel_reason").is_null());
   const auto id = std::to_string(order.at("id").as_int64());
+  CHECK(shop.json("GET", "/api/orders/" + id + "/shipment").at("carrier") == "pickup");
   CHECK(*placed.headers.find("Location") == "/api/orders/" + id);
   CHECK(shop.json("GET", "/api/inventory/ORD-1").at("reserved").as_int64() == 3);
 
@@ -80,7 +83,9 @@ TEST_CASE("placing an order prices it, reserves stock and can be cancelled", "[o
   auto cancelled = shop.call("POST", "/api/orders/" + id + "/cancel");
   REQUIRE(cancelled.status == 200);
   CHECK(boost::json::parse(cancelled.body).at("status").as_string() == "cancelled");
+  CHECK(boost::json::parse(cancelled.body).at("cancel_reason") == "cancelled by the customer");
   CHECK(shop.json("GET", "/api/inventory/ORD-1").at("reserved").as_int64() == 0);
+  CHECK(shop.json("GET", "/api/shipments/" + id).at("status") == "cancelled");  // its shipment with it
   CHECK(shop.call("POST", "/api/orders/" + id + "/cancel").status == 409);
   CHECK(shop.call("POST", "/api/orders/999/cancel").status == 404);
 }

@@ -28,10 +28,14 @@ TEST_CASE("every change is an event in the outbox, in commit order", "[outbox]")
     CHECK(e.at("id").as_int64() > last_id);
     last_id = e.at("id").as_int64();
   }
+  // The shipment is booked in the order's transaction (before the order's own event), and cancelled
+  // with it.
   CHECK(types == std::vector<std::string>{"product.created", "stock.changed", "customer.created", "stock.changed",
-                                          "order.placed", "stock.changed", "order.cancelled", "product.deleted"});
+                                          "shipment.booked", "order.placed", "shipment.cancelled", "stock.changed",
+                                          "order.cancelled", "product.deleted"});
   CHECK(feed.at("next").as_int64() == last_id);
-  CHECK(feed.at("events").at(4).at("payload").at("id").as_int64() == std::stoll(oid));
+  CHECK(feed.at("events").at(5).at("payload").at("id").as_int64() == std::stoll(oid));
+  CHECK(feed.at("events").at(5).at("payload").at("status") == "confirmed");
   CHECK(feed.at("events").at(1).at("key").as_string() == "EVT-1");
 }
 

@@ -31,6 +31,10 @@ std::optional<state> find(sqlite::connection& c, const std::string& id);
 // before, or a saga that does not exist, is `none` with the reason.
 decision handle(sqlite::connection& c, const std::string& id, const input& in);
 
+// The initiator ended a running saga itself (the customer cancelled the order): compensated, with
+// `reason`; a later success is a late answer. False when it was not running.
+bool abandon(sqlite::connection& c, const std::string& id, const std::string& reason, std::int64_t now_ms);
+
 // Running sagas whose deadline passed by `now_ms`, oldest deadline first: what a sweeper
 // compensates.
 std::vector<state> due(sqlite::connection& c, std::int64_t now_ms, int limit);
