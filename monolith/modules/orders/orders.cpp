@@ -295,11 +295,15 @@ void register_routes(http::router& r, banyan::sqlite::pool& db, std::int64_t boo
     if (!o) return not_found("order");
     if (o->status == "cancelled")
       return http::error_response(409, "already_cancelled", "order " + std::to_string(*id) + " is already cancelled");
-    // Its shipment, booked here, is cancelled with it — unless the carrier has it already.
-    if (auto s = shipping::find(*conn, *id)) {
-      if (s->status != "cancelled" && !shipping::report(*conn, *s, "cancelled", "the order was cancelled"))
+    // Its shipment is cancelled with it — unless the carrier has it already. While shipping's writes
+    // are the service's, the service cancels it when it reads order.cancelled; the copy here says
+    // whether it still can.
+    const bool shipping_here = !shipping::current_fence(*conn);
+    if (auto s = shipping::find(*conn, *id); s && s->status != "cancelled") {
+      if (!shipping::may_follow(s->status, "cancelled"))
         return http::error_response(409, "shipment_under_way",
                                     "order " + std::to_string(*id) + " cannot be cancelled: its shipment is " + s->status);
+      if (shipping_here) shipping::report(*conn, *s, "cancelled", "the order was cancelled");
     }
     // A saga waiting for the shipping service ends here; the service cancels what it booked when
     // it reads order.cancelled.

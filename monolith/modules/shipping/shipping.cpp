@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 
 namespace shop::shipping {
 
@@ -252,6 +253,38 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     json::object body = to_json(*s);
     stamp(body, req);
     return http::json_response(200, body);
+  });
+
+  // The shipments for a backfill (docs/data-sync.md): in id order, a page after a given id, with
+  // their histories, as the feed's events carry them.
+  r.add("GET", "/internal/snapshot/shipment", [&db](http::request& req) {
+    std::int64_t after = 0, limit = 500;
+    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+      auto v = req.query_param(key);
+      if (!v) return true;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+      return ec == std::errc() && end == v->data() + v->size() && out >= min && out <= max;
+    };
+    if (!read("after", after, 0, INT64_MAX)) return http::error_response(400, "invalid_query", "after must be a shipment id");
+    if (!read("limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    auto count = conn->prepare("SELECT COUNT(*) FROM shipping_shipments");
+    count.step();
+    const std::int64_t total = count.get_int64(0);
+    auto ids = conn->prepare("SELECT id FROM shipping_shipments WHERE id > ? ORDER BY id LIMIT ?");
+    ids.bind_all(after, limit + 1);  // one more tells whether this page is the last
+    std::vector<std::int64_t> page;
+    while (ids.step()) page.push_back(ids.get_int64(0));
+    const bool done = static_cast<std::int64_t>(page.size()) <= limit;
+    if (!done) page.pop_back();
+    json::array items;
+    for (const auto id : page) items.push_back(json::object{{"key", std::to_string(id)}, {"payload", to_json(*find(*conn, id))}});
+    tx.commit();
+    return http::json_response(200, json::object{{"items", std::move(items)},
+                                                 {"next", std::to_string(page.empty() ? after : page.back())},
+                                                 {"done", done},
+                                                 {"total", total}});
   });
 
   // A carrier reports where the shipment is.

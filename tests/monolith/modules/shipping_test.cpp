@@ -83,6 +83,13 @@ TEST_CASE("shipping in the monolith: booked with the order, reported by the carr
   CHECK(refused.body.find("shipment_under_way") != std::string::npos);
   CHECK(reserved(shop, "SHP-1") == 2);
   CHECK(shop.call("GET", "/api/orders/999/shipment").status == 404);
+  // The shipments for a backfill: in id order, with their histories.
+  const auto snap = shop.json("GET", "/internal/snapshot/shipment?after=0&limit=10");
+  REQUIRE(snap.at("items").as_array().size() == 1);
+  CHECK(snap.at("items").at(0).at("key").as_string() == id);
+  CHECK(snap.at("items").at(0).at("payload").at("events").as_array().size() == 3);
+  CHECK(snap.at("done") == true);
+  CHECK(shop.call("GET", "/internal/snapshot/shipment?limit=0").status == 400);
   CHECK(shop.call("GET", "/api/shipments/999").status == 404);
 
   // No carrier serves the address: the order is cancelled with the reason, nothing reserved.
@@ -208,6 +215,9 @@ TEST_CASE("the order saga: a customer cancelling an order that waits ends its sa
   const auto id = order.at("id").as_int64();
   REQUIRE(shop.call("POST", "/api/orders/" + std::to_string(id) + "/cancel").status == 200);
   CHECK(reserved(shop, "SAG-2") == 0);
+  // The shipment is the service's to cancel (on order.cancelled): nothing written here.
+  const auto feed = shop.json("GET", "/internal/events?after=0&limit=100");
+  for (const auto& e : feed.at("events").as_array()) CHECK(e.at("aggregate") != "shipment");
   const auto stuck = shop.json("GET", "/internal/sagas?stuck=1");
   CHECK(stuck.at("sagas").as_array().empty());
   const auto all = shop.json("GET", "/internal/sagas");
