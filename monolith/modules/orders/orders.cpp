@@ -176,8 +176,11 @@ place_result place(connection& c, const order_request& req, const shipping_polic
     banyan::sync::saga::begin(c, saga_id(o.id), shipment_saga, "shipment booking", now,
                               now + shipping_how.booking_timeout_ms);
   }
-  // The shipping side books from this event when the order says placed (not yet booked here).
-  outbox::append(c, "order.placed", "order", std::to_string(o.id), to_json(o));
+  // The shipping side books from this event when the order says placed (not yet booked here): it
+  // carries where to ship, which the order's own answer does not.
+  auto event = to_json(o);
+  event["ship_to"] = buyer->address;
+  outbox::append(c, "order.placed", "order", std::to_string(o.id), event);
   result.placed = std::move(o);
   return result;
 }

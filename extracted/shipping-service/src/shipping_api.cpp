@@ -1,0 +1,89 @@
+#include "shipping_api.hpp"
+
+#include "shipping_store.hpp"
+
+#include <charconv>
+
+namespace shipping {
+
+namespace json = boost::json;
+namespace http = banyan::http;
+
+namespace {
+
+std::optional<std::int64_t> read_id(std::string_view text) {
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
+http::response not_found(std::string_view what) {
+  return http::error_response(404, "not_found", std::string(what) + " not found");
+}
+
+bool dry_run(const http::request& req) {
+  const auto* marker = req.header("X-Banyan-Shadow");
+  return marker && *marker == "dry-run";
+}
+
+// legacy-shop's 422 shape: {"error": {"code": "validation_failed", "message", "fields": [{field, message}]}}.
+http::response invalid(const std::string& field, const std::string& message) {
+  return http::json_response(
+      422, json::object{{"error", json::object{{"code", "validation_failed"},
+                                               {"message", "validation failed: " + field + " " + message},
+                                               {"fields", json::array{json::object{{"field", field}, {"message", message}}}}}}});
+}
+
+}  // namespace
+
+void register_api(http::router& r, banyan::sqlite::pool& db) {
+  r.add("GET", "/api/shipments/{id}", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return not_found("shipment");
+    auto conn = db.acquire();
+    const auto s = find(*conn, *id);
+    if (!s) return not_found("shipment");
+    return http::json_response(200, to_json(*s));
+  });
+
+  r.add("GET", "/api/orders/{id}/shipment", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return not_found("order");
+    auto conn = db.acquire();
+    if (const auto s = find(*conn, *id)) return http::json_response(200, to_json(*s));
+    if (!knows_order(*conn, *id)) return not_found("order");
+    return http::error_response(404, "no_shipment",
+                                "order " + std::to_string(*id) + " has no shipment (not booked, or cancelled before)");
+  });
+
+  r.add("POST", "/api/shipments/{id}/events", [&db](http::request& req) {
+    const auto id = read_id(req.param("id"));
+    if (!id) return not_found("shipment");
+    auto body = http::parse_json_object(req);
+    if (!body) return body.error();
+    for (const auto& [key, value] : *body)
+      if (key != "status" && key != "note") return invalid(std::string(key), "is not a known field");
+    const auto* status = body->if_contains("status");
+    if (!status || !status->is_string() || status->as_string().empty())
+      return invalid("status", status ? "must be a string" : "is required");
+    if (!valid_status(status->as_string()))
+      return invalid("status", "must be one of booked, picked_up, in_transit, delivered, returned, cancelled");
+    std::string note;
+    if (const auto* n = body->if_contains("note")) {
+      if (!n->is_string() || n->as_string().size() > 500) return invalid("note", "must be a string of at most 500 characters");
+      note = std::string(n->as_string());
+    }
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn);
+    auto s = find(*conn, *id);
+    if (!s) return not_found("shipment");
+    const std::string from = s->status, to(status->as_string());
+    if (!report(*conn, *s, to, note))
+      return http::error_response(409, "invalid_status_change", "a shipment that is " + from + " cannot become " + to);
+    if (!dry_run(req)) tx.commit();
+    return http::json_response(200, to_json(*s));
+  });
+}
+
+}  // namespace shipping
