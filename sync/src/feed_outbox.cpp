@@ -1,5 +1,7 @@
 #include "banyan/sync/feed_outbox.hpp"
 
+#include <charconv>
+
 #include "banyan/platform/clock.hpp"
 #include "banyan/sync/feed.hpp"
 
@@ -47,6 +49,23 @@ boost::json::object feed_outbox::page(sqlite::connection& c, std::int64_t after,
   }
   tx.commit();
   return feed_page_json(events, after, newest);
+}
+
+}  // namespace banyan::sync
+
+namespace banyan::sync {
+
+http::response feed_outbox::serve(sqlite::connection& c, const http::request& req) const {
+  auto count = [](std::string_view text, std::int64_t& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && out >= 0;
+  };
+  std::int64_t after = 0, limit = 100;
+  if (auto a = req.query_param("after"); a && !count(*a, after))
+    return http::error_response(400, "invalid_query", "after must be a non-negative integer");
+  if (auto l = req.query_param("limit"); l && (!count(*l, limit) || limit < 1 || limit > 1000))
+    return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
+  return http::json_response(200, page(c, after, static_cast<int>(limit)));
 }
 
 }  // namespace banyan::sync

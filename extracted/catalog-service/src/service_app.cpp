@@ -3,8 +3,6 @@
 #include "catalog_api.hpp"
 #include "catalog_store.hpp"
 
-#include <charconv>
-
 namespace catalog {
 
 namespace http = banyan::http;
@@ -16,12 +14,6 @@ const std::string& migrated(const std::string& path) {
   banyan::sqlite::connection c(path);
   banyan::sqlite::migrate(c, "catalog-service", migrations());
   return path;
-}
-
-// A feed position or page size as the query spells it: digits only.
-bool read_count(std::string_view text, std::int64_t& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size() && out >= 0;
 }
 }  // namespace
 
@@ -54,13 +46,8 @@ service_app::service_app(service_options options)
   // The service's own feed, in the protocol legacy-shop publishes (docs/data-sync.md): what a
   // monolith follows back once the service owns the catalog's writes.
   router_.add("GET", "/internal/events", [this](http::request& req) {
-    std::int64_t after = 0, limit = 100;
-    if (auto a = req.query_param("after"); a && !read_count(*a, after))
-      return http::error_response(400, "invalid_query", "after must be a non-negative integer");
-    if (auto l = req.query_param("limit"); l && (!read_count(*l, limit) || limit < 1 || limit > 1000))
-      return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
     auto conn = db_.acquire();
-    return http::json_response(200, outbox().page(*conn, after, static_cast<int>(limit)));
+    return outbox().serve(*conn, req);
   });
   router_.add("GET", "/internal/sync", [this](http::request&) {
     if (!follower_) return http::error_response(404, "no_sync", "this service follows no source (--source)");

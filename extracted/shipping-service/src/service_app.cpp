@@ -6,7 +6,6 @@
 #include "banyan/platform/clock.hpp"
 #include "banyan/platform/log.hpp"
 
-#include <charconv>
 
 namespace shipping {
 
@@ -20,10 +19,6 @@ const std::string& migrated(const std::string& path) {
   return path;
 }
 
-bool read_count(std::string_view text, std::int64_t& out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size() && out >= 0;
-}
 
 json::object fence_json(const fence& f) {
   return {{"up", f.up}, {"since", f.since}, {"owner", f.up ? f.owner : std::string()}, {"at", f.at}};
@@ -66,13 +61,8 @@ service_app::service_app(service_options options)
     return http::json_response(200, json::object{{"status", "ready"}});
   });
   router_.add("GET", "/internal/events", [this](http::request& req) {
-    std::int64_t after = 0, limit = 100;
-    if (auto a = req.query_param("after"); a && !read_count(*a, after))
-      return http::error_response(400, "invalid_query", "after must be a non-negative integer");
-    if (auto l = req.query_param("limit"); l && (!read_count(*l, limit) || limit < 1 || limit > 1000))
-      return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
     auto conn = db_.acquire();
-    return http::json_response(200, outbox().page(*conn, after, static_cast<int>(limit)));
+    return outbox().serve(*conn, req);
   });
   // The barrier waits for the shipments' copy: the data whose writes move. (The orders' follower
   // is in /readyz and /metrics.)

@@ -7,6 +7,7 @@
 //
 // Ids are consecutive: the table's INTEGER PRIMARY KEY takes max + 1 inside the writer's
 // transaction (SQLite serialises writers), and a rolled-back change takes its event with it.
+#include "banyan/platform/http_message.hpp"
 #include "banyan/platform/sqlite.hpp"
 
 #include <boost/json/object.hpp>
@@ -34,6 +35,9 @@ class feed_outbox {
   // transaction (a head the page does not reach then means events are missing, never that one
   // committed in between).
   boost::json::object page(sqlite::connection& c, std::int64_t after, int limit) const;
+  // The whole GET /internal/events?after=ID&limit=N (1–1000, default 100): 400 for a query it
+  // cannot read, else the page.
+  http::response serve(sqlite::connection& c, const http::request& req) const;
 
  private:
   std::string table_, schema_, insert_, select_, head_;
