@@ -6,7 +6,6 @@
 #include "banyan/platform/clock.hpp"
 #include "banyan/platform/log.hpp"
 
-
 namespace shipping {
 
 namespace http = banyan::http;
@@ -18,7 +17,6 @@ const std::string& migrated(const std::string& path) {
   banyan::sqlite::migrate(c, "shipping-service", migrations());
   return path;
 }
-
 
 json::object fence_json(const fence& f) {
   return {{"up", f.up}, {"since", f.since}, {"owner", f.up ? f.owner : std::string()}, {"at", f.at}};
