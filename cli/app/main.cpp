@@ -6,6 +6,7 @@
 #include "commands/global_options.hpp"
 #include "commands/plan_commands.hpp"
 #include "commands/route_commands.hpp"
+#include "commands/saga_commands.hpp"
 #include "commands/shadow_commands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   setup_data(app, global, result);
   setup_demo(app, global, result);
   setup_fleet(app, global, result);
+  setup_saga(app, global, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

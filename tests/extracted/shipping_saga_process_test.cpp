@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <map>
+#include <thread>
 
 using namespace banyan::test;
 namespace json = boost::json;
@@ -142,6 +143,14 @@ TEST_CASE("shipping moves out with the proxy's cut-over — every order after it
   orders.push_back(waiting.at("id").as_int64());
   const auto stuck = get(shop_port, "/internal/sagas?status=running");
   CHECK(stuck.at("counts").at("running") == 1);
+  // An operator asks which sagas are stuck (waiting over half a second, here): exit 1, and which.
+  std::this_thread::sleep_for(600ms);
+  const auto listed = run_banyan({"saga", "list", "--from", shop->url(), "--stuck", "--older-than", "500ms"}, dir);
+  INFO(listed.out << listed.err);
+  CHECK(listed.code == 1);
+  CHECK(listed.out.find("order-" + std::to_string(orders[3])) != std::string::npos);
+  CHECK(listed.out.find("shipment booking") != std::string::npos);
+  CHECK(listed.out.find("1 stuck") != std::string::npos);
   REQUIRE(eventually([&] { return order_status(shop_port, orders[3]) == "cancelled"; }, 10s));
   CHECK(get(shop_port, "/api/orders/" + std::to_string(orders[3])).at("cancel_reason") ==
         "no answer to shipment booking within 3 s");
@@ -157,6 +166,14 @@ TEST_CASE("shipping moves out with the proxy's cut-over — every order after it
   CHECK(sagas.at("counts").at("completed") == 1);
   CHECK(sagas.at("counts").at("compensated") == 2);
   CHECK(sagas.at("counts").at("stuck") == 0);
+  const auto none = run_banyan({"saga", "list", "--from", shop->url(), "--stuck"}, dir);
+  CHECK(none.code == 0);
+  CHECK(none.out.find("0 stuck") != std::string::npos);
+  const auto all = run_banyan({"saga", "list", "--from", shop->url()}, dir);
+  CHECK(all.out.find("compensated") != std::string::npos);
+  CHECK(all.out.find("no answer to shipment booking within 3 s") != std::string::npos);
+  CHECK(run_banyan({"saga", "list", "--from", "not a url"}, dir).code == 2);
+  CHECK(run_banyan({"saga", "list", "--from", svc.url()}, dir).code == 2);  // keeps no sagas
   int cancellations = 0;
   const auto feed = get(shop_port, "/internal/events?after=0&limit=1000");  // named: the loop must not outlive it
   for (const auto& e : feed.at("events").as_array())

@@ -101,6 +101,12 @@ saga_query read_saga_query(const banyan::http::request& req, std::int64_t now_ms
     if (!saga::parse_status(*st, s)) q.error = "status must be running, completed or compensated";
     else q.filter.only = s;
   }
+  if (const auto after = req.query_param("stuck_after_ms")) {
+    std::int64_t ms = 0;
+    const auto [p, ec] = std::from_chars(after->data(), after->data() + after->size(), ms);
+    if (ec != std::errc() || p != after->data() + after->size() || ms < 1) q.error = "stuck_after_ms must be a positive integer";
+    else q.filter.stuck_after_ms = ms;
+  }
   if (const auto limit = req.query_param("limit")) {
     int n = 0;
     const auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);

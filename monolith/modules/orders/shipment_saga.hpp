@@ -29,8 +29,8 @@ class shipment_answers final : public banyan::sync::entity_sink {
 // of its own. How many were cancelled.
 int cancel_overdue(banyan::sqlite::connection& c, std::int64_t now_ms);
 
-// GET /internal/sagas: {counts, sagas} — `stuck=1` for the stuck ones only, `status=` one status,
-// `limit=` (1–1000, default 100).
+// GET /internal/sagas: {counts, sagas} — `stuck=1` for the stuck ones only (past the deadline, or
+// running over `stuck_after_ms`, default 60 s), `status=` one status, `limit=` (1–1000, default 100).
 struct saga_query {
   banyan::sync::saga::list_filter filter;
   std::string error;  // a query that cannot be read: 400 with this
