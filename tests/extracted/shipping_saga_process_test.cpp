@@ -8,10 +8,13 @@
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace banyan::test;
@@ -23,11 +26,12 @@ namespace {
 struct shipping_process {
   child_process proc;
   std::uint16_t port;
+  // `listen_port` 0 picks a free port; a restart passes the one it had.
   shipping_process(const std::string& db, const std::string& log, const std::string& source,
-                   std::vector<std::string> extra = {})
+                   std::vector<std::string> extra = {}, std::uint16_t listen_port = 0)
       : proc([&] {
-          std::vector<std::string> argv{binary("shipping-service"), "--listen", "127.0.0.1:0", "--db", db, "--source",
-                                        source, "--poll-interval", "20ms"};
+          std::vector<std::string> argv{binary("shipping-service"), "--listen", "127.0.0.1:" + std::to_string(listen_port),
+                                        "--db", db, "--source", source, "--poll-interval", "20ms"};
           argv.insert(argv.end(), extra.begin(), extra.end());
           return argv;
         }(),
@@ -62,59 +66,98 @@ void stock_is_whole(std::uint16_t shop_port, const std::vector<std::int64_t>& or
   }
 }
 
+json::value post(std::uint16_t port, const std::string& target, const std::string& body) {
+  const auto r = http_json(port, "POST", target, body);
+  INFO(target << " " << body << ": " << r.status << " " << r.body);
+  REQUIRE((r.status == 200 || r.status == 201));
+  return json::parse(r.body);
+}
+
+// legacy-shop with a product and two buyers (one no carrier serves), shipping-service copying it,
+// legacy-shop again on its port following the service back, and banyan-proxy with shipping's routes
+// (carriers' reports: its writes) still with the monolith.
+struct saga_stack {
+  temp_dir& dir;
+  std::vector<std::string> svc_extra, shop_extra;
+  std::unique_ptr<shop_process> shop;
+  std::uint16_t shop_port = 0;
+  std::unique_ptr<shipping_process> svc;
+  std::uint16_t svc_port = 0;
+  std::unique_ptr<proxy_process> proxy;
+  std::int64_t product = 0, near = 0, far = 0;
+  std::vector<std::int64_t> before;  // orders booked in process, before the cut-over
+
+  saga_stack(temp_dir& d, std::vector<std::string> service_faults, const std::string& booking_timeout)
+      : dir(d), svc_extra(std::move(service_faults)) {
+    shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false);
+    shop_port = shop->port;
+    product = post(shop_port, "/api/products",
+                   R"({"sku":"SAGA-1","name":"Kettle","description":"d","category":"kitchen","price_cents":2000,"currency":"EUR"})")
+                  .at("id").as_int64();
+    REQUIRE(http_json(shop_port, "PUT", "/api/inventory/SAGA-1", R"({"on_hand":100000})").status == 200);
+    near = post(shop_port, "/api/customers",
+                R"({"email":"n@example.com","name":"Near","address":"1 Harbour Road, Hamburg, Germany"})").at("id").as_int64();
+    far = post(shop_port, "/api/customers",
+               R"({"email":"f@example.com","name":"Far","address":"Base 4, Ross Island, Antarctica"})").at("id").as_int64();
+    const auto first = post(shop_port, "/api/orders", order_body(near, 1));
+    CHECK(first.at("status") == "confirmed");
+    before.push_back(first.at("id").as_int64());
+    start_service();
+    svc_port = svc->port;
+    shop_extra = {"--follow-shipping", svc->url(), "--booking-timeout", booking_timeout};
+    restart_shop();
+    REQUIRE(eventually([&] { return http_call(svc_port, "GET", "/api/shipments/" + std::to_string(before[0])).status == 200; },
+                       10s));
+    proxy = std::make_unique<proxy_process>(
+        dir, shop->url(),
+        "access_log: off\nhealth_checks: {path: \"\"}\ncutover: {hold_limit: 3s}\ndata:\n  monolith: " + shop->url() +
+            "\n  shipping: " + svc->url() + "\n");
+    REQUIRE(proxy->admin("PUT", "/api/v1/routes", R"({"services":{"shipping":")" + svc->url() + R"("},"routes":[
+      {"id":"shipment-events","match":{"methods":["POST"],"path":"/api/shipments/{id}/events"},"service":"shipping","mode":"monolith"},
+      {"id":"shipment","match":{"methods":["GET"],"path":"/api/shipments/{id}"},"service":"shipping","mode":"shadow"}]})")
+                .status == 200);
+  }
+  std::string order_body(std::int64_t customer, int quantity) const {
+    return R"({"customer_id":)" + std::to_string(customer) + R"(,"items":[{"product_id":)" + std::to_string(product) +
+           R"(,"quantity":)" + std::to_string(quantity) + "}]}";
+  }
+  void start_service() {
+    svc = std::make_unique<shipping_process>(dir.file("svc.db"), dir.file("svc.log"), "http://127.0.0.1:" + std::to_string(shop_port),
+                                             svc_extra, svc_port);
+  }
+  void restart_shop() {
+    if (shop) REQUIRE(shop->stop() == 0);
+    shop.reset();
+    shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false, shop_port, shop_extra);
+  }
+  json::object move_writes(const char* mode) {
+    const auto r = proxy->admin("POST", "/api/v1/routes/shipment-events/mode", std::string(R"({"mode":")") + mode + R"("})");
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto doc = json::parse(r.body).as_object();
+    CHECK(doc.at("cutover").at("switched") == true);
+    return doc;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("shipping moves out with the proxy's cut-over — every order after it is a saga that ends confirmed or "
           "cancelled, with its stock whole",
           "[saga][process]") {
   temp_dir dir;
-  // The monolith (fresh, with two products and three buyers), then the service copying it, then the
-  // monolith again on its port, following the service back.
-  auto shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false);
-  const auto shop_port = shop->port;
-  auto post = [&](std::uint16_t port, const std::string& target, const std::string& body) {
-    const auto r = http_json(port, "POST", target, body);
-    INFO(target << " " << body << ": " << r.status << " " << r.body);
-    REQUIRE((r.status == 200 || r.status == 201));
-    return json::parse(r.body);
-  };
-  const auto product = post(shop_port, "/api/products",
-                            R"({"sku":"SAGA-1","name":"Kettle","description":"d","category":"kitchen","price_cents":2000,"currency":"EUR"})")
-                           .at("id").as_int64();
-  REQUIRE(http_json(shop_port, "PUT", "/api/inventory/SAGA-1", R"({"on_hand":100})").status == 200);
-  const auto near = post(shop_port, "/api/customers", R"({"email":"n@example.com","name":"Near","address":"1 Harbour Road, Hamburg, Germany"})").at("id").as_int64();
-  const auto far = post(shop_port, "/api/customers", R"({"email":"f@example.com","name":"Far","address":"Base 4, Ross Island, Antarctica"})").at("id").as_int64();
-  auto order_body = [&](std::int64_t customer, int quantity) {
-    return R"({"customer_id":)" + std::to_string(customer) + R"(,"items":[{"product_id":)" + std::to_string(product) +
-           R"(,"quantity":)" + std::to_string(quantity) + "}]}";
-  };
-  std::vector<std::int64_t> orders;
-  // Before: booked in the order's own transaction.
-  const auto before = post(shop_port, "/api/orders", order_body(near, 1));
-  CHECK(before.at("status") == "confirmed");
-  orders.push_back(before.at("id").as_int64());
-
-  shipping_process svc(dir.file("svc.db"), dir.file("svc.log"), shop->url());
-  REQUIRE(shop->stop() == 0);
-  shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false, shop_port,
-                                        std::vector<std::string>{"--follow-shipping", svc.url(), "--booking-timeout", "3s"});
-  // The service has the monolith's shipment.
-  REQUIRE(eventually([&] { return http_call(svc.port, "GET", "/api/shipments/" + std::to_string(orders[0])).status == 200; }, 10s));
+  saga_stack st(dir, {}, "3s");
+  auto& shop = st.shop;
+  const auto shop_port = st.shop_port;
+  auto& svc = *st.svc;
+  auto& proxy = *st.proxy;
+  const auto near = st.near, far = st.far;
+  auto order_body = [&](std::int64_t customer, int quantity) { return st.order_body(customer, quantity); };
+  std::vector<std::int64_t> orders = st.before;
+  // Before: booked in the order's own transaction, and copied to the service.
   CHECK(get(svc.port, "/api/orders/" + std::to_string(orders[0]) + "/shipment").at("tracking") ==
         get(shop_port, "/api/orders/" + std::to_string(orders[0]) + "/shipment").at("tracking"));
-
-  // The proxy: carriers' reports are shipping's writes; they move with the barrier.
-  proxy_process proxy(dir, shop->url(),
-                      "access_log: off\nhealth_checks: {path: \"\"}\ncutover: {hold_limit: 3s}\ndata:\n  monolith: " +
-                          shop->url() + "\n  shipping: " + svc.url() + "\n");
-  REQUIRE(proxy.admin("PUT", "/api/v1/routes", R"({"services":{"shipping":")" + svc.url() + R"("},"routes":[
-      {"id":"shipment-events","match":{"methods":["POST"],"path":"/api/shipments/{id}/events"},"service":"shipping","mode":"monolith"},
-      {"id":"shipment","match":{"methods":["GET"],"path":"/api/shipments/{id}"},"service":"shipping","mode":"shadow"}]})")
-              .status == 200);
-  const auto moved = proxy.admin("POST", "/api/v1/routes/shipment-events/mode", R"({"mode":"service","reason":"shipping out"})");
-  INFO(moved.body);
-  REQUIRE(moved.status == 200);
-  CHECK(json::parse(moved.body).at("cutover").at("switched") == true);
+  st.move_writes("service");
   CHECK(get(shop_port, "/internal/fence").at("owner") == "shipping");
   CHECK(get(svc.port, "/internal/fence").at("up") == false);
 
@@ -180,4 +223,98 @@ TEST_CASE("shipping moves out with the proxy's cut-over — every order after it
     cancellations += e.at("type") == "order.cancelled" ? 1 : 0;
   CHECK(cancellations == 2);
   stock_is_whole(shop_port, orders, {"SAGA-1"});
+}
+
+// The issue's faults at once: the service fails half its bookings, is killed -9 and started again
+// while orders wait, the monolith is restarted mid-saga, and clients keep ordering through the
+// proxy. Every order ends confirmed or cancelled, nothing is booked twice, no compensation runs
+// twice, and the stock is whole.
+TEST_CASE("the order saga through faults — half the bookings failing, kill -9 of the service, the monolith "
+          "restarted — every order ends settled once, the stock whole",
+          "[saga][process]") {
+  temp_dir dir;
+  saga_stack st(dir, {"--fault", "fail-bookings:50"}, "2s");
+  st.move_writes("service");
+  std::mutex m;
+  std::vector<std::int64_t> orders = st.before;
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused_by_restart{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c)
+    clients.emplace_back([&, c] {
+      for (int i = 0; !stop; ++i) {
+        // One order in five to an address no carrier serves.
+        const auto r = http_json(st.proxy->port, "POST", "/api/orders",
+                                 st.order_body(i % 5 == c ? st.far : st.near, 1 + i % 3));
+        if (r.status == 201) {
+          std::lock_guard lock(m);
+          orders.push_back(json::parse(r.body).at("id").as_int64());
+        } else {
+          ++refused_by_restart;  // the monolith away for its restart: the proxy says so (502/503)
+        }
+        std::this_thread::sleep_for(15ms);
+      }
+    });
+  auto placed = [&] {
+    std::lock_guard lock(m);
+    return orders.size();
+  };
+  REQUIRE(eventually([&] { return placed() >= 30; }, 20s));
+  st.svc->proc.signal(SIGKILL);  // mid-saga: orders keep coming, none booked meanwhile
+  st.svc->proc.wait(5s);
+  REQUIRE(eventually([&] { return placed() >= 50; }, 20s));
+  std::this_thread::sleep_for(2500ms);  // away past the booking timeout: those orders are cancelled
+  st.start_service();
+  REQUIRE(eventually([&] { return placed() >= 80; }, 20s));
+  st.restart_shop();  // mid-saga: the sweeper, the follower and the sagas' state resume
+  REQUIRE(eventually([&] { return placed() >= 110; }, 20s));
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  // Every saga ends: confirmed by a booking, or cancelled by a failure or the timeout.
+  REQUIRE(eventually([&] { return get(st.shop_port, "/internal/sagas").at("counts").at("running") == 0; }, 20s));
+  const auto sagas = get(st.shop_port, "/internal/sagas");
+  INFO(json::serialize(sagas.at("counts")));
+  CHECK(sagas.at("counts").at("completed").as_int64() > 0);
+  CHECK(sagas.at("counts").at("compensated").as_int64() > 0);
+  // The service's late bookings (it was away past the timeout) are cancelled there, once it reads
+  // the orders' cancellations: let it catch up.
+  REQUIRE(eventually([&] {
+    const auto s = json::parse(http_call(st.svc_port, "GET", "/internal/sync?aggregate=order").body);
+    return s.at("lag_events").as_int64() == 0;
+  }, 20s));
+  std::map<std::int64_t, int> cancellations, bookings;
+  const auto feed = get(st.shop_port, "/internal/events?after=0&limit=1000");
+  for (const auto& e : feed.at("events").as_array())
+    if (e.at("type") == "order.cancelled") ++cancellations[std::stoll(std::string(e.at("key").as_string()))];
+  const auto svc_feed = get(st.svc_port, "/internal/events?after=0&limit=1000");
+  for (const auto& e : svc_feed.at("events").as_array())
+    if (e.at("type") == "shipment.booked" || e.at("type") == "shipment.failed")
+      ++bookings[std::stoll(std::string(e.at("key").as_string()))];
+  int confirmed = 0, cancelled = 0, timed_out = 0;
+  for (const auto id : orders) {
+    const auto o = get(st.shop_port, "/api/orders/" + std::to_string(id));
+    const std::string status(o.at("status").as_string());
+    INFO("order " << id << ": " << json::serialize(o));
+    REQUIRE((status == "confirmed" || status == "cancelled"));
+    CHECK(cancellations[id] <= 1);  // no compensation twice
+    CHECK(bookings[id] <= 1);       // nothing booked (or refused) twice
+    if (status == "confirmed") {
+      ++confirmed;
+      // Booked: the shipment is on both sides, the same.
+      REQUIRE(eventually([&] { return http_call(st.shop_port, "GET", "/api/shipments/" + std::to_string(id)).status == 200; }, 10s));
+      CHECK(get(st.shop_port, "/api/shipments/" + std::to_string(id)).at("tracking") ==
+            get(st.svc_port, "/api/shipments/" + std::to_string(id)).at("tracking"));
+    } else {
+      ++cancelled;
+      timed_out += o.at("cancel_reason") == "no answer to shipment booking within 2 s" ? 1 : 0;
+      // A shipment booked too late is cancelled too.
+      const auto s = http_call(st.svc_port, "GET", "/api/shipments/" + std::to_string(id));
+      if (s.status == 200) CHECK(json::parse(s.body).at("status") == "cancelled");
+    }
+  }
+  CHECK(confirmed > 0);
+  CHECK(cancelled > 0);
+  CHECK(timed_out > 0);  // the saga's timeout fired while the service was away
+  stock_is_whole(st.shop_port, orders, {"SAGA-1"});
 }
