@@ -40,6 +40,8 @@ struct shipping_process {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
 };
 
+const std::string plan_file = std::string(BANYAN_SOURCE_DIR) + "/migrations/002-extract-shipping.yaml";
+
 json::value get(std::uint16_t port, const std::string& target) {
   const auto r = http_call(port, "GET", target);
   INFO(target << ": " << r.status << " " << r.body);
@@ -112,10 +114,17 @@ struct saga_stack {
         dir, shop->url(),
         "access_log: off\nhealth_checks: {path: \"\"}\ncutover: {hold_limit: 3s}\ndata:\n  monolith: " + shop->url() +
             "\n  shipping: " + svc->url() + "\n");
-    REQUIRE(proxy->admin("PUT", "/api/v1/routes", R"({"services":{"shipping":")" + svc->url() + R"("},"routes":[
-      {"id":"shipment-events","match":{"methods":["POST"],"path":"/api/shipments/{id}/events"},"service":"shipping","mode":"monolith"},
-      {"id":"shipment","match":{"methods":["GET"],"path":"/api/shipments/{id}"},"service":"shipping","mode":"shadow"}]})")
-                .status == 200);
+    // The shipped plan, at the stage where the service answers the reads.
+    ::setenv("SHIPPING_URL", svc->url().c_str(), 1);  // the plan's ${SHIPPING_URL}
+    const auto applied = cli({"plan", "apply", plan_file, "--stage", "reads"});
+    INFO(applied.out << applied.err);
+    REQUIRE(applied.code == 0);
+  }
+  run_result cli(std::vector<std::string> args) {
+    std::vector<std::string> a{"--admin", "http://127.0.0.1:" + std::to_string(proxy->admin_port), "--token-file",
+                               dir.file("state/admin.token")};
+    a.insert(a.end(), args.begin(), args.end());
+    return run_banyan(a, dir);
   }
   std::string order_body(std::int64_t customer, int quantity) const {
     return R"({"customer_id":)" + std::to_string(customer) + R"(,"items":[{"product_id":)" + std::to_string(product) +
@@ -130,13 +139,12 @@ struct saga_stack {
     shop.reset();
     shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false, shop_port, shop_extra);
   }
-  json::object move_writes(const char* mode) {
-    const auto r = proxy->admin("POST", "/api/v1/routes/shipment-events/mode", std::string(R"({"mode":")") + mode + R"("})");
-    INFO(r.body);
-    REQUIRE(r.status == 200);
-    auto doc = json::parse(r.body).as_object();
-    CHECK(doc.at("cutover").at("switched") == true);
-    return doc;
+  // The plan's last stage: the write cut-over.
+  void move_writes() {
+    const auto r = cli({"plan", "apply", plan_file, "--stage", "writes"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("writes moved: shipment-events monolith → shipping") != std::string::npos);
   }
 };
 
@@ -157,7 +165,7 @@ TEST_CASE("shipping moves out with the proxy's cut-over — every order after it
   // Before: booked in the order's own transaction, and copied to the service.
   CHECK(get(svc.port, "/api/orders/" + std::to_string(orders[0]) + "/shipment").at("tracking") ==
         get(shop_port, "/api/orders/" + std::to_string(orders[0]) + "/shipment").at("tracking"));
-  st.move_writes("service");
+  st.move_writes();
   CHECK(get(shop_port, "/internal/fence").at("owner") == "shipping");
   CHECK(get(svc.port, "/internal/fence").at("up") == false);
 
@@ -234,7 +242,7 @@ TEST_CASE("the order saga through faults — half the bookings failing, kill -9 
           "[saga][process]") {
   temp_dir dir;
   saga_stack st(dir, {"--fault", "fail-bookings:50"}, "2s");
-  st.move_writes("service");
+  st.move_writes();
   std::mutex m;
   std::vector<std::int64_t> orders = st.before;
   std::atomic<bool> stop{false};
