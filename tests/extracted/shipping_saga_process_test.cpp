@@ -15,6 +15,7 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace banyan::test;
@@ -89,7 +90,8 @@ struct saga_stack {
   std::int64_t product = 0, near = 0, far = 0;
   std::vector<std::int64_t> before;  // orders booked in process, before the cut-over
 
-  saga_stack(temp_dir& d, std::vector<std::string> service_faults, const std::string& booking_timeout)
+  saga_stack(temp_dir& d, std::vector<std::string> service_faults, const std::string& booking_timeout,
+             const std::string& first_stage = "reads")
       : dir(d), svc_extra(std::move(service_faults)) {
     shop = std::make_unique<shop_process>(dir.file("shop.db"), dir.file("shop.log"), false);
     shop_port = shop->port;
@@ -114,9 +116,9 @@ struct saga_stack {
         dir, shop->url(),
         "access_log: off\nhealth_checks: {path: \"\"}\ncutover: {hold_limit: 3s}\ndata:\n  monolith: " + shop->url() +
             "\n  shipping: " + svc->url() + "\n");
-    // The shipped plan, at the stage where the service answers the reads.
+    // The shipped plan, at `first_stage` (by default where the service answers the reads).
     ::setenv("SHIPPING_URL", svc->url().c_str(), 1);  // the plan's ${SHIPPING_URL}
-    const auto applied = cli({"plan", "apply", plan_file, "--stage", "reads"});
+    const auto applied = cli({"plan", "apply", plan_file, "--stage", first_stage});
     INFO(applied.out << applied.err);
     REQUIRE(applied.code == 0);
   }
@@ -325,4 +327,108 @@ TEST_CASE("the order saga through faults — half the bookings failing, kill -9 
   CHECK(cancelled > 0);
   CHECK(timed_out > 0);  // the saga's timeout fired while the service was away
   stock_is_whole(st.shop_port, orders, {"SAGA-1"});
+}
+
+// Users of the shop through the proxy while shipping moves out stage by stage with the shipped
+// plan: they order, look at their orders' shipments a moment later, and a carrier reports pickups.
+// No request fails, the shadowed shipment reads match, and the shipments are the same on both sides.
+TEST_CASE("the second migration under simulated users — every stage of the shipped plan, no failed request, "
+          "shadow parity, data verify clean on shipments",
+          "[saga][process]") {
+  temp_dir dir;
+  saga_stack st(dir, {}, "5s", "shadow");
+  std::mutex m;
+  std::vector<std::pair<std::int64_t, std::chrono::steady_clock::time_point>> placed;  // confirmed or waiting
+  std::set<std::int64_t> picked;
+  std::vector<std::string> failures;
+  std::atomic<bool> stop{false};
+  std::atomic<int> requests{0};
+  auto failed = [&](const std::string& what, const http_reply& r) {
+    std::lock_guard lock(m);
+    failures.push_back(what + ": " + std::to_string(r.status) + " " + r.body);
+  };
+  std::vector<std::thread> users;
+  for (int u = 0; u < 3; ++u)
+    users.emplace_back([&, u] {
+      for (int i = 0; !stop; ++i, ++requests) {
+        if (i % 3 == 0) {  // an order; one in ten to an address no carrier serves
+          const auto r = http_json(st.proxy->port, "POST", "/api/orders", st.order_body(i % 10 == u ? st.far : st.near, 1));
+          if (r.status != 201) failed("order", r);
+          else {
+            std::lock_guard lock(m);
+            placed.emplace_back(json::parse(r.body).at("id").as_int64(), std::chrono::steady_clock::now());
+          }
+        } else {
+          // A shipment looked at a moment after its order (a user checking on it).
+          std::int64_t id = 0;
+          {
+            std::lock_guard lock(m);
+            for (auto it = placed.rbegin(); it != placed.rend(); ++it)
+              if (std::chrono::steady_clock::now() - it->second > 1s) {
+                id = it->first;
+                break;
+              }
+          }
+          if (id == 0) continue;
+          const auto target = i % 2 ? "/api/shipments/" + std::to_string(id) : "/api/orders/" + std::to_string(id) + "/shipment";
+          const auto r = http_call(st.proxy->port, "GET", target);
+          if (r.status != 200 && r.status != 404) failed(target, r);
+          // A carrier picks up some of the booked ones (through the proxy: shipping's writes).
+          if (r.status == 200 && i % 7 == 0) {
+            bool first = false;
+            {
+              std::lock_guard lock(m);
+              first = picked.insert(id).second;
+            }
+            if (first) {
+              const auto e = http_json(st.proxy->port, "POST", "/api/shipments/" + std::to_string(id) + "/events",
+                                       R"({"status":"picked_up","note":"van 3"})");
+              if (e.status != 200 && e.status != 409) failed("pickup " + std::to_string(id), e);
+            }
+          }
+        }
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  auto stage = [&](const char* name) {
+    std::this_thread::sleep_for(1500ms);
+    const auto r = st.cli({"plan", "apply", plan_file, "--stage", name});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+  };
+  stage("canary-10");
+  stage("reads");
+  stage("writes-shadow");
+  stage("writes");
+  std::this_thread::sleep_for(2s);
+  stop = true;
+  for (auto& t : users) t.join();
+  INFO([&] {
+    std::string all;
+    for (const auto& f : failures) all += f + "\n";
+    return all;
+  }());
+  CHECK(failures.empty());
+  CHECK(requests > 300);
+  // Every saga settles; then both sides hold the same shipments.
+  REQUIRE(eventually([&] { return get(st.shop_port, "/internal/sagas").at("counts").at("running") == 0; }, 20s));
+  run_result verify;
+  REQUIRE(eventually([&] {
+    verify = run_banyan({"data", "verify", "--from", st.shop->url(), "--to", st.svc->url(), "--entity", "shipments",
+                         "--ignore", "generated_at,request_id", "--page-size", "500"},
+                        dir);
+    return verify.code == 0;
+  }, 20s));
+  INFO(verify.out << verify.err);
+  CHECK(verify.out.find("shipments agree") != std::string::npos);
+  // The shipment reads compared in shadow matched (stale ones, not yet applied, are not compared).
+  const auto report = json::parse(st.proxy->admin("GET", "/api/v1/shadow/report?min_compared=1").body);
+  std::int64_t compared = 0, matched = 0;
+  for (const auto& r : report.at("routes").as_array()) {
+    compared += r.at("counts").at("compared").as_int64();
+    matched += r.at("counts").at("matched").as_int64();
+  }
+  INFO(json::serialize(report));
+  CHECK(compared > 20);
+  CHECK(matched == compared);
 }

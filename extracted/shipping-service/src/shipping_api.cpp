@@ -47,6 +47,30 @@ void register_api(http::router& r, banyan::sqlite::pool& db) {
     return http::json_response(200, to_json(*s));
   });
 
+  // Every shipment, in id order, a page at a time (the monolith's listing).
+  r.add("GET", "/api/shipments", [&db](http::request& req) {
+    std::int64_t page = 1, page_size = 50;
+    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t max) {
+      auto v = req.query_param(key);
+      if (!v) return true;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+      return ec == std::errc() && end == v->data() + v->size() && out >= 1 && out <= max;
+    };
+    if (!read("page", page, 1'000'000) || !read("page_size", page_size, 1000))
+      return http::error_response(400, "invalid_query", "page must be 1 or more and page_size 1 to 1000");
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    auto count = conn->prepare("SELECT COUNT(*) FROM shipments");
+    count.step();
+    auto ids = conn->prepare("SELECT id FROM shipments ORDER BY id LIMIT ? OFFSET ?");
+    ids.bind_all(page_size, (page - 1) * page_size);
+    json::array items;
+    while (ids.step()) items.push_back(to_json(*find(*conn, ids.get_int64(0))));
+    json::object body{{"items", std::move(items)}, {"page", page}, {"page_size", page_size}, {"total", count.get_int64(0)}};
+    tx.commit();
+    return http::json_response(200, body);
+  });
+
   r.add("GET", "/api/orders/{id}/shipment", [&db](http::request& req) {
     const auto id = read_id(req.param("id"));
     if (!id) return not_found("order");
