@@ -4,6 +4,7 @@
 #include "commands/data_commands.hpp"
 #include "commands/demo_plan.hpp"
 #include "commands/demo_stack.hpp"
+#include "commands/demo_text.hpp"
 #include "commands/demo_traffic.hpp"
 #include "commands/plan_commands.hpp"
 #include "commands/plan_gate_commands.hpp"
@@ -32,69 +33,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// The plan the demo walks: the one given; else migrations/001-extract-catalog.yaml in this folder
-// or a folder above the binary (a checkout, where the plan may have been edited); else the copy
-// built into banyan (an installed banyan, run from anywhere).
-struct demo_plan_source {
-  std::string name;  // a path, or what the built-in copy is
-  std::optional<std::string> built_in;
-};
-demo_plan_source find_plan(const std::string& given) {
-  if (!given.empty()) return {given, std::nullopt};
-  const std::string rel = "migrations/001-extract-catalog.yaml";
-  if (std::filesystem::exists(rel)) return {rel, std::nullopt};
-  std::error_code ec;
-  const auto bin = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
-  for (auto dir = bin; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
-    if (std::filesystem::exists(dir / rel)) return {(dir / rel).string(), std::nullopt};
-  return {"001-extract-catalog.yaml (built into banyan)", std::string(built_in_demo_plan())};
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The lines of `text`, each indented, for showing what a verb said.
-std::string indented(const std::string& text, std::size_t max_lines = 40) {
-  std::istringstream in(text);
-  std::string line, out;
-  for (std::size_t n = 0; std::getline(in, line) && n < max_lines; ++n) out += "    " + line + "\n";
-  return out;
-}
-
-// A compact view of the stage from `plan status --output json`: per route, what its gates measure.
-std::string progress_line(const json::object& status, double seconds) {
-  std::ostringstream o;
-  o << '[' << std::setw(4) << static_cast<int>(seconds) << "s] " << status.at("stage").as_string() << " ("
-    << status.at("stage_number").to_number<std::int64_t>() << '/' << status.at("stages").to_number<std::int64_t>()
-    << ")";
-  std::map<std::string, std::vector<std::string>> by_route;
-  static const std::map<std::string, std::string> short_name{{"parity", "parity"},
-                                                             {"error_rate", "errors"},
-                                                             {"p99_ratio", "p99"},
-                                                             {"sync_lag", "lag"},
-                                                             {"min_requests", "reqs"}};
-  for (const auto& g : status.at("gates").as_array()) {
-    const auto name = std::string(g.at("gate").as_string());
-    const auto it = short_name.find(name);
-    if (it == short_name.end()) continue;
-    std::string measured(g.at("measured").as_string());
-    if (const auto cut = measured.find(" ("); cut != std::string::npos && name != "min_requests") measured.resize(cut);
-    const std::string mark = g.at("state").as_string() == "pass" ? "" : g.at("state").as_string() == "fail" ? "✗" : "…";
-    by_route[std::string(g.at("route").as_string())].push_back(it->second + " " + measured + mark);
-  }
-  for (const auto& [route, parts] : by_route) {
-    if (route.empty()) continue;
-    o << " | " << route << ':';
-    for (const auto& p : parts) o << ' ' << p;
-  }
-  return o.str();
-}
-
 struct gate_view {
   std::string route, state, measured;
 };
@@ -119,7 +57,8 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
     line_open = false;
     out << text << std::flush;
   };
-  const auto plan_source = find_plan(options.plan_file);
+  if (options.extract == "shipping") return run_shipping_demo(options, outer, out, err);
+  const auto plan_source = find_plan(options.plan_file, "001-extract-catalog.yaml", built_in_demo_plan());
   const std::string& plan_path = plan_source.name;
   std::string plan_text;
   try {
@@ -133,7 +72,7 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
       "on the evidence the proxy collects, while " +
       std::to_string(options.users) + " simulated users keep shopping.\n\n");
   try {
-    demo_stack stack;
+    demo_stack stack({"legacy-shop", "catalog-service", "banyan-proxy"});
     // The first build of catalog-service has a bug: it rounds the kitchen category's prices.
     stack.start({"round-prices:kitchen"});
     say("started in " + stack.dir() + ":\n  legacy-shop      " + stack.shop_url() +
@@ -317,7 +256,12 @@ int run_demo(const demo_options& options, const global_options& outer, std::ostr
 void setup_demo(CLI::App& app, const global_options& global, int& result) {
   auto opts = std::make_shared<demo_options>();
   auto* demo = app.add_subcommand("demo", "The whole migration of legacy-shop's catalog, end to end, on this machine");
-  demo->add_option("--plan", opts->plan_file, "the plan to walk (default migrations/001-extract-catalog.yaml)");
+  demo->add_option("--extract", opts->extract,
+                   "catalog (the first extraction) or shipping (the second: an order becomes a saga)")
+      ->check(CLI::IsMember({"catalog", "shipping"}))
+      ->capture_default_str();
+  demo->add_option("--plan", opts->plan_file,
+                   "the plan to walk (default migrations/001-extract-catalog.yaml, or 002-extract-shipping.yaml)");
   demo->add_flag("--keep-running", opts->keep_running, "leave the stack up at the end, and print how to explore it");
   demo->add_option("--users", opts->users, "simulated users")->check(CLI::Range(1, 64));
   demo->add_flag("--keep-files", opts->keep_files, "leave the demo's directory (state, logs, report) when it ends");

@@ -15,7 +15,8 @@
 namespace banyan::cli {
 
 struct demo_options {
-  std::string plan_file;  // empty: migrations/001-extract-catalog.yaml, found from here or from the binary
+  std::string extract = "catalog";  // which extraction: catalog (the first), shipping (the second)
+  std::string plan_file;  // empty: migrations/001-extract-catalog.yaml (or 002-…), found from here or from the binary
   bool keep_running = false;
   bool keep_files = false;  // leave the directory (state, logs, report) when done
   int users = 16;
@@ -26,5 +27,8 @@ struct demo_options {
 void setup_demo(CLI::App& app, const global_options& global, int& result);
 // Exit 0 only when the migration completed with no failed client request and data verify clean.
 int run_demo(const demo_options& options, const global_options& global, std::ostream& out, std::ostream& err);
+// The second act (demo_shipping.cpp): shipping moves out, and every order after it is a saga; also
+// exit 0 only when every order settled and data verify is clean.
+int run_shipping_demo(const demo_options& options, const global_options& global, std::ostream& out, std::ostream& err);
 
 }  // namespace banyan::cli

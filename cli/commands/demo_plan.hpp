@@ -13,5 +13,7 @@ std::string demo_copy_of_plan(const std::string& text, const std::string& source
 // migrations/001-extract-catalog.yaml as it was at build time: an installed banyan has no
 // repository beside it, and the demo must run from any folder.
 std::string_view built_in_demo_plan() noexcept;
+// migrations/002-extract-shipping.yaml, the same way.
+std::string_view built_in_shipping_plan() noexcept;
 
 }  // namespace banyan::cli

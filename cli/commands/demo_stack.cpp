@@ -43,11 +43,11 @@ void stop(std::unique_ptr<child_process>& p) {
 
 }  // namespace
 
-demo_stack::demo_stack() : dir_(make_dir()) {
+demo_stack::demo_stack(const std::vector<std::string>& programs) : dir_(make_dir()) {
   // Beside banyan (a build folder, an install's bin/), else on PATH (banyan alone copied elsewhere).
   const std::string own = own_folder();
   const char* path_env = std::getenv("PATH");
-  for (const char* name : {"legacy-shop", "catalog-service", "banyan-proxy"}) {
+  for (const auto& name : programs) {
     std::vector<std::string> places{own};
     std::stringstream dirs(path_env ? path_env : "");
     for (std::string d; std::getline(dirs, d, ':');)
@@ -58,7 +58,7 @@ demo_stack::demo_stack() : dir_(make_dir()) {
         break;
       }
     if (!programs_.count(name))
-      throw std::runtime_error(std::string("the demo needs ") + name + " beside banyan in " + own +
+      throw std::runtime_error("the demo needs " + name + " beside banyan in " + own +
                                " or on PATH (scripts/demo.sh builds them)");
   }
 }
@@ -66,6 +66,7 @@ demo_stack::demo_stack() : dir_(make_dir()) {
 demo_stack::~demo_stack() {
   stop(proxy_);
   stop(catalog_);
+  stop(shipping_);
   stop(shop_);
   if (!keep_) {
     std::error_code ec;
@@ -118,7 +119,30 @@ void demo_stack::start(const std::vector<std::string>& faults) {
   shop_port_ = run(shop_, {"legacy-shop", "--listen", "127.0.0.1:" + std::to_string(shop_port_), "--db", path("shop.db"),
                            "--threads", "2", "--follow", catalog_url()},
                    "legacy-shop.2.log");
-  std::ofstream(path("proxy.yaml")) << "listen: 127.0.0.1:0\n"
+  start_proxy();
+}
+
+void demo_stack::start_shipping(const std::string& booking_timeout) {
+  shop_port_ = run(shop_, {"legacy-shop", "--listen", "127.0.0.1:0", "--db", path("shop.db"), "--seed", "--threads", "2"},
+                   "legacy-shop.log");
+  shipping_port_ = run(shipping_, {"shipping-service", "--listen", "127.0.0.1:0", "--db", path("shipping.db"), "--source",
+                                   shop_url(), "--threads", "2", "--poll-interval", "20ms"},
+                       "shipping-service.log");
+  for (int i = 0; i < 400 && !caught_up(shipping_url(), shop_url()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!caught_up(shipping_url(), shop_url()))
+    throw std::runtime_error("shipping-service did not finish copying the shipments; its log is " +
+                             path("shipping-service.log"));
+  stop(shop_);
+  shop_port_ = run(shop_, {"legacy-shop", "--listen", "127.0.0.1:" + std::to_string(shop_port_), "--db", path("shop.db"),
+                           "--threads", "2", "--follow-shipping", shipping_url(), "--booking-timeout", booking_timeout},
+                   "legacy-shop.2.log");
+  std::ofstream(path("proxy.yaml")) << "data:\n  monolith: " << shop_url() << "\n  shipping: " << shipping_url() << "\n";
+  start_proxy();
+}
+
+void demo_stack::start_proxy() {
+  std::ofstream(path("proxy.yaml"), std::ios::app) << "listen: 127.0.0.1:0\n"
                                        "admin: {listen: 127.0.0.1:0}\n"
                                        "monolith: " << shop_url() << "\n"
                                        "state_dir: " << path("state") << "\n"

@@ -84,3 +84,29 @@ TEST_CASE("banyan demo: the catalog's reads and writes move, every step audited,
   CHECK(page.find("product-detail") != std::string::npos);
   CHECK(page.find("product-list") != std::string::npos);
 }
+
+// The second act as a user runs it from an installed banyan: shipping moves out by the built-in
+// plan, every order after the cut-over is a saga, one no carrier serves is compensated.
+TEST_CASE("banyan demo --extract shipping: shipping moves out, orders become sagas, one is compensated", "[demo][slow]") {
+  temp_dir dir;
+  const auto bin = dir.path() / "installed" / "bin";
+  const auto elsewhere = dir.path() / "elsewhere";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_directories(elsewhere);
+  for (const char* name : {"banyan", "banyan-proxy", "legacy-shop", "shipping-service"})
+    std::filesystem::copy_file(binary(name), bin / name);
+  const auto r = run_program({"/bin/sh", "-c",
+                              "cd '" + elsewhere.string() + "' && exec '" + (bin / "banyan").string() +
+                                  "' demo --extract shipping --timeout 170s"},
+                             dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("migration complete: stage writes of 002-extract-shipping.yaml (built into banyan)") !=
+        std::string::npos);
+  CHECK(r.out.find("writes moved: shipment-events monolith → shipping") != std::string::npos);
+  CHECK(r.out.find("placed → cancelled (shipment booking failed: no carrier serves Antarctica)") != std::string::npos);
+  CHECK(r.out.find("failed client requests: 0\n") != std::string::npos);
+  CHECK(r.out.find("compensation shown: yes") != std::string::npos);
+  CHECK(r.out.find("0 running") != std::string::npos);
+  CHECK(r.out.find("data verify legacy-shop vs shipping-service: clean") != std::string::npos);
+}

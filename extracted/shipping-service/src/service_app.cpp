@@ -6,6 +6,8 @@
 #include "banyan/platform/clock.hpp"
 #include "banyan/platform/log.hpp"
 
+#include <algorithm>
+
 namespace shipping {
 
 namespace http = banyan::http;
@@ -36,6 +38,10 @@ service_app::service_app(service_options options)
     auto orders = options_.follow;
     orders.source_url = options_.source_url;
     orders.backfill = false;
+    // A page is one transaction: its bookings reach the feed together when it commits. With pages of
+    // 500, slow bookings (a carrier's API) would hold every answer of a page until the last one;
+    // pages of 20 keep an answer close to its booking.
+    orders.page_limit = std::min(orders.page_limit, 20);
     orders.cursor_key = orders.name = options_.source_url + "#order";
     orders_ = std::make_unique<banyan::sync::feed_follower>(options_.db_path, order_sink_, orders, &metrics_);
   }

@@ -103,6 +103,12 @@ void register_api(http::router& r, banyan::sqlite::pool& db) {
     auto s = find(*conn, *id);
     if (!s) return not_found("shipment");
     const std::string from = s->status, to(status->as_string());
+    // A dry run can arrive after the monolith's real report reached this service by the sync (the
+    // copy leaves once the client has its answer): then the report it asks about is already here —
+    // answer as it would have (the demo's carriers found this: 5 % of the dry runs, 409 against 200).
+    if (dry_run(req) && s->status == to && !s->events.empty() && s->events.back().status == to &&
+        s->events.back().note == note)
+      return http::json_response(200, to_json(*s));
     if (!report(*conn, *s, to, note))
       return http::error_response(409, "invalid_status_change", "a shipment that is " + from + " cannot become " + to);
     if (!dry_run(req)) tx.commit();
