@@ -332,10 +332,11 @@ TEST_CASE("the order saga through faults — half the bookings failing, slow, ki
 }
 
 // Users of the shop through the proxy while shipping moves out stage by stage with the shipped
-// plan: they order, look at their orders' shipments a moment later, and a carrier reports pickups.
+// plan, back, and out again: they order, look at their orders' shipments a moment later, and a
+// carrier reports pickups.
 // No request fails, the shadowed shipment reads match, and the shipments are the same on both sides.
-TEST_CASE("the second migration under simulated users — every stage of the shipped plan, no failed request, "
-          "shadow parity, data verify clean on shipments",
+TEST_CASE("the second migration under simulated users — every stage of the shipped plan, back and forward again, "
+          "no failed request, shadow parity, data verify clean on shipments",
           "[saga][process]") {
   temp_dir dir;
   saga_stack st(dir, {}, "5s", "shadow");
@@ -401,6 +402,17 @@ TEST_CASE("the second migration under simulated users — every stage of the shi
   stage("canary-10");
   stage("reads");
   stage("writes-shadow");
+  stage("writes");
+  // And back: the barrier hands shipping's writes to the monolith once it has applied every
+  // shipment the service wrote, the fences move back, new orders are booked in process again, and
+  // sagas in flight still finish from the service's feed. Then forward once more.
+  std::this_thread::sleep_for(1500ms);
+  const auto back = st.cli({"plan", "rollback", "--to", "reads", "--reason", "shipping back for a while"});
+  INFO(back.out << back.err);
+  REQUIRE(back.code == 0);
+  CHECK(back.out.find("writes moved: shipment-events shipping → monolith") != std::string::npos);
+  CHECK(get(st.shop_port, "/internal/fence").at("up") == false);
+  CHECK(get(st.svc_port, "/internal/fence").at("up") == true);
   stage("writes");
   std::this_thread::sleep_for(2s);
   stop = true;
