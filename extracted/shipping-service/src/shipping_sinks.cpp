@@ -67,7 +67,8 @@ apply_outcome order_requests::apply_event(banyan::sqlite::connection& c, const b
     const auto* ship_to = o.if_contains("ship_to");
     const std::string address = ship_to && ship_to->is_string() ? std::string(ship_to->as_string()) : std::string();
     if (faults_.delay.count() > 0) std::this_thread::sleep_for(faults_.delay);
-    const std::string fault = faults_.fail_percent > 0 && *id % 100 < faults_.fail_percent
+    // Spread over the ids (not the first half of every hundred): failures and bookings interleave.
+    const std::string fault = faults_.fail_percent > 0 && (*id * 7919) % 100 < faults_.fail_percent
                                   ? "the carrier refused the booking (fault injection)"
                                   : std::string();
     const auto outcome = book(c, *id, number(o, "customer_id"), address, number(o, "item_count"), fault);

@@ -22,7 +22,7 @@ class shipment_copy final : public banyan::sync::entity_sink {
 
 // Deliberate misbehaviour of bookings, for demos and tests (--fault).
 struct booking_faults {
-  int fail_percent = 0;                // fail-bookings:PERCENT — that share of orders (by id) fail
+  int fail_percent = 0;                // fail-bookings:PERCENT — that share of orders fail (chosen by id)
   std::chrono::milliseconds delay{0};  // slow-bookings:DURATION — each booking waits first
 };
 
