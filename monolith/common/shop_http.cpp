@@ -90,6 +90,14 @@ void stamp(json::object& body, const banyan::http::request& req) {
   body["request_id"] = req.request_id;
 }
 
+bool read_query_int(const banyan::http::request& req, std::string_view key, std::int64_t& out, std::int64_t min,
+                    std::int64_t max) {
+  const auto v = req.query_param(key);
+  if (!v) return true;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc() && end == v->data() + v->size() && out >= min && out <= max;
+}
+
 response not_found(std::string_view what) {
   return banyan::http::error_response(404, "not_found", std::string(what) + " not found");
 }

@@ -47,6 +47,11 @@ std::optional<std::int64_t> require_int(const boost::json::object& o, std::strin
 void reject_unknown(const boost::json::object& o, std::initializer_list<std::string_view> known, field_errors& errors,
                     const std::string& prefix = {});
 
+// The query parameter `key` as an integer in [min, max] into `out`; true when it is absent (`out`
+// keeps its default), false when it is not such an integer (the caller answers 400).
+bool read_query_int(const banyan::http::request& req, std::string_view key, std::int64_t& out, std::int64_t min,
+                    std::int64_t max);
+
 // Positive 64-bit id from a path parameter; nullopt when it is not one.
 std::optional<std::int64_t> parse_id(std::string_view text);
 

@@ -217,14 +217,9 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
   // row inserted or deleted meanwhile never shifts another out of the copy (offset paging would).
   r.add("GET", "/internal/snapshot/product", [&db](http::request& req) {
     std::int64_t after = 0, limit = 500;
-    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
-      auto v = req.query_param(key);
-      if (!v) return true;
-      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-      return ec == std::errc() && end == v->data() + v->size() && out >= min && out <= max;
-    };
-    if (!read("after", after, 0, INT64_MAX)) return http::error_response(400, "invalid_query", "after must be a product id");
-    if (!read("limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
+    if (!read_query_int(req, "after", after, 0, INT64_MAX))
+      return http::error_response(400, "invalid_query", "after must be a product id");
+    if (!read_query_int(req, "limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
     auto count = conn->prepare("SELECT COUNT(*) FROM catalog_products");

@@ -242,13 +242,7 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
   // Every shipment, in id order, a page at a time (what `banyan data verify --entity shipments` reads).
   r.add("GET", "/api/shipments", [&db](http::request& req) {
     std::int64_t page = 1, page_size = 50;
-    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t max) {
-      auto v = req.query_param(key);
-      if (!v) return true;
-      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-      return ec == std::errc() && end == v->data() + v->size() && out >= 1 && out <= max;
-    };
-    if (!read("page", page, 1'000'000) || !read("page_size", page_size, 1000))
+    if (!read_query_int(req, "page", page, 1, 1'000'000) || !read_query_int(req, "page_size", page_size, 1, 1000))
       return http::error_response(400, "invalid_query", "page must be 1 or more and page_size 1 to 1000");
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
@@ -284,14 +278,9 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
   // their histories, as the feed's events carry them.
   r.add("GET", "/internal/snapshot/shipment", [&db](http::request& req) {
     std::int64_t after = 0, limit = 500;
-    auto read = [&](std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
-      auto v = req.query_param(key);
-      if (!v) return true;
-      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-      return ec == std::errc() && end == v->data() + v->size() && out >= min && out <= max;
-    };
-    if (!read("after", after, 0, INT64_MAX)) return http::error_response(400, "invalid_query", "after must be a shipment id");
-    if (!read("limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
+    if (!read_query_int(req, "after", after, 0, INT64_MAX))
+      return http::error_response(400, "invalid_query", "after must be a shipment id");
+    if (!read_query_int(req, "limit", limit, 1, 1000)) return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
     auto conn = db.acquire();
     banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
     auto count = conn->prepare("SELECT COUNT(*) FROM shipping_shipments");
