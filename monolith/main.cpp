@@ -82,10 +82,11 @@ int main(int argc, char** argv) {
     }
     shipping.booking_timeout_ms = timeout.count();
   }
-  options.threads = threads;
+  options.threads = threads + shop::feed_long_poll_slots;  // feed followers waiting hold a thread each
   options.server_name = "legacy-shop";
   try {
     shop::app app(db_path, static_cast<std::size_t>(threads) + 1, shipping);
+    options.on_drain = [&app] { app.stop_waiting(); };
     if (seed) {
       auto conn = app.db().acquire();
       auto counts = shop::seed(*conn);

@@ -1,5 +1,7 @@
 #include "commands/data_commands.hpp"
 
+#include "commands/data_verify_ranges.hpp"
+
 #include "banyan/platform/http_client.hpp"
 #include "banyan/verify/entity_diff.hpp"
 
@@ -190,25 +192,48 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
   side_scan from, to;
   from.url = o.from;
   to.url = o.to;
-  auto a = std::async(std::launch::async, [&] { scan(o, ignore, from); });
-  auto b = std::async(std::launch::async, [&] { scan(o, ignore, to); });
-  auto last_progress = started;
-  while (b.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready ||
-         a.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_progress >= std::chrono::seconds(2)) {
-      last_progress = now;
-      err << "verify: " << o.entity << ": " << from.rows << " rows read from " << o.from << ", " << to.rows << " from "
-          << o.to << '\n';
+  range_comparison ranges;
+  if (o.method != "listing") {
+    compare_by_ranges(o, ignore, ranges, err);
+    if (ranges.failure_code != exit_ok) {
+      err << "banyan: data verify: " << ranges.failure << '\n';
+      return ranges.failure_code;
+    }
+    if (!ranges.served && o.method == "ranges") {
+      err << "banyan: data verify: --method ranges: both sides must serve GET /internal/checksum/" << o.entity
+          << " keyed by \"" << o.key << "\" (docs/data-sync.md); use --method listing\n";
+      return exit_bad_input;
     }
   }
-  a.get();
-  b.get();
-  for (auto* side : {&from, &to})
-    if (side->failure.code != exit_ok) {
-      err << "banyan: data verify: " << side->failure.message << '\n';
-      return side->failure.code;
+  if (ranges.served) {
+    // Only the rows of ranges that differ are listed; the equal ranges' rows are counted.
+    from.digest = std::move(ranges.from);
+    to.digest = std::move(ranges.to);
+    from.fields = to.fields = ranges.fields;
+  } else {
+    auto a = std::async(std::launch::async, [&] { scan(o, ignore, from); });
+    auto b = std::async(std::launch::async, [&] { scan(o, ignore, to); });
+    auto last_progress = started;
+    while (b.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready ||
+           a.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_progress >= std::chrono::seconds(2)) {
+        last_progress = now;
+        err << "verify: " << o.entity << ": " << from.rows << " rows read from " << o.from << ", " << to.rows << " from "
+            << o.to << '\n';
+      }
     }
+    a.get();
+    b.get();
+    for (auto* side : {&from, &to})
+      if (side->failure.code != exit_ok) {
+        err << "banyan: data verify: " << side->failure.message << '\n';
+        return side->failure.code;
+      }
+  }
+  const std::size_t from_rows = ranges.served ? ranges.from_rows.load() : from.digest.size();
+  const std::size_t to_rows = ranges.served ? ranges.to_rows.load() : to.digest.size();
+  const std::size_t equal_in_ranges = ranges.equal_in_ranges;
 
   // Rows that differ may be writes that landed on one side between the two reads: each is read
   // again from both sides by key (up to twice, a moment apart) and only what persists is reported.
@@ -223,6 +248,7 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
   std::size_t settled = 0, unconfirmed = 0;
   {
     http::client fc(o.from), tc(o.to);
+    range_side from_ranges(o.from, o.entity, ignore), to_ranges(o.to, o.entity, ignore);
     const std::string path = listing_path(o);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       const auto& key = candidates[i];
@@ -235,6 +261,31 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
       std::optional<row_report> report;
       for (int round = 0; round < 2; ++round) {
         if (round) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        if (ranges.served) {
+          // Whether the row is there and alike, from the same checksums the ranges came from; its
+          // fields from PATH/KEY, only to name them.
+          const auto cx = from_ranges.row(key), cy = to_ranges.row(key);
+          for (const auto* r : {&from_ranges, &to_ranges})
+            if (r->failure_code != exit_ok) {
+              err << "banyan: data verify: " << r->failure << '\n';
+              return r->failure_code;
+            }
+          if (!cx || !cy) {
+            err << "banyan: data verify: a side stopped serving /internal/checksum/" << o.entity << '\n';
+            return exit_bad_input;
+          }
+          if (*cx == *cy) report.reset();
+          else if (!*cy) report = row_report{key, "missing_on_to", {}};
+          else if (!*cx) report = row_report{key, "missing_on_from", {}};
+          else {
+            const auto x = fetch_row(fc, path, key, fields), y = fetch_row(tc, path, key, fields);
+            std::vector<verify::field_difference> named;
+            if (x.ok && y.ok && x.row && y.row) named = verify::differing_fields(*x.row, *y.row, ignore);
+            report = row_report{key, "differs", std::move(named)};
+          }
+          if (!report) break;
+          continue;
+        }
         const auto x = fetch_row(fc, path, key, fields), y = fetch_row(tc, path, key, fields);
         for (const auto* f : {&x, &y})
           if (!f->ok) {
@@ -276,9 +327,11 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
     }
     json::object doc{{"entity", o.entity},
                      {"equal", equal},
-                     {"from", json::object{{"url", o.from}, {"rows", from.digest.size()}}},
-                     {"to", json::object{{"url", o.to}, {"rows", to.digest.size()}}},
-                     {"equal_rows", d.equal + settled},
+                     {"method", ranges.served ? "ranges" : "listing"},
+                     {"ranges", json::object{{"compared", ranges.ranges}, {"differing", ranges.ranges_differing}}},
+                     {"from", json::object{{"url", o.from}, {"rows", from_rows}}},
+                     {"to", json::object{{"url", o.to}, {"rows", to_rows}}},
+                     {"equal_rows", d.equal + settled + equal_in_ranges},
                      {"missing_on_to", missing_to},
                      {"missing_on_from", missing_from},
                      {"differ", differs},
@@ -296,10 +349,13 @@ int run_data_verify(const data_verify_options& o, const global_options& global, 
                      {"rows", std::move(rows)}};
     out << json::serialize(doc) << '\n';
   } else {
-    out << o.entity << ": " << from.digest.size() << " rows at " << o.from << ", " << to.digest.size() << " at " << o.to
-        << " (" << static_cast<long long>((static_cast<double>(from.digest.size() + to.digest.size())) / std::max(seconds, 1e-6))
-        << " rows/s)\n";
-    out << "  equal " << d.equal + settled << ", differ " << differs << ", missing on --to " << missing_to
+    out << o.entity << ": " << from_rows << " rows at " << o.from << ", " << to_rows << " at " << o.to << " ("
+        << static_cast<long long>((static_cast<double>(from_rows + to_rows)) / std::max(seconds, 1e-6)) << " rows/s, ";
+    if (ranges.served)
+      out << "by " << ranges.ranges << " key ranges' checksums, " << ranges.ranges_differing << " read row by row)\n";
+    else
+      out << "by listing every row)\n";
+    out << "  equal " << d.equal + settled + equal_in_ranges << ", differ " << differs << ", missing on --to " << missing_to
         << ", missing on --from " << missing_from;
     if (settled) out << " (" << settled << " changed while reading and agree now)";
     out << '\n';
@@ -356,6 +412,12 @@ void setup_data(CLI::App& app, const global_options& global, int& result) {
   v->add_option("--path", opts->path, "the listing's path; rows are read at PATH/KEY")->capture_default_str();
   v->add_option("--page-size", opts->page_size, "rows asked for per page (1-1000)")->capture_default_str();
   v->add_option("--items", opts->items_field, "the listing's array of rows")->capture_default_str();
+  v->add_option("--method", opts->method,
+                "ranges: compare key ranges' checksums the sides compute (GET /internal/checksum/ENTITY), reading "
+                "rows only where a range differs; listing: read every row of both listings; auto: ranges when both "
+                "sides serve them")
+      ->check(CLI::IsMember({"auto", "ranges", "listing"}))
+      ->capture_default_str();
   v->add_option("--fence", opts->fences,
                 "a banyan-sync whose foreign writes count as a difference (the old owner's, once its writes moved); "
                 "repeatable");

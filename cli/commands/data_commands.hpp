@@ -21,6 +21,9 @@ struct data_verify_options {
   std::string items_field = "items";
   int max_listed = 20;  // differing rows printed in text output (all of them in JSON)
   std::vector<std::string> fences;  // banyan-sync URLs whose foreign writes count as a difference
+  // ranges: key-range checksums (both sides must serve them); listing: every row of both listings;
+  // auto: ranges where both sides serve them, else the listings.
+  std::string method = "auto";
 };
 
 void setup_data(CLI::App& app, const global_options& global, int& result);

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   banyan::http::server_options options;
   if (!banyan::http::parse_listen_address(listen, options.address, options.port))
     return usage("--listen: expected ADDR:PORT, got '" + listen + "'");
-  options.threads = threads;
+  // Feed followers waiting for the next event hold a thread each: as many more as may wait.
+  options.threads = threads + catalog::service_options{}.long_poll_slots;
   options.server_name = "catalog-service";
 
   catalog::service_options svc;
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   svc.ready_max_lag_seconds = ready_lag_seconds;
   try {
     catalog::service_app app(svc);
+    options.on_drain = [&app] { app.stop_waiting(); };
     banyan::http::server server(
         options,
         [&app, &faults](banyan::http::request& req) {

@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   banyan::http::server_options options;
   if (!banyan::http::parse_listen_address(listen, options.address, options.port))
     return usage("--listen: expected ADDR:PORT, got '" + listen + "'");
-  options.threads = threads;
+  // Feed followers waiting for the next event hold a thread each: as many more as may wait.
+  options.threads = threads + shipping::service_options{}.long_poll_slots;
   options.server_name = "shipping-service";
   svc.db_path = db_path;
   svc.connections = static_cast<std::size_t>(threads) + 1;
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
     return usage("--poll-interval: expected a duration above zero such as 100ms or 1s, got '" + poll + "'");
   try {
     shipping::service_app app(svc);
+    options.on_drain = [&app] { app.stop_waiting(); };
     banyan::http::server server(options, [&app](banyan::http::request& req) { return app.handle(req); }, &app.metrics());
     if (svc.faults.fail_percent > 0 || svc.faults.delay.count() > 0)
       banyan::log::warn("fault injection is on: this shipping-service misbehaves on purpose",

@@ -38,7 +38,8 @@ const std::string& migrated(const std::string& path) {
 }  // namespace
 
 app::app(const std::string& db_path, std::size_t connections, const shipping_options& shipping)
-    : db_(migrated(db_path), connections) {
+    : db_(migrated(db_path), connections),
+      waiters_([this] { return outbox::feed().head(*db_.acquire()); }, feed_long_poll_slots) {
   catalog::register_routes(router_, db_);
   customers::register_routes(router_, db_);
   inventory::register_routes(router_, db_);
@@ -52,7 +53,7 @@ app::app(const std::string& db_path, std::size_t connections, const shipping_opt
     auto conn = db_.acquire();
     return http::json_response(200, orders::sagas_json(*conn, q.filter));
   });
-  outbox::register_routes(router_, db_);
+  outbox::register_routes(router_, db_, waiters_);
   router_.add("GET", "/healthz", [this](http::request&) {
     auto conn = db_.acquire();
     conn->prepare("SELECT 1").step();

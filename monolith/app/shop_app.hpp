@@ -4,6 +4,7 @@
 #include "banyan/platform/metrics.hpp"
 #include "banyan/platform/router.hpp"
 #include "banyan/platform/sqlite.hpp"
+#include "banyan/sync/feed_waiters.hpp"
 
 #include <cstdint>
 #include <string>
@@ -19,15 +20,22 @@ struct shipping_options {
   std::int64_t booking_timeout_ms = 30'000;  // an order waits this long for the service's booking
 };
 
+// Followers of legacy-shop's feed that may wait at once for its next event (long polls): the
+// server gets as many threads on top of --threads (catalog-service, shipping-service's two, one spare).
+inline constexpr int feed_long_poll_slots = 4;
+
 class app {
  public:
   app(const std::string& db_path, std::size_t connections, const shipping_options& shipping = {});
   banyan::http::response handle(banyan::http::request& req) const { return router_.dispatch(req); }
   banyan::metrics::registry& metrics() noexcept { return metrics_; }
   banyan::sqlite::pool& db() noexcept { return db_; }
+  // Answers every waiting follower now, and any that asks later at once (the server drains).
+  void stop_waiting() { waiters_.stop(); }
 
  private:
   banyan::sqlite::pool db_;
+  banyan::sync::feed_waiters waiters_;
   banyan::metrics::registry metrics_;
   banyan::http::router router_;
 };

@@ -137,6 +137,7 @@ struct server::impl {
 
   void begin_stop() {
     if (stopping.exchange(true)) return;
+    if (opt.on_drain) asio::post(control, opt.on_drain);
     asio::co_spawn(control, drain(), asio::detached);
   }
 

@@ -55,17 +55,45 @@ boost::json::object feed_outbox::page(sqlite::connection& c, std::int64_t after,
 
 namespace banyan::sync {
 
-http::response feed_outbox::serve(sqlite::connection& c, const http::request& req) const {
-  auto count = [](std::string_view text, std::int64_t& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && out >= 0;
+namespace {
+bool read_count(std::string_view text, std::int64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out >= 0;
+}
+}  // namespace
+
+expected<events_query, http::response> read_events_query(const http::request& req) {
+  events_query q;
+  std::int64_t n = 0;
+  if (auto a = req.query_param("after"); a && !read_count(*a, q.after))
+    return unexpected(http::error_response(400, "invalid_query", "after must be a non-negative integer"));
+  if (auto l = req.query_param("limit")) {
+    if (!read_count(*l, n) || n < 1 || n > 1000)
+      return unexpected(http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000"));
+    q.limit = static_cast<int>(n);
+  }
+  if (auto w = req.query_param("wait")) {
+    if (!read_count(*w, n) || n > 30'000)
+      return unexpected(
+          http::error_response(400, "invalid_query", "wait must be a number of milliseconds from 0 to 30000"));
+    q.wait = std::chrono::milliseconds(n);
+  }
+  q.committed = req.query_param("committed").has_value();
+  return q;
+}
+
+http::response feed_outbox::serve(sqlite::pool& db, const http::request& req, feed_waiters* waiters) const {
+  auto q = read_events_query(req);
+  if (!q) return std::move(q.error());
+  auto read_page = [&] {
+    auto conn = db.acquire();
+    return page(*conn, q->after, q->limit);
   };
-  std::int64_t after = 0, limit = 100;
-  if (auto a = req.query_param("after"); a && !count(*a, after))
-    return http::error_response(400, "invalid_query", "after must be a non-negative integer");
-  if (auto l = req.query_param("limit"); l && (!count(*l, limit) || limit < 1 || limit > 1000))
-    return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
-  return http::json_response(200, page(c, after, static_cast<int>(limit)));
+  auto body = read_page();
+  if (waiters && body.at("events").as_array().empty() &&
+      waiters->wait_past(q->after, body.at("head").as_int64(), q->wait))
+    body = read_page();
+  return http::json_response(200, std::move(body));
 }
 
 }  // namespace banyan::sync

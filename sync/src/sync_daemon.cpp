@@ -3,6 +3,8 @@
 #include "banyan/platform/clock.hpp"
 #include "banyan/platform/log.hpp"
 #include "banyan/sync/feed_follower.hpp"
+#include "banyan/sync/feed_outbox.hpp"
+#include "banyan/sync/feed_waiters.hpp"
 #include "banyan/sync/map_sink.hpp"
 #include "banyan/sync/pg_apply_store.hpp"
 #include "banyan/sync/pg_capture.hpp"
@@ -88,13 +90,12 @@ struct sync_daemon::impl {
   std::vector<std::unique_ptr<map_sink>> sinks;
   std::vector<std::unique_ptr<feed_follower>> followers;
 
-  // Long polls: handlers wait on `changed` until the watcher sees the head pass their position.
+  // The keeper's wake-up, and the readers below.
   mutable std::mutex mutex;
   mutable std::condition_variable changed;
-  mutable int waiting = 0;
-  std::int64_t head_seen = 0;
   bool stopping = false;
-  std::thread watcher, keeper;
+  std::thread keeper;
+  std::unique_ptr<feed_waiters> waiters;  // long polls of the feed published
   // Where each follower of this feed has read up to (its `after`), by its name, and when.
   mutable std::map<std::string, std::pair<std::int64_t, clock_type::time_point>> readers;
   std::atomic<std::int64_t> foreign_seen{0};  // the handlers' fence changes and the keeper's log
@@ -103,29 +104,6 @@ struct sync_daemon::impl {
                 *retained_wal = nullptr, *capture_connected = nullptr;
   std::string last_capture_warning;  // logged once until it changes
   metrics::counter* pruned = nullptr;
-
-  // Watches the changelog's head while anyone waits for it: one cheap read every 2 ms, so a waiting
-  // follower hears of a commit within that — against a 100 ms poll before.
-  void watch() {
-    std::unique_lock lock(mutex);
-    while (!stopping) {
-      changed.wait(lock, [&] { return stopping || waiting > 0; });
-      if (stopping) break;
-      lock.unlock();
-      std::int64_t h = 0;
-      try {
-        h = capture->logged_head();
-      } catch (const std::exception& e) {
-        log::warn("cannot read the changelog's head", {{"error", e.what()}});
-      }
-      lock.lock();
-      if (h != head_seen) {
-        head_seen = h;
-        changed.notify_all();
-      }
-      changed.wait_for(lock, std::chrono::milliseconds(2), [&] { return stopping; });
-    }
-  }
 
   // Every second: foreign writes, capture health, the head's gauge; every prune_interval: pruning.
   void keep() {
@@ -221,6 +199,10 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
   m.capture_intact = &metrics_.get_gauge("banyan_sync_capture_intact", "1 while every mapped table's triggers are in place");
   m.foreign_gauge = &metrics_.get_gauge("banyan_sync_foreign_writes", "Changes to mapped tables since the fence went up, not made by banyan-sync");
   m.waiting_gauge = &metrics_.get_gauge("banyan_sync_long_polls_waiting", "Followers waiting for the next event");
+  if (m.capture)
+    // One HTTP thread is kept for everyone else: past that, a follower is answered at once and polls.
+    m.waiters = std::make_unique<feed_waiters>([&m] { return m.capture->logged_head(); }, cfg.threads - 1,
+                                               m.waiting_gauge);
   m.pruned = &metrics_.get_counter("banyan_sync_changelog_pruned_total", "Changelog rows removed once read");
   m.retained_wal = &metrics_.get_gauge("banyan_sync_slot_retained_wal_bytes",
                                        "WAL the PostgreSQL server keeps for banyan-sync's replication slot");
@@ -290,15 +272,12 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
 
   router_.add("GET", "/internal/events", [this](http::request& req) {
     auto& d = *impl_;
-    std::int64_t after = 0, limit = 100, wait_ms = 0;
-    if (auto a = req.query_param("after"); a && !read_count(*a, after))
-      return http::error_response(400, "invalid_query", "after must be a non-negative integer");
-    if (auto l = req.query_param("limit"); l && (!read_count(*l, limit) || limit < 1 || limit > 1000))
-      return http::error_response(400, "invalid_query", "limit must be an integer from 1 to 1000");
-    if (auto w = req.query_param("wait"); w && (!read_count(*w, wait_ms) || wait_ms > 30'000))
-      return http::error_response(400, "invalid_query", "wait must be a number of milliseconds from 0 to 30000");
+    auto q = read_events_query(req);
+    if (!q) return std::move(q.error());
+    const std::int64_t after = q->after;
+    const int limit = q->limit;
     if (const auto why = d.capture->broken(); !why.empty()) return http::error_response(503, "capture_broken", why);
-    if (req.query_param("committed")) {
+    if (q->committed) {
       // The barrier's question: a head that covers every change committed before it was asked.
       try {
         (void)d.capture->head();
@@ -310,23 +289,9 @@ sync_daemon::sync_daemon(sync_config config) : impl_(std::make_unique<impl>()) {
       std::lock_guard lock(d.mutex);
       d.readers[*ua] = {after, clock_type::now()};
     }
-    auto page = d.capture->events(after, static_cast<int>(limit));
-    if (page && page->events.empty() && !page->pruned_through && wait_ms > 0) {
-      // Hold the request until the head passes `after` (or the wait ends). One HTTP thread is kept
-      // for everyone else: past that, a follower is answered at once and polls.
-      std::unique_lock lock(d.mutex);
-      if (d.waiting < d.config.threads - 1) {
-        ++d.waiting;
-        d.waiting_gauge->set(d.waiting);
-        d.head_seen = std::max(d.head_seen, page->head);
-        d.changed.notify_all();
-        d.changed.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return d.stopping || d.head_seen > after; });
-        --d.waiting;
-        d.waiting_gauge->set(d.waiting);
-        lock.unlock();
-        page = d.capture->events(after, static_cast<int>(limit));
-      }
-    }
+    auto page = d.capture->events(after, limit);
+    if (page && page->events.empty() && !page->pruned_through && d.waiters->wait_past(after, page->head, q->wait))
+      page = d.capture->events(after, limit);
     if (!page) return http::error_response(503, "capture_unreadable", page.error());
     auto body = feed_page_json(page->events, after, page->head);
     if (page->pruned_through) body["pruned_through"] = *page->pruned_through;
@@ -402,7 +367,6 @@ void sync_daemon::start() {
   for (auto& f : m.followers) f->start();
   if (m.capture) {
     m.capture->start();
-    m.watcher = std::thread([this] { impl_->watch(); });
     m.keeper = std::thread([this] { impl_->keep(); });
   }
 }
@@ -414,7 +378,7 @@ void sync_daemon::stop() {
     m.stopping = true;
   }
   m.changed.notify_all();
-  if (m.watcher.joinable()) m.watcher.join();
+  if (m.waiters) m.waiters->stop();
   if (m.keeper.joinable()) m.keeper.join();
   for (auto& f : m.followers) f->stop();
   if (m.capture) m.capture->stop();

@@ -1,6 +1,7 @@
 // catalog-service answers the catalog's API exactly as legacy-shop does: the same requests to both
 // (in process, no sockets), the same statuses and bodies but for the volatile envelope.
 #include "app/shop_app.hpp"
+#include "catalog_sink.hpp"
 #include "catalog_store.hpp"
 #include "faults.hpp"
 #include "seed/seed.hpp"
@@ -150,6 +151,27 @@ TEST_CASE("catalog-service: a dry-run create the sync already applied answers as
   const auto other = R"({"sku":"NEW-1","name":"Not the same","description":"","category":"home","price_cents":1,"currency":"EUR"})";
   auto clash = both::make("POST", "/api/products", other, true);
   CHECK(t.service.handle(clash).status == 409);
+}
+
+TEST_CASE("catalog-service: a dry-run delete the sync already applied answers as the delete did", "[catalog][shadow]") {
+  both t;
+  // The monolith deletes product 8 and answers 204; its feed's product.deleted reaches the service
+  // (the follower waits at the feed: milliseconds) before the dry-run copy does.
+  auto del = both::make("DELETE", "/api/products/8");
+  REQUIRE(t.monolith.handle(del).status == 204);
+  catalog::catalog_sink sink;
+  {
+    auto c = t.service.db().acquire();
+    banyan::sync::feed_event e{1, "product.deleted", "product", "8", boost::json::object{{"id", 8}}, "2026-12-03T00:00:00Z"};
+    REQUIRE(sink.apply_event(*c, e, banyan::sync::sync_phase::following).what == banyan::sync::apply_outcome::kind::applied);
+  }
+  auto copy = both::make("DELETE", "/api/products/8", {}, true);
+  CHECK(t.service.handle(copy).status == 204);
+  // A product the sync did not delete is still not found, dry run or not; so is a real delete.
+  auto never = both::make("DELETE", "/api/products/99999", {}, true);
+  CHECK(t.service.handle(never).status == 404);
+  auto again = both::make("DELETE", "/api/products/8");
+  CHECK(t.service.handle(again).status == 404);
 }
 
 TEST_CASE("catalog-service faults: only when asked, only the API, only the named category", "[catalog][faults]") {

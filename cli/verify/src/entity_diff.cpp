@@ -13,50 +13,12 @@ namespace json = boost::json;
 
 namespace {
 
-void append_canonical(std::string& out, const json::value& v) {
-  if (const auto* o = v.if_object()) {
-    std::vector<const json::key_value_pair*> members;
-    for (const auto& kv : *o) members.push_back(&kv);
-    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-    out.push_back('{');
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (i) out.push_back(',');
-      out += json::serialize(json::string(members[i]->key()));
-      out.push_back(':');
-      append_canonical(out, members[i]->value());
-    }
-    out.push_back('}');
-  } else if (const auto* a = v.if_array()) {
-    out.push_back('[');
-    for (std::size_t i = 0; i < a->size(); ++i) {
-      if (i) out.push_back(',');
-      append_canonical(out, (*a)[i]);
-    }
-    out.push_back(']');
-  } else {
-    out += json::serialize(v);
-  }
-}
-
 bool is_number(const std::string& s) {
   if (s.empty() || s.size() > 18) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
-
-std::string canonical_text(const json::object& row, const ignore_set& ignore) {
-  json::object kept;
-  for (const auto& kv : row)
-    if (!ignore.contains(std::string_view(kv.key()))) kept.insert(kv);
-  std::string out;
-  append_canonical(out, kept);
-  return out;
-}
-
-std::uint64_t row_checksum(const json::object& row, const ignore_set& ignore) {
-  return fnv1a64(canonical_text(row, ignore));
-}
 
 std::optional<std::string> row_key(const json::object& row, std::string_view key_field) {
   const auto* v = row.if_contains(key_field);
@@ -79,11 +41,11 @@ std::vector<field_difference> differing_fields(const json::object& from, const j
     std::string ta = "absent", tb = "absent";
     if (a) {
       ta.clear();
-      append_canonical(ta, *a);
+      sync::append_canonical(ta, *a);
     }
     if (b) {
       tb.clear();
-      append_canonical(tb, *b);
+      sync::append_canonical(tb, *b);
     }
     if (ta != tb) out.push_back({name, ta, tb});
   }

@@ -2,6 +2,8 @@
 
 #include "catalog_store.hpp"
 
+#include "banyan/platform/clock.hpp"
+
 namespace catalog {
 
 using banyan::sync::apply_outcome;
@@ -44,7 +46,7 @@ apply_outcome catalog_sink::apply_event(banyan::sqlite::connection& c, const ban
   if (e.type == "product.deleted") {
     const auto id = read_id(e.key);
     if (!id) return apply_outcome::failed("key '" + e.key + "' is not a product id");
-    erase(c, *id);  // already gone is the same end state: deletes are idempotent
+    if (erase(c, *id)) note_sync_deletion(c, *id, banyan::unix_ms());  // already gone: deletes are idempotent
     return apply_outcome::applied();
   }
   return apply_outcome::ignored("unknown product event type '" + e.type + "'");

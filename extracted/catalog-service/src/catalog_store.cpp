@@ -14,7 +14,7 @@ const banyan::sync::feed_outbox& outbox() {
 }
 
 std::span<const banyan::sqlite::migration> migrations() {
-  static const std::array<banyan::sqlite::migration, 3> list{{
+  static const std::array<banyan::sqlite::migration, 4> list{{
       {1, "create categories and products",
        "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
        "CREATE TABLE products ("
@@ -43,6 +43,8 @@ std::span<const banyan::sqlite::migration> migrations() {
        "DROP TABLE products;"
        "ALTER TABLE products_v3 RENAME TO products;"
        "CREATE INDEX products_by_category ON products(category_id, id);"},
+      {4, "products the monolith's feed deleted, and when (a dry run's answer)",
+       "CREATE TABLE catalog_sync_deletions (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);"},
   }};
   return list;
 }
@@ -103,6 +105,14 @@ product_page list(connection& c, const list_filter& f) {
   return page;
 }
 
+std::vector<product> range(connection& c, std::int64_t after, std::int64_t through, int limit) {
+  auto st = c.prepare_cached(std::string(select_products) + " WHERE p.id > ? AND p.id <= ? ORDER BY p.id LIMIT ?");
+  st->bind_all(after, through, limit);
+  std::vector<product> out;
+  while (st->step()) out.push_back(row_to_product(*st));
+  return out;
+}
+
 std::optional<std::int64_t> owner_of_sku(connection& c, std::string_view sku) {
   auto st = c.prepare_cached("SELECT id FROM products WHERE sku = ?");
   st->bind(1, sku);
@@ -128,6 +138,17 @@ std::optional<product> replace(connection& c, std::int64_t id, const product_fie
       .run();
   if (c.changes() == 0) return std::nullopt;
   return p;
+}
+
+void note_sync_deletion(connection& c, std::int64_t id, std::int64_t now_ms) {
+  c.prepare_cached("DELETE FROM catalog_sync_deletions WHERE at_ms < ?")->bind(1, now_ms - 600'000).run();
+  c.prepare_cached("INSERT OR REPLACE INTO catalog_sync_deletions(id, at_ms) VALUES (?, ?)")->bind_all(id, now_ms).run();
+}
+
+bool deleted_by_sync_since(connection& c, std::int64_t id, std::int64_t since_ms) {
+  auto st = c.prepare_cached("SELECT 1 FROM catalog_sync_deletions WHERE id = ? AND at_ms >= ?");
+  st->bind_all(id, since_ms);
+  return st->step();
 }
 
 bool erase(connection& c, std::int64_t id) {

@@ -27,6 +27,8 @@ struct product_page {
 
 std::optional<product> find(banyan::sqlite::connection& c, std::int64_t id);
 product_page list(banyan::sqlite::connection& c, const list_filter& f);
+// The products with ids in (after, through], in id order, at most `limit`.
+std::vector<product> range(banyan::sqlite::connection& c, std::int64_t after, std::int64_t through, int limit);
 // The product holding `sku`, if any.
 std::optional<std::int64_t> owner_of_sku(banyan::sqlite::connection& c, std::string_view sku);
 
@@ -34,6 +36,10 @@ std::optional<std::int64_t> owner_of_sku(banyan::sqlite::connection& c, std::str
 product insert(banyan::sqlite::connection& c, const product_fields& f);
 std::optional<product> replace(banyan::sqlite::connection& c, std::int64_t id, const product_fields& f);
 bool erase(banyan::sqlite::connection& c, std::int64_t id);
+// The monolith's feed deleted product `id` (kept ten minutes): a dry run of the same DELETE that
+// arrives after the sync answers as the delete did (catalog_api.cpp).
+void note_sync_deletion(banyan::sqlite::connection& c, std::int64_t id, std::int64_t now_ms);
+bool deleted_by_sync_since(banyan::sqlite::connection& c, std::int64_t id, std::int64_t since_ms);
 
 // A product exactly as the source has it (id and timestamp included): insert or replace.
 void put(banyan::sqlite::connection& c, const product& p);

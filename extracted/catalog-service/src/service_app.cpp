@@ -18,7 +18,8 @@ const std::string& migrated(const std::string& path) {
 }  // namespace
 
 service_app::service_app(service_options options)
-    : options_(std::move(options)), db_(migrated(options_.db_path), options_.connections) {
+    : options_(std::move(options)), db_(migrated(options_.db_path), options_.connections),
+      waiters_([this] { return outbox().head(*db_.acquire()); }, options_.long_poll_slots) {
   if (!options_.source_url.empty()) {
     options_.follow.source_url = options_.source_url;
     follower_ = std::make_unique<banyan::sync::feed_follower>(options_.db_path, sink_, options_.follow, &metrics_);
@@ -46,8 +47,7 @@ service_app::service_app(service_options options)
   // The service's own feed, in the protocol legacy-shop publishes (docs/data-sync.md): what a
   // monolith follows back once the service owns the catalog's writes.
   router_.add("GET", "/internal/events", [this](http::request& req) {
-    auto conn = db_.acquire();
-    return outbox().serve(*conn, req);
+    return outbox().serve(db_, req, &waiters_);
   });
   router_.add("GET", "/internal/sync", [this](http::request&) {
     if (!follower_) return http::error_response(404, "no_sync", "this service follows no source (--source)");

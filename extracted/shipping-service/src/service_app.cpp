@@ -26,7 +26,8 @@ json::object fence_json(const fence& f) {
 }  // namespace
 
 service_app::service_app(service_options options)
-    : options_(std::move(options)), db_(migrated(options_.db_path), options_.connections), order_sink_(options_.faults) {
+    : options_(std::move(options)), db_(migrated(options_.db_path), options_.connections),
+      waiters_([this] { return outbox().head(*db_.acquire()); }, options_.long_poll_slots), order_sink_(options_.faults) {
   if (!options_.source_url.empty()) {
     // Two followers of one feed, each with its own cursor (kept under URL#aggregate): the
     // shipments copied from the start, the orders from now on — orders placed before were booked
@@ -65,8 +66,7 @@ service_app::service_app(service_options options)
     return http::json_response(200, json::object{{"status", "ready"}});
   });
   router_.add("GET", "/internal/events", [this](http::request& req) {
-    auto conn = db_.acquire();
-    return outbox().serve(*conn, req);
+    return outbox().serve(db_, req, &waiters_);
   });
   // The barrier waits for the shipments' copy: the data whose writes move. (The orders' follower
   // is in /readyz and /metrics.)

@@ -9,6 +9,7 @@
 #include "banyan/platform/router.hpp"
 #include "banyan/platform/sqlite.hpp"
 #include "banyan/sync/feed_follower.hpp"
+#include "banyan/sync/feed_waiters.hpp"
 
 #include <memory>
 #include <string>
@@ -19,6 +20,9 @@ struct service_options {
   std::string db_path;
   std::size_t connections = 3;
   std::string source_url;  // the monolith whose feed is followed; empty: no sync (tests)
+  // Followers of this service's own feed that may wait at once for its next event (long polls);
+  // main.cpp gives the server as many threads on top of those that serve requests.
+  int long_poll_slots = 4;
   banyan::sync::follower_options follow;
   booking_faults faults;
   std::int64_t ready_max_lag_events = 100;
@@ -32,10 +36,13 @@ class service_app {
   banyan::http::response handle(banyan::http::request& req) const { return router_.dispatch(req); }
   banyan::metrics::registry& metrics() noexcept { return metrics_; }
   banyan::sqlite::pool& db() noexcept { return db_; }
+  // Answers every waiting follower now, and any that asks later at once (the server drains).
+  void stop_waiting() { waiters_.stop(); }
 
  private:
   service_options options_;
   banyan::sqlite::pool db_;
+  banyan::sync::feed_waiters waiters_;
   banyan::metrics::registry metrics_;
   banyan::http::router router_;
   shipment_copy copy_sink_;

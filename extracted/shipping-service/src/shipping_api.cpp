@@ -2,6 +2,8 @@
 
 #include "shipping_store.hpp"
 
+#include "banyan/sync/range_checksum.hpp"
+
 #include <charconv>
 
 namespace shipping {
@@ -69,6 +71,21 @@ void register_api(http::router& r, banyan::sqlite::pool& db) {
     json::object body{{"items", std::move(items)}, {"page", page}, {"page_size", page_size}, {"total", count.get_int64(0)}};
     tx.commit();
     return http::json_response(200, body);
+  });
+
+  // Checksums of the shipments by id range, for `banyan data verify` (banyan/sync/range_checksum.hpp):
+  // each row as the listing shows it.
+  r.add("GET", "/internal/checksum/shipments", [&db](http::request& req) {
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    return banyan::sync::serve_range_checksum(req, "id", [&](const auto& q, int limit, const auto& each) {
+      auto ids = conn->prepare_cached("SELECT id FROM shipments WHERE id > ? AND id <= ? ORDER BY id LIMIT ?");
+      ids->bind_all(q.after.value_or(INT64_MIN), q.through.value_or(INT64_MAX), limit);
+      while (ids->step()) {
+        const auto id = ids->get_int64(0);
+        each(id, to_json(*find(*conn, id)));
+      }
+    });
   });
 
   r.add("GET", "/api/orders/{id}/shipment", [&db](http::request& req) {

@@ -1,6 +1,7 @@
 #include "modules/catalog/catalog.hpp"
 
 #include "banyan/platform/clock.hpp"
+#include "banyan/sync/range_checksum.hpp"
 #include "modules/outbox/outbox.hpp"
 
 #include <boost/json/array.hpp>
@@ -242,6 +243,22 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
     tx.commit();
     return http::json_response(200, json::object{{"items", std::move(items)}, {"next", std::to_string(next)},
                                                  {"done", done}, {"total", total}});
+  });
+
+  // Checksums of the products by id range, for `banyan data verify` (banyan/sync/range_checksum.hpp):
+  // each row as the listing shows it.
+  r.add("GET", "/internal/checksum/products", [&db](http::request& req) {
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    return banyan::sync::serve_range_checksum(req, "id", [&](const auto& q, int limit, const auto& each) {
+      auto st = conn->prepare_cached("SELECT " + std::string(columns) +
+                                     " FROM catalog_products WHERE id > ? AND id <= ? ORDER BY id LIMIT ?");
+      st->bind_all(q.after.value_or(INT64_MIN), q.through.value_or(INT64_MAX), limit);
+      while (st->step()) {
+        const product p = read_row(*st);
+        each(p.id, to_json(p));
+      }
+    });
   });
 
   r.add("GET", "/api/products/{id}", [&db](http::request& req) {

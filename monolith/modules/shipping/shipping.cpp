@@ -1,6 +1,7 @@
 #include "modules/shipping/shipping.hpp"
 
 #include "banyan/platform/clock.hpp"
+#include "banyan/sync/range_checksum.hpp"
 #include "banyan/platform/log.hpp"
 #include "modules/outbox/outbox.hpp"
 
@@ -299,6 +300,21 @@ void register_routes(http::router& r, banyan::sqlite::pool& db) {
                                                  {"next", std::to_string(page.empty() ? after : page.back())},
                                                  {"done", done},
                                                  {"total", total}});
+  });
+
+  // Checksums of the shipments by id range, for `banyan data verify` (banyan/sync/range_checksum.hpp):
+  // each row as the listing shows it.
+  r.add("GET", "/internal/checksum/shipments", [&db](http::request& req) {
+    auto conn = db.acquire();
+    banyan::sqlite::transaction tx(*conn, banyan::sqlite::transaction::mode::deferred);
+    return banyan::sync::serve_range_checksum(req, "id", [&](const auto& q, int limit, const auto& each) {
+      auto ids = conn->prepare_cached("SELECT id FROM shipping_shipments WHERE id > ? AND id <= ? ORDER BY id LIMIT ?");
+      ids->bind_all(q.after.value_or(INT64_MIN), q.through.value_or(INT64_MAX), limit);
+      while (ids->step()) {
+        const auto id = ids->get_int64(0);
+        each(id, to_json(*find(*conn, id)));
+      }
+    });
   });
 
   // A carrier reports where the shipment is.

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <future>
+
 using shop::test::shop_fixture;
 
 TEST_CASE("every change is an event in the outbox, in commit order", "[outbox]") {
@@ -53,4 +56,26 @@ TEST_CASE("the feed pages with after and limit", "[outbox]") {
   CHECK(empty.at("next").as_int64() == 1000);
   CHECK(shop.call("GET", "/internal/events?limit=0").status == 400);
   CHECK(shop.call("GET", "/internal/events?after=-1").status == 400);
+}
+
+TEST_CASE("a follower at the head waits for the next event (wait=MS), and a bad wait is refused", "[outbox]") {
+  shop_fixture shop;
+  shop.create_customer("w0@example.com");
+  const auto head = shop.json("GET", "/internal/events").at("head").as_int64();
+  // Asked before the change commits, answered with it: the request was held, not answered empty.
+  auto held = std::async(std::launch::async, [&] {
+    return shop.json("GET", "/internal/events?after=" + std::to_string(head) + "&wait=20000");
+  });
+  // Without the wait the answer (empty) comes before this change.
+  REQUIRE(held.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  shop.create_customer("w1@example.com");
+  REQUIRE(held.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  const auto page = held.get();
+  REQUIRE(page.at("events").as_array().size() == 1);
+  CHECK(page.at("events").at(0).at("type") == "customer.created");
+  CHECK(page.at("head").as_int64() == head + 1);
+  // A short wait with nothing new ends empty.
+  CHECK(shop.json("GET", "/internal/events?after=" + std::to_string(head + 1) + "&wait=10").at("events").as_array().empty());
+  CHECK(shop.call("GET", "/internal/events?wait=30001").status == 400);
+  CHECK(shop.call("GET", "/internal/events?wait=soon").status == 400);
 }

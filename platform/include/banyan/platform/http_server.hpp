@@ -30,6 +30,9 @@ struct server_options {
   std::string server_name = "banyan";
   bool access_log = true;
   bool handle_signals = true;
+  // Called once when a drain begins (a signal or stop()), on the server's control thread: wake
+  // handlers that wait on purpose (a feed's long polls), so the drain does not wait them out.
+  std::function<void()> on_drain;
 };
 
 // Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). False when malformed.

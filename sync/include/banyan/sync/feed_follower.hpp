@@ -32,7 +32,7 @@ struct follower_options {
   // sleeping poll_interval between polls: the poll dominated sync lag and the cut-over's hold
   // (issue 13's measurement: p99 lag 152 ms at a 100 ms poll). A source that answers at once
   // anyway (it does not know `wait`) is polled as before. 0: never ask.
-  std::chrono::milliseconds long_poll{0};
+  std::chrono::milliseconds long_poll{1000};
   // The key of the sync record; empty: the source URL. Several sinks following one source (one per
   // aggregate) need one each.
   std::string cursor_key;

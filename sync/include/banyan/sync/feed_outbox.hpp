@@ -7,16 +7,30 @@
 //
 // Ids are consecutive: the table's INTEGER PRIMARY KEY takes max + 1 inside the writer's
 // transaction (SQLite serialises writers), and a rolled-back change takes its event with it.
+#include "banyan/platform/expected.hpp"
 #include "banyan/platform/http_message.hpp"
 #include "banyan/platform/sqlite.hpp"
+#include "banyan/sync/feed_waiters.hpp"
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace banyan::sync {
+
+// The query of GET /internal/events, as every publisher reads it: after (≥ 0, default 0), limit
+// (1–1000, default 100), wait (0–30000 ms: a long poll, feed_waiters.hpp), committed (present or not).
+struct events_query {
+  std::int64_t after = 0;
+  int limit = 100;
+  std::chrono::milliseconds wait{0};
+  bool committed = false;
+};
+// The 400 answer (invalid_query, naming the parameter) for a query it cannot read.
+expected<events_query, http::response> read_events_query(const http::request& req);
 
 class feed_outbox {
  public:
@@ -35,9 +49,10 @@ class feed_outbox {
   // transaction (a head the page does not reach then means events are missing, never that one
   // committed in between).
   boost::json::object page(sqlite::connection& c, std::int64_t after, int limit) const;
-  // The whole GET /internal/events?after=ID&limit=N (1–1000, default 100): 400 for a query it
-  // cannot read, else the page.
-  http::response serve(sqlite::connection& c, const http::request& req) const;
+  // The whole GET /internal/events?after=ID&limit=N[&wait=MS]: 400 for a query it cannot read,
+  // else the page. With `waiters`, a request at the head that asks to wait is held until an event
+  // comes (no connection of `db` is held meanwhile).
+  http::response serve(sqlite::pool& db, const http::request& req, feed_waiters* waiters = nullptr) const;
 
  private:
   std::string table_, schema_, insert_, select_, head_;

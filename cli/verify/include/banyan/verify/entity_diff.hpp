@@ -2,6 +2,8 @@
 // `banyan data verify`'s judgement, without sockets: each side's rows reduced to a checksum per key
 // (canonical JSON: members sorted, ignored fields left out), the two key sets compared, and the
 // fields two versions of a row differ in. Rows are JSON objects as any HTTP API lists them.
+#include "banyan/sync/range_checksum.hpp"
+
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -13,13 +15,11 @@
 
 namespace banyan::verify {
 
-// Names of top-level fields left out of every comparison (--ignore).
-using ignore_set = std::set<std::string, std::less<>>;
-
-// Canonical text of a value: objects with members in key order (recursively), ignored top-level
-// fields dropped; numbers as Boost.JSON writes them, so 1 and 1.0 differ as they do on the wire.
-std::string canonical_text(const boost::json::object& row, const ignore_set& ignore);
-std::uint64_t row_checksum(const boost::json::object& row, const ignore_set& ignore);
+// Names of top-level fields left out of every comparison (--ignore), and a row's checksum: the
+// same the sides compute for their key ranges (banyan/sync/range_checksum.hpp).
+using ignore_set = sync::ignore_set;
+using sync::canonical_text;
+using sync::row_checksum;
 
 // The key of a row as text ("7" for 7 and for "7"); nullopt when the row has no such field or it
 // is not a string or an integer.
