@@ -67,6 +67,13 @@ std::optional<std::string> statement::get_optional_text(int col) const {
   return get_text(col);
 }
 
+namespace {
+// SQLite's memory statistics take a global mutex on every allocation, across all connections: a
+// 100,000-row backfill's profile spent 8 % of catalog-service in pthread_mutex_lock/unlock. Nothing
+// here reads those statistics. (Before SQLite initialises, i.e. before the first open.)
+[[maybe_unused]] const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}  // namespace
+
 connection::connection(const std::string& path, const open_options& options) {
   const int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
@@ -87,6 +94,12 @@ connection::connection(const std::string& path, const open_options& options) {
 connection::~connection() {
   cache_.clear();  // finalized before the close
   if (db_) sqlite3_close_v2(db_);
+}
+
+void connection::exec_cached(std::string_view sql) {
+  auto st = prepare_cached(sql);
+  while (st->step()) {
+  }
 }
 
 reused_statement connection::prepare_cached(std::string_view sql) {

@@ -25,15 +25,15 @@ std::span<const sqlite::migration> migrations() {
 // Runs `apply` inside a savepoint: a failed or throwing apply leaves nothing behind.
 template <class F>
 apply_outcome in_savepoint(sqlite::connection& c, F&& apply) {
-  c.exec("SAVEPOINT sync_item");
+  c.exec_cached("SAVEPOINT sync_item");
   apply_outcome out;
   try {
     out = apply();
   } catch (const std::exception& e) {
     out = apply_outcome::failed(e.what());
   }
-  if (out.what == apply_outcome::kind::failed) c.exec("ROLLBACK TO sync_item");
-  c.exec("RELEASE sync_item");
+  if (out.what == apply_outcome::kind::failed) c.exec_cached("ROLLBACK TO sync_item");
+  c.exec_cached("RELEASE sync_item");
   return out;
 }
 
@@ -70,9 +70,9 @@ sync_record sqlite_store::load(const std::string& source) {
 }
 
 // BEGIN IMMEDIATE, as sqlite::transaction does: the write lock up front.
-void sqlite_store::begin() { db_.exec("BEGIN IMMEDIATE"); }
-void sqlite_store::commit() { db_.exec("COMMIT"); }
-void sqlite_store::rollback() { db_.exec("ROLLBACK"); }
+void sqlite_store::begin() { db_.exec_cached("BEGIN IMMEDIATE"); }
+void sqlite_store::commit() { db_.exec_cached("COMMIT"); }
+void sqlite_store::rollback() { db_.exec_cached("ROLLBACK"); }
 
 apply_outcome sqlite_store::apply_row(const snapshot_row& row, sync_phase phase) {
   return in_savepoint(db_, [&] { return sink_.apply_row(db_, row, phase); });

@@ -61,11 +61,15 @@ product row_to_product(const banyan::sqlite::statement& st) {
 }
 
 std::int64_t category_id(connection& c, std::string_view name) {
-  c.prepare_cached("INSERT INTO categories(name) VALUES (?) ON CONFLICT(name) DO NOTHING")->bind(1, name).run();
-  auto st = c.prepare_cached("SELECT id FROM categories WHERE name = ?");
-  st->bind(1, name);
-  st->step();
-  return st->get_int64(0);
+  // Read first: categories are few and nearly always there (an insert attempt per product row was
+  // a write statement more on every row of a backfill).
+  {
+    auto st = c.prepare_cached("SELECT id FROM categories WHERE name = ?");
+    st->bind(1, name);
+    if (st->step()) return st->get_int64(0);
+  }
+  c.prepare_cached("INSERT INTO categories(name) VALUES (?)")->bind(1, name).run();
+  return c.last_insert_rowid();
 }
 
 // The user's text taken literally inside LIKE.

@@ -112,6 +112,9 @@ class connection {
   // preparing costs more than running (a sync applying 20,000 events prepared 60,000 times). One
   // use of a given SQL text at a time: its handle resets it when it goes.
   reused_statement prepare_cached(std::string_view sql);
+  // One statement without results, prepared once per connection (SAVEPOINT, BEGIN, COMMIT on a
+  // per-row path: exec() parses its text every time).
+  void exec_cached(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   // How long a statement waits for another writer's lock before failing with SQLITE_BUSY.
   void set_busy_timeout(int ms);
