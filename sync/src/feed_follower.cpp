@@ -369,6 +369,9 @@ class sqlite_file_store final : public apply_store {
   void rollback() override { store_.rollback(); }
   apply_outcome apply_row(const snapshot_row& row, sync_phase phase) override { return store_.apply_row(row, phase); }
   apply_outcome apply_event(const feed_event& e, sync_phase phase) override { return store_.apply_event(e, phase); }
+  apply_outcome apply_row_in_page(const snapshot_row& row, sync_phase phase) override {
+    return store_.apply_row_in_page(row, phase);
+  }
   void save(const std::string& source, const sync_record& r) override { store_.save(source, r); }
 
  private:

@@ -78,6 +78,14 @@ apply_outcome sqlite_store::apply_row(const snapshot_row& row, sync_phase phase)
   return in_savepoint(db_, [&] { return sink_.apply_row(db_, row, phase); });
 }
 
+apply_outcome sqlite_store::apply_row_in_page(const snapshot_row& row, sync_phase phase) {
+  try {
+    return sink_.apply_row(db_, row, phase);
+  } catch (const std::exception& e) {
+    return apply_outcome::failed(e.what());
+  }
+}
+
 apply_outcome sqlite_store::apply_event(const feed_event& e, sync_phase phase) {
   return in_savepoint(db_, [&] { return sink_.apply_event(db_, e, phase); });
 }

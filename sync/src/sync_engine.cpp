@@ -99,7 +99,7 @@ page_result sync_engine::copy_page(const snapshot_page& page, std::int64_t head_
   }
   commit_together([&] {
     for (const auto& row : page.rows) {
-      auto r = store_.apply_row(row, sync_phase::copying);
+      auto r = store_.apply_row_in_page(row, sync_phase::copying);
       if (r.what == apply_outcome::kind::failed) {
         // Nothing of this page commits: the copy resumes at this page once the cause is fixed.
         out.stopped = true;

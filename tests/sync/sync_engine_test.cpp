@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
 #include <map>
 
 using namespace banyan;
@@ -34,6 +36,10 @@ class kv_sink final : public entity_sink {
 
  private:
   apply_outcome put(sqlite::connection& c, const std::string& key, const boost::json::object& p, sync_phase phase) {
+    if (p.contains("throw")) {
+      c.prepare("INSERT OR REPLACE INTO kv(key, value, u) VALUES ('partial', 'x', NULL)").run();
+      throw std::runtime_error("the sink threw");
+    }
     if (p.contains("fail")) {
       // Writes something first: a failed apply must leave none of it.
       c.prepare("INSERT OR REPLACE INTO kv(key, value, u) VALUES ('partial', 'x', NULL)").run();
@@ -267,6 +273,22 @@ TEST_CASE("backfill: a failing snapshot row stops the copy and keeps its page ou
   CHECK(f.rows().empty());
   CHECK(e.state().copy_cursor.empty());
   CHECK(e.state().rows_copied == 0);
+}
+
+TEST_CASE("backfill: a snapshot row whose sink throws stops the copy, nothing of its page kept (rows share the page's "
+          "transaction, not a savepoint each)", "[sync][backfill]") {
+  fixture f;
+  sync_engine e(f.db, f.sink, "http://monolith");
+  e.begin_backfill(0);
+  auto r = e.copy_page(snap({{"a", R"({"v":"a"})"}, {"b", R"({"throw":true})"}, {"c", R"({"v":"c"})"}}, "c", false), 0);
+  CHECK(r.stopped);
+  CHECK(r.why == "snapshot row b cannot be applied: the sink threw");
+  CHECK(f.rows().empty());
+  CHECK(e.state().rows_copied == 0);
+  // The same page without the fault copies whole.
+  auto ok = e.copy_page(snap({{"a", R"({"v":"a"})"}, {"c", R"({"v":"c"})"}}, "c", false), 0);
+  CHECK_FALSE(ok.stopped);
+  CHECK(f.rows().size() == 2);
 }
 
 TEST_CASE("backfill: a unique value caught between a fuzzy copy and the replay gives way, once following it fails",

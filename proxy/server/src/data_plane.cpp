@@ -35,8 +35,9 @@ data_plane::impl::impl(data_plane_options o, routing_state& s) : opt(std::move(o
   }
 }
 
-// Each worker's housekeeping, ten times a second: expire deadlines, flush the access log, and
-// notice a stop request (the only cross-thread signal a worker takes).
+// Each worker's housekeeping, ten times a second: expire deadlines, let go of a replaced routing
+// snapshot, flush the access log, and notice a stop request (the only cross-thread signal a worker
+// takes).
 asio::awaitable<void> data_plane::impl::housekeeping(worker& w) {
   asio::steady_timer t(w.ioc);
   for (;;) {
@@ -45,6 +46,7 @@ asio::awaitable<void> data_plane::impl::housekeeping(worker& w) {
     const auto now = coarse_now();
     for (auto* c : w.connections) c->dl.expire_if_due(now);
     w.rebalance_pools();
+    w.forget_stale_routing(state);
     w.flush_log();
     if (stop_requested.load(std::memory_order_relaxed) && !w.stopping) begin_stop(w);
   }

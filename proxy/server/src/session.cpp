@@ -91,7 +91,7 @@ asio::awaitable<bool> data_plane::impl::serve_request(worker& w, tcp::socket& cl
       co_return false;
     }
     started = clock_type::now();
-    x->snap = state.load();
+    x->snap = w.routing(state);
     const auto& snap = x->snap;
     stats = snap ? snap->unmatched.get() : nullptr;
     if (st == http1::parse_state::failed) {

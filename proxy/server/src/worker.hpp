@@ -2,7 +2,8 @@
 // One data-plane worker: an event loop on its own thread, and what it pools so that requests
 // allocate nothing — read buffers in two sizes, per-request exchanges, and idle connections per
 // upstream with the queue of requests waiting for one under the upstream's connection cap.
-// Workers share nothing but the routing snapshot and the upstreams' atomic counters.
+// Workers share nothing but the routing snapshot (read only when it changes) and the routes' and
+// upstreams' atomic counters.
 #include "banyan/proxy/data_plane.hpp"
 #include "deadline.hpp"
 #include "exchange.hpp"
@@ -63,6 +64,31 @@ struct worker {
   char log_time[24] = {};
 
   explicit worker(const data_plane_options& o) : opt(o) {}
+
+  // The routing snapshot as this worker's requests hold it. Loading the shared one per request
+  // (std::atomic<std::shared_ptr>: a lock bit and the control block's count, both written by every
+  // worker on every request) would bounce those cache lines between cores as workers are added;
+  // a worker re-reads it only when the routing's version moves, and its requests count their
+  // references in a control block of the worker's own (an aliasing pointer to the same snapshot).
+  const std::shared_ptr<const routing_snapshot>& routing(const routing_state& state) {
+    if (!routing_cache || state.live_version() != routing_cache_version) {
+      auto shared = state.load();
+      if (!shared) {
+        routing_cache.reset();
+        return routing_cache;
+      }
+      routing_cache_version = shared->version;
+      auto holder = std::make_shared<std::shared_ptr<const routing_snapshot>>(std::move(shared));
+      routing_cache = std::shared_ptr<const routing_snapshot>(holder, holder->get());
+    }
+    return routing_cache;
+  }
+  // Housekeeping: an idle worker must not keep a replaced snapshot (and its tables) alive.
+  void forget_stale_routing(const routing_state& state) {
+    if (routing_cache && state.live_version() != routing_cache_version) routing_cache.reset();
+  }
+  std::shared_ptr<const routing_snapshot> routing_cache;
+  std::uint64_t routing_cache_version = 0;
 
   void flush_log() {
     if (log_buf.empty() || opt.access_log_fd < 0) return;
